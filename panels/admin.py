@@ -1,0 +1,229 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from panels.catalogue import CatalogueRefused, catalogue_sync
+from panels.client import ProviderError
+from panels.models import Provider, ProviderCall, ProviderService, ProviderServiceChange, SyncRun
+from panels.normalize import BadValue, normalize_api_url
+from panels.selectors import providers_with_health
+from panels.services import balance_sync, provider_test_connection
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system: the operator reads them, never edits them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ProviderForm(forms.ModelForm):
+    api_key = forms.CharField(
+        label="API key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name",
+            "api_url",
+            "key_header",
+            "enabled",
+            "notes",
+            "low_balance_threshold",
+            "connect_timeout",
+            "read_timeout",
+            "calls_per_minute",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            masked = self.instance.masked_key
+            self.fields[
+                "api_key"
+            ].help_text = f"Stored key: {masked}. Leave empty to keep it, or type a new one."
+        else:
+            self.fields["api_key"].required = True
+
+    def clean_api_url(self):
+        try:
+            return normalize_api_url(self.cleaned_data["api_url"])
+        except BadValue as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("api_key"):
+            self.instance.api_key = self.cleaned_data["api_key"]
+        return super().save(commit=commit)
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
+    list_display = [
+        "name",
+        "enabled",
+        "balance_display",
+        "balance_checked_at",
+        "active_services_display",
+        "last_catalogue_sync_display",
+        "error_rate_display",
+        "api_url",
+    ]
+    list_filter = ["enabled", "currency"]
+    search_fields = ["name", "api_url", "notes"]
+    readonly_fields = ["balance", "currency", "balance_checked_at", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "api_url", "api_key", "key_header", "enabled", "notes"]}),
+        ("Balance", {"fields": ["balance", "currency", "balance_checked_at", "low_balance_threshold"]}),
+        ("Limits", {"fields": ["connect_timeout", "read_timeout", "calls_per_minute"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+    actions = ["test_connection", "sync_catalogue", "sync_balance"]
+
+    def get_queryset(self, request):
+        return providers_with_health()
+
+    @admin.display(description="Balance", ordering="balance")
+    def balance_display(self, provider: Provider):
+        if provider.balance is None:
+            return "—"
+        text = f"{provider.balance.normalize():f} {provider.currency}"
+        if provider.is_low_balance:
+            return format_html('<strong style="color:#ba2121">{} — LOW</strong>', text)
+        return text
+
+    @admin.display(description="Active services", ordering="active_services")
+    def active_services_display(self, provider):
+        return provider.active_services
+
+    @admin.display(description="Last catalogue sync", ordering="last_catalogue_sync_at")
+    def last_catalogue_sync_display(self, provider):
+        if provider.last_catalogue_sync_at is None:
+            return "never"
+        when = provider.last_catalogue_sync_at.strftime("%Y-%m-%d %H:%M")
+        if provider.last_catalogue_sync_ok:
+            return f"{when} ✓"
+        return format_html(
+            '{} <span style="color:#ba2121" title="{}">failed</span>',
+            when,
+            provider.last_catalogue_sync_error,
+        )
+
+    @admin.display(description="Errors (24 h)")
+    def error_rate_display(self, provider):
+        if not provider.recent_calls:
+            return "no calls"
+        failed = provider.recent_failed_calls or 0
+        return f"{failed * 100 // provider.recent_calls}% of {provider.recent_calls}"
+
+    def _run_for_each(self, request, providers, operation, describe):
+        for provider in providers:
+            try:
+                outcome = operation(provider=provider)
+            except (ProviderError, CatalogueRefused) as error:
+                self.message_user(request, f"{provider.name}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{provider.name}: {describe(outcome)}", messages.SUCCESS)
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[Provider]):
+        self._run_for_each(request, queryset, provider_test_connection, str)
+
+    @admin.action(description="Sync catalogue now")
+    def sync_catalogue(self, request, queryset):
+        self._run_for_each(request, queryset, catalogue_sync, lambda result: result.summary())
+
+    @admin.action(description="Sync balance now")
+    def sync_balance(self, request, queryset):
+        self._run_for_each(request, queryset, balance_sync, lambda b: f"balance {b.amount} {b.currency}")
+
+
+class ProviderServiceChangeInline(admin.TabularInline):
+    model = ProviderServiceChange
+    fields = ["changed_at", "old_rate", "new_rate", "old_min", "new_min", "old_max", "new_max"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProviderService)
+class ProviderServiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "remote_id",
+        "name",
+        "provider",
+        "type",
+        "category",
+        "rate",
+        "min_quantity",
+        "max_quantity",
+        "refill",
+        "cancel",
+        "dripfeed",
+        "active",
+        "is_new",
+        "last_seen_at",
+    ]
+    list_filter = ["provider", "active", "is_new", "type", "refill", "cancel", "dripfeed"]
+    search_fields = ["name", "remote_id", "category", "description"]
+    list_select_related = ["provider"]
+    list_per_page = 100
+    inlines = [ProviderServiceChangeInline]
+    actions = ["mark_reviewed"]
+    # The mirror belongs to the sync: everything the provider said is read-only here.
+    readonly_fields = [
+        "provider",
+        "remote_id",
+        *ProviderService.MIRRORED_FIELDS,
+        "active",
+        "first_seen_at",
+        "last_seen_at",
+        "vanished_at",
+        "updated_at",
+    ]
+    fields = [*readonly_fields, "is_new"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Mark as reviewed (clear the “new” flag)")
+    def mark_reviewed(self, request, queryset):
+        count = queryset.filter(is_new=True).update(is_new=False)
+        self.message_user(request, f"{count} services marked as reviewed.", messages.SUCCESS)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "provider", "kind", "ok", "summary", "error", "finished_at"]
+    list_filter = ["kind", "ok", "provider"]
+    list_select_related = ["provider"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(ProviderCall)
+class ProviderCallAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "provider", "action", "outcome", "http_status", "duration_ms", "error"]
+    list_filter = ["outcome", "action", "provider"]
+    search_fields = ["error", "response_excerpt"]
+    list_select_related = ["provider"]
+    date_hierarchy = "created_at"
+    list_per_page = 100

@@ -1,0 +1,41 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from panels.services import provider_upsert
+
+
+class Command(BaseCommand):
+    help = "Create a provider, or update the one with this name (URL with or without /api/v2)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("url")
+        parser.add_argument("key")
+        parser.add_argument("--calls-per-minute", type=int)
+        parser.add_argument("--low-balance-threshold")
+        parser.add_argument("--key-header", choices=["", "X-Api-Key", "Authorization"])
+        parser.add_argument("--disabled", action="store_true", help="Register it switched off.")
+
+    def handle(self, *args, name, url, key, **options):
+        extra = {
+            field: options[option]
+            for option, field in [
+                ("calls_per_minute", "calls_per_minute"),
+                ("low_balance_threshold", "low_balance_threshold"),
+                ("key_header", "key_header"),
+            ]
+            if options[option] is not None
+        }
+        extra["enabled"] = not options["disabled"]
+        try:
+            provider, created = provider_upsert(name=name, api_url=url, api_key=key, **extra)
+        except ValidationError as error:
+            raise CommandError(
+                "; ".join(f"{f}: {' '.join(m)}" for f, m in error.message_dict.items())
+            ) from None
+        verb = "Created" if created else "Updated"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} provider {provider.name}: {provider.api_url} (key {provider.masked_key})"
+            )
+        )

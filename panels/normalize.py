@@ -1,0 +1,204 @@
+"""Turning what real providers send into clean values (DOMAIN §4).
+
+Providers send numbers as strings or numbers, flags as ``true``/``"1"``/missing, ids as int or
+opaque strings, and a dozen spellings of each status. Everything here is pure and total: a value
+that cannot be read becomes ``None`` (or raises :class:`BadValue` where the caller must know).
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+
+class BadValue(ValueError):
+    """A provider value that cannot be read as what it should be."""
+
+
+def to_decimal(value: object) -> Decimal | None:
+    """Money and rates: ``"0.90"``, ``0.9``, ``"1,234.5"`` → Decimal; never via float arithmetic."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    text = str(value).strip().replace(",", "")  # str() of a JSON float is its shortest repr
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def to_int(value: object) -> int | None:
+    """Counts: ``"3572"``, ``3572``, ``"3572.0"``, ``""`` or ``None`` → int or None."""
+    number = to_decimal(value)
+    if number is None:
+        return None
+    return int(number.to_integral_value())
+
+
+def to_flag(value: object) -> bool:
+    """Flags come as true/false, "1"/"0", "yes", or are missing (missing means false)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return value != 0
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "y", "on"}
+    return False
+
+
+def to_id(value: object) -> str | None:
+    """Ids are int or opaque strings (``"ord_01HG…"``): always kept as a string."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+class ServiceType(StrEnum):
+    DEFAULT = "Default"
+    PACKAGE = "Package"
+    CUSTOM_COMMENTS = "Custom Comments"
+    CUSTOM_COMMENTS_PACKAGE = "Custom Comments Package"
+    SUBSCRIPTIONS = "Subscriptions"
+    COMMENT_LIKES = "Comment Likes"
+    COMMENT_REPLIES = "Comment Replies"
+    INVITES_FROM_GROUPS = "Invites from Groups"
+    MENTIONS_USER_FOLLOWERS = "Mentions User Followers"
+    POLL = "Poll"
+    MENTIONS = "Mentions"
+    MENTIONS_WITH_HASHTAGS = "Mentions with Hashtags"
+    MENTIONS_CUSTOM_LIST = "Mentions Custom List"
+    MENTIONS_HASHTAG = "Mentions Hashtag"
+    MENTIONS_MEDIA_LIKERS = "Mentions Media Likers"
+    SEO = "SEO"
+
+
+def _fold(text: str) -> str:
+    """Case and punctuation folded away: ``In-Progress`` → ``inprogress``."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_SERVICE_TYPES = {_fold(member.value): member for member in ServiceType}
+
+
+def service_type(value: object) -> str:
+    """The canonical type name, or the provider's own text when the type is not one we know."""
+    text = str(value or "").strip()
+    if not text:
+        return ServiceType.DEFAULT.value
+    known = _SERVICE_TYPES.get(_fold(text))
+    return known.value if known else text
+
+
+class OrderStatus(StrEnum):
+    PENDING = "Pending"
+    IN_PROGRESS = "In progress"
+    PROCESSING = "Processing"
+    COMPLETED = "Completed"
+    PARTIAL = "Partial"
+    CANCELED = "Canceled"
+    REFUNDED = "Refunded"
+    FAILED = "Fail"
+    # Subscriptions.
+    ACTIVE = "Active"
+    PAUSED = "Paused"
+    EXPIRED = "Expired"
+    # A spelling we have never seen: kept open, so it is polled again and never settled by guess.
+    UNKNOWN = "Unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_ORDER_STATUSES
+
+
+_FINAL_ORDER_STATUSES = frozenset(
+    {
+        OrderStatus.COMPLETED,
+        OrderStatus.PARTIAL,
+        OrderStatus.CANCELED,
+        OrderStatus.REFUNDED,
+        OrderStatus.FAILED,
+        OrderStatus.EXPIRED,
+    }
+)
+
+_ORDER_STATUS_SPELLINGS = {
+    "pending": OrderStatus.PENDING,
+    "awaiting": OrderStatus.PENDING,
+    "inprogress": OrderStatus.IN_PROGRESS,
+    "processing": OrderStatus.PROCESSING,
+    "completed": OrderStatus.COMPLETED,
+    "complete": OrderStatus.COMPLETED,
+    "partial": OrderStatus.PARTIAL,
+    "partiallycompleted": OrderStatus.PARTIAL,
+    "canceled": OrderStatus.CANCELED,
+    "cancelled": OrderStatus.CANCELED,
+    "refunded": OrderStatus.REFUNDED,
+    "fail": OrderStatus.FAILED,
+    "failed": OrderStatus.FAILED,
+    "active": OrderStatus.ACTIVE,
+    "paused": OrderStatus.PAUSED,
+    "expired": OrderStatus.EXPIRED,
+    # "Error" is used by some panels for a transient hiccup of their own upstream: not final.
+}
+
+
+def order_status(value: object) -> OrderStatus:
+    return _ORDER_STATUS_SPELLINGS.get(_fold(str(value or "")), OrderStatus.UNKNOWN)
+
+
+class RefillStatus(StrEnum):
+    PENDING = "Pending"
+    IN_PROGRESS = "In progress"
+    COMPLETED = "Completed"
+    REJECTED = "Rejected"
+    NOT_FOUND = "Refill not found"
+    UNKNOWN = "Unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self in {RefillStatus.COMPLETED, RefillStatus.REJECTED, RefillStatus.NOT_FOUND}
+
+
+_REFILL_STATUS_SPELLINGS = {
+    "pending": RefillStatus.PENDING,
+    "inprogress": RefillStatus.IN_PROGRESS,
+    "processing": RefillStatus.IN_PROGRESS,
+    "completed": RefillStatus.COMPLETED,
+    "complete": RefillStatus.COMPLETED,
+    "rejected": RefillStatus.REJECTED,
+    "canceled": RefillStatus.REJECTED,
+    "cancelled": RefillStatus.REJECTED,
+    "refillnotfound": RefillStatus.NOT_FOUND,
+}
+
+
+def refill_status(value: object) -> RefillStatus:
+    return _REFILL_STATUS_SPELLINGS.get(_fold(str(value or "")), RefillStatus.UNKNOWN)
+
+
+def normalize_api_url(url: str) -> str:
+    """Operators paste ``https://p.example``, ``…/api/v2`` or ``…/api/v2/``: one canonical endpoint.
+
+    A bare host (or ``/api``) gets ``/api/v2``; any other explicit path (``/api.php``) is kept.
+    """
+    url = url.strip()
+    head, sep, query = url.partition("?")
+    head = head.rstrip("/")
+    scheme, _, rest = head.partition("://")
+    if not rest:
+        raise BadValue("The API URL must start with http:// or https://")
+    if scheme.lower() not in {"http", "https"}:
+        raise BadValue("The API URL must start with http:// or https://")
+    host, _, path = rest.partition("/")
+    if not host:
+        raise BadValue("The API URL has no host name")
+    path = "/" + path if path else ""
+    if path.lower() in {"", "/api"}:
+        path = "/api/v2"
+    return f"{scheme.lower()}://{host}{path}" + (sep + query if query else "")

@@ -1,0 +1,44 @@
+"""Per-provider calls-per-minute limits, shared by every worker process (the `limits` package).
+
+With ``REDIS_URL`` the moving window lives in Redis, so all web and Celery processes draw from the
+same budget; without it (the embedded demo) each process keeps its own window in memory.
+"""
+
+import time
+from collections.abc import Callable
+from functools import cache
+
+from django.conf import settings
+from limits import RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from panels.client import ProviderUnavailable
+
+
+@cache
+def _limiter(storage_uri: str) -> MovingWindowRateLimiter:
+    return MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+
+def provider_rate_limiter(provider_id: int, calls_per_minute: int) -> Callable[[], None]:
+    """A callable that blocks until the provider has a free call slot, or raises if none frees up.
+
+    Raising :class:`ProviderUnavailable` is correct: at that point nothing has been sent.
+    """
+    item = RateLimitItemPerMinute(max(1, calls_per_minute))
+    key = ("provider-calls", str(provider_id))
+
+    def acquire() -> None:
+        limiter = _limiter(settings.RATELIMIT_STORAGE_URI)
+        deadline = time.monotonic() + settings.PROVIDER_RATE_LIMIT_MAX_WAIT
+        while not limiter.hit(item, *key):
+            wait = max(0.05, limiter.get_window_stats(item, *key).reset_time - time.time())
+            if time.monotonic() + wait > deadline:
+                raise ProviderUnavailable(
+                    f"Our limit of {calls_per_minute} calls a minute to this provider is used up; "
+                    "nothing was sent, the call will be made later."
+                )
+            time.sleep(min(wait, 1.0))
+
+    return acquire

@@ -1,0 +1,36 @@
+"""Reads about providers for the operator's screens: each a fixed number of queries."""
+
+from datetime import timedelta
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from panels.models import Provider, ProviderCall, SyncRun
+
+
+def _last_sync(kind: str, field: str) -> Subquery:
+    runs = SyncRun.objects.filter(provider=OuterRef("pk"), kind=kind, finished_at__isnull=False)
+    return Subquery(runs.order_by("-started_at").values(field)[:1])
+
+
+def _calls_since(since, *, failed: bool) -> Subquery:
+    calls = ProviderCall.objects.filter(provider=OuterRef("pk"), created_at__gte=since)
+    if failed:
+        calls = calls.exclude(outcome=ProviderCall.Outcome.OK)
+    counted = calls.order_by().values("provider").annotate(n=Count("pk")).values("n")
+    return Subquery(counted)
+
+
+def providers_with_health(*, window: timedelta = timedelta(hours=24)) -> QuerySet[Provider]:
+    """Providers annotated with active services, last syncs and the calls of the recent window."""
+    since = timezone.now() - window
+    return Provider.objects.annotate(
+        active_services=Count("services", filter=Q(services__active=True), distinct=True),
+        last_catalogue_sync_at=_last_sync(SyncRun.Kind.CATALOGUE, "finished_at"),
+        last_catalogue_sync_ok=_last_sync(SyncRun.Kind.CATALOGUE, "ok"),
+        last_catalogue_sync_summary=_last_sync(SyncRun.Kind.CATALOGUE, "summary"),
+        last_catalogue_sync_error=_last_sync(SyncRun.Kind.CATALOGUE, "error"),
+        last_balance_sync_ok=_last_sync(SyncRun.Kind.BALANCE, "ok"),
+        recent_calls=_calls_since(since, failed=False),
+        recent_failed_calls=_calls_since(since, failed=True),
+    )

@@ -1,0 +1,131 @@
+"""Providers: registering them, talking to them, and their balance.
+
+Everything that writes about a provider goes through here; the admin, the management commands and
+the Celery tasks are thin callers.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from panels.client import Balance, CallRecord, ProviderClient, ProviderError
+from panels.models import Provider, ProviderCall, SyncRun
+from panels.normalize import BadValue, normalize_api_url
+from panels.ratelimit import provider_rate_limiter
+
+logger = logging.getLogger(__name__)
+
+
+def provider_upsert(
+    *, name: str, api_url: str, api_key: str | None = None, **options
+) -> tuple[Provider, bool]:
+    """Create the provider called ``name``, or update it. Returns ``(provider, created)``.
+
+    ``api_key`` None keeps the stored key. ``options`` are other Provider fields (timeouts, …).
+    """
+    try:
+        url = normalize_api_url(api_url)
+    except BadValue as error:
+        raise ValidationError({"api_url": str(error)}) from None
+    with transaction.atomic():
+        provider = Provider.objects.select_for_update().filter(name=name).first()
+        created = provider is None
+        if created:
+            if not api_key:
+                raise ValidationError({"api_key": "A new provider needs an API key."})
+            provider = Provider(name=name)
+        provider.api_url = url
+        if api_key:
+            provider.api_key = api_key.strip()
+        for field_name, value in options.items():
+            setattr(provider, field_name, value)
+        provider.full_clean()
+        provider.save()
+    return provider, created
+
+
+def provider_client(provider: Provider) -> ProviderClient:
+    """A client for ``provider`` that honours its rate limit and writes every call to the call log."""
+    return ProviderClient(
+        provider.api_url,
+        provider.api_key,
+        connect_timeout=float(provider.connect_timeout),
+        read_timeout=float(provider.read_timeout),
+        key_header=provider.key_header,
+        rate_limiter=provider_rate_limiter(provider.pk, provider.calls_per_minute),
+        on_call=lambda record: provider_call_record(provider=provider, record=record),
+    )
+
+
+def provider_call_record(*, provider: Provider, record: CallRecord) -> ProviderCall:
+    return ProviderCall.objects.create(
+        provider=provider,
+        action=record.action,
+        params=record.params,
+        http_status=record.http_status,
+        duration_ms=record.duration_ms,
+        outcome=record.outcome,
+        error=record.error,
+        response_excerpt=record.response_excerpt,
+    )
+
+
+def provider_calls_prune(*, older_than: timedelta | None = None) -> int:
+    """Delete call-log rows older than the retention period; returns how many went."""
+    older_than = older_than or timedelta(days=settings.PROVIDER_CALL_LOG_DAYS)
+    deleted, _ = ProviderCall.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def sync_run_start(*, provider: Provider, kind: str) -> SyncRun:
+    return SyncRun.objects.create(provider=provider, kind=kind)
+
+
+def sync_run_fail(*, run: SyncRun, error: ProviderError | Exception) -> None:
+    run.ok = False
+    run.error = str(error)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["ok", "error", "finished_at"])
+    logger.warning("%s failed: %s", run, run.error)
+
+
+def balance_sync(*, provider: Provider) -> Balance:
+    """Ask the provider for our balance there; flag the provider when it falls below its threshold."""
+    run = sync_run_start(provider=provider, kind=SyncRun.Kind.BALANCE)
+    try:
+        balance = provider_client(provider).balance()
+    except ProviderError as error:
+        sync_run_fail(run=run, error=error)
+        raise
+    was_low = provider.is_low_balance
+    now = timezone.now()
+    provider.balance = balance.amount
+    provider.currency = balance.currency or provider.currency
+    provider.balance_checked_at = now
+    Provider.objects.filter(pk=provider.pk).update(
+        balance=provider.balance, currency=provider.currency, balance_checked_at=now
+    )
+    run.ok, run.finished_at = True, now
+    run.summary = f"{balance.amount} {provider.currency}".strip()
+    if provider.is_low_balance:
+        run.summary += f" — below the threshold of {provider.low_balance_threshold}"
+        if not was_low:
+            logger.warning(
+                "Provider %s balance %s %s fell below its threshold %s",
+                provider,
+                balance.amount,
+                provider.currency,
+                provider.low_balance_threshold,
+            )
+    run.save(update_fields=["ok", "finished_at", "summary"])
+    return balance
+
+
+def provider_test_connection(*, provider: Provider) -> str:
+    """A harmless call that proves URL and key work; returns a line for the operator."""
+    balance = balance_sync(provider=provider)
+    return f"Connected to {provider.name}: balance {balance.amount} {balance.currency}".rstrip()
