@@ -26,6 +26,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class ProviderForm(forms.ModelForm):
+    api_url = forms.URLField(
+        label="API URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text=Provider._meta.get_field("api_url").help_text,
+    )
     api_key = forms.CharField(
         label="API key",
         required=False,

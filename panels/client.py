@@ -392,10 +392,7 @@ class ProviderClient:
         try:
             answer = json.loads(text) if text.strip() else None
         except ValueError:
-            answer = None
             kind = "an HTML page" if "<html" in text[:2000].lower() else "a body that is not valid JSON"
-            if not text.strip():
-                kind = "an empty body"
             raise ProviderOutcomeUnknown(
                 f"The provider answered HTTP {status} with {kind} instead of the API's JSON"
                 + (" (check the API URL)." if status == 404 else "."),

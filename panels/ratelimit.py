@@ -27,7 +27,7 @@ def provider_rate_limiter(provider_id: int, calls_per_minute: int) -> Callable[[
     Raising :class:`ProviderUnavailable` is correct: at that point nothing has been sent.
     """
     item = RateLimitItemPerMinute(max(1, calls_per_minute))
-    key = ("provider-calls", str(provider_id))
+    key = (settings.RATELIMIT_NAMESPACE, "provider-calls", str(provider_id))
 
     def acquire() -> None:
         limiter = _limiter(settings.RATELIMIT_STORAGE_URI)

@@ -56,6 +56,8 @@ def provider_client(provider: Provider) -> ProviderClient:
         connect_timeout=float(provider.connect_timeout),
         read_timeout=float(provider.read_timeout),
         key_header=provider.key_header,
+        attempts=settings.PROVIDER_CALL_ATTEMPTS,
+        backoff_initial=settings.PROVIDER_RETRY_BACKOFF,
         rate_limiter=provider_rate_limiter(provider.pk, provider.calls_per_minute),
         on_call=lambda record: provider_call_record(provider=provider, record=record),
     )

@@ -1,6 +1,7 @@
 """The test suite: embedded defaults unless DATABASE_URL / REDIS_URL point at real servers."""
 
 import os
+import uuid
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
@@ -18,3 +19,6 @@ if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tests never wait long for a rate-limit slot.
 PROVIDER_RATE_LIMIT_MAX_WAIT = 2.0
+PROVIDER_RETRY_BACKOFF = 0.01
+# Provider ids restart at 1 in every test database: keep each run's rate-limit windows apart.
+RATELIMIT_NAMESPACE = os.environ.setdefault("RATELIMIT_NAMESPACE", f"test-{uuid.uuid4().hex}")

@@ -1,0 +1,137 @@
+"""The operator's console: provider forms never show keys back; actions report in plain words."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from panels.catalogue import catalogue_sync
+from panels.models import Provider, ProviderCall, ProviderService
+
+
+@pytest.fixture
+def operator_client(client, db):
+    user = User.objects.create_superuser("boss", "boss@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_admin_is_staff_only(client, db):
+    User.objects.create_user("customer", password="pw")
+    client.login(username="customer", password="pw")
+    response = client.get(reverse("admin:panels_provider_changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_adding_a_provider_in_the_admin(operator_client, simulator):
+    response = operator_client.post(
+        reverse("admin:panels_provider_add"),
+        {
+            "name": "Cloud",
+            "api_url": simulator.url.removesuffix("/api/v2"),
+            "api_key": simulator.key,
+            "key_header": "",
+            "enabled": "on",
+            "low_balance_threshold": "10",
+            "connect_timeout": "5",
+            "read_timeout": "5",
+            "calls_per_minute": "600",
+            "notes": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    provider = Provider.objects.get()
+    assert provider.api_url == simulator.url and provider.api_key == simulator.key
+
+    page = operator_client.get(reverse("admin:panels_provider_change", args=[provider.pk])).content.decode()
+    assert simulator.key not in page
+    assert provider.masked_key in page
+
+
+def test_editing_without_a_key_keeps_the_stored_one(operator_client, provider):
+    url = reverse("admin:panels_provider_change", args=[provider.pk])
+    response = operator_client.post(
+        url,
+        {
+            "name": provider.name,
+            "api_url": provider.api_url,
+            "api_key": "",
+            "key_header": "",
+            "enabled": "on",
+            "low_balance_threshold": "0",
+            "connect_timeout": "5",
+            "read_timeout": "5",
+            "calls_per_minute": "60",
+            "notes": "renamed nothing",
+        },
+    )
+    assert response.status_code == 302
+    old_key = provider.api_key
+    provider.refresh_from_db()
+    assert provider.api_key == old_key and provider.notes == "renamed nothing"
+
+
+def test_a_bad_url_is_explained_in_the_form(operator_client, db):
+    response = operator_client.post(
+        reverse("admin:panels_provider_add"),
+        {
+            "name": "X",
+            "api_url": "ftp://x.example",
+            "api_key": "k" * 20,
+            "calls_per_minute": "60",
+            "connect_timeout": "5",
+            "read_timeout": "5",
+            "low_balance_threshold": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "Enter a valid URL" in response.content.decode() or "http" in response.content.decode()
+    assert not Provider.objects.exists()
+
+
+def run_action(operator_client, action, provider):
+    response = operator_client.post(
+        reverse("admin:panels_provider_changelist"),
+        {"action": action, "_selected_action": [provider.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_actions_test_connection_and_syncs(operator_client, provider, simulator):
+    assert run_action(operator_client, "test_connection", provider) == [
+        f"{provider.name}: Connected to {provider.name}: balance {simulator.sim.balance} USD"
+    ]
+    [message] = run_action(operator_client, "sync_catalogue", provider)
+    assert f"{ProviderService.objects.count()} new" in message
+    [message] = run_action(operator_client, "sync_balance", provider)
+    assert message == f"{provider.name}: balance {simulator.sim.balance} USD"
+
+
+def test_failing_action_shows_a_clear_message_without_the_key(operator_client, provider, simulator):
+    simulator.sim.set_fault("cloudflare")
+    [message] = run_action(operator_client, "sync_catalogue", provider)
+    assert message.startswith(f"{provider.name}: The provider answered HTTP")
+    assert simulator.key not in message
+
+
+def test_changelists_show_health_with_constant_queries(
+    operator_client, make_provider, make_simulator, django_assert_max_num_queries
+):
+    for index in range(3):
+        provider = make_provider(make_simulator("smmcool"), name=f"P{index}")
+        catalogue_sync(provider=provider)
+    ProviderCall.objects.filter(provider__name="P0").update(outcome="unknown")
+
+    with django_assert_max_num_queries(12):
+        page = operator_client.get(reverse("admin:panels_provider_changelist")).content.decode()
+    assert "100% of 1" in page  # P0's one call failed
+    assert "0% of 1" in page
+
+    for name in ["panels_providerservice", "panels_providercall", "panels_syncrun"]:
+        assert operator_client.get(reverse(f"admin:{name}_changelist")).status_code == 200
+    service = ProviderService.objects.first()
+    assert (
+        operator_client.get(reverse("admin:panels_providerservice_change", args=[service.pk])).status_code
+        == 200
+    )

@@ -1,0 +1,56 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from panels.models import Provider, ProviderService
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_addprovider_creates_then_updates_and_never_prints_the_key(simulator):
+    base_url = simulator.url.removesuffix("/api/v2")
+    out = run("addprovider", "Cloud", base_url, simulator.key)
+    assert out.startswith("Created provider Cloud: " + simulator.url)
+    assert simulator.key not in out
+
+    out = run("addprovider", "Cloud", simulator.url, "another-key-123456", "--calls-per-minute", "30")
+    assert out.startswith("Updated provider Cloud")
+    provider = Provider.objects.get()
+    assert (provider.api_key, provider.calls_per_minute) == ("another-key-123456", 30)
+
+
+@pytest.mark.django_db
+def test_addprovider_rejects_a_bad_url():
+    with pytest.raises(CommandError, match="api_url"):
+        run("addprovider", "Bad", "not a url", "key-1234567890")
+    assert not Provider.objects.exists()
+
+
+def test_syncprovider_prints_balance_and_what_changed(provider, simulator):
+    out = run("syncprovider", provider.name)
+    count = ProviderService.objects.count()
+    assert f"Balance: {simulator.sim.balance}" in out
+    assert f"Catalogue: {count} services: {count} new, 0 changed" in out
+
+    simulator.sim.remove_service(ProviderService.objects.first().remote_id)
+    out = run("syncprovider", provider.name, "--catalogue-only")
+    assert "1 paused (vanished)" in out and "Balance" not in out
+
+
+def test_syncprovider_explains_failures(provider, simulator):
+    simulator.sim.set_fault("html")
+    with pytest.raises(CommandError, match="HTML page") as caught:
+        run("syncprovider", provider.name)
+    assert simulator.key not in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_syncprovider_unknown_name():
+    with pytest.raises(CommandError, match="No provider called 'nope'"):
+        run("syncprovider", "nope")
