@@ -44,6 +44,7 @@ class ProviderForm(forms.ModelForm):
         fields = [
             "name",
             "api_url",
+            "api_key",
             "key_header",
             "enabled",
             "notes",
@@ -69,10 +70,9 @@ class ProviderForm(forms.ModelForm):
         except BadValue as error:
             raise forms.ValidationError(str(error)) from None
 
-    def save(self, commit=True):
-        if self.cleaned_data.get("api_key"):
-            self.instance.api_key = self.cleaned_data["api_key"]
-        return super().save(commit=commit)
+    def clean_api_key(self):
+        # A blank field means "keep the stored key": it is never sent back to the browser to resubmit.
+        return self.cleaned_data["api_key"] or self.instance.api_key
 
 
 @admin.register(Provider)

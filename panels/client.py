@@ -335,7 +335,7 @@ class ProviderClient:
         )
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max),
+            wait=wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max),
             retry=retry_if_exception_type(retry_on),
             reraise=True,
         )

@@ -130,4 +130,4 @@ def balance_sync(*, provider: Provider) -> Balance:
 def provider_test_connection(*, provider: Provider) -> str:
     """A harmless call that proves URL and key work; returns a line for the operator."""
     balance = balance_sync(provider=provider)
-    return f"Connected to {provider.name}: balance {balance.amount} {balance.currency}".rstrip()
+    return f"Connected; balance {balance.amount} {balance.currency}".rstrip()

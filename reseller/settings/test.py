@@ -14,7 +14,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-CELERY_TASK_ALWAYS_EAGER = False
+# Tests serve no collected static files.
+MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise")]
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tests never wait long for a rate-limit slot.

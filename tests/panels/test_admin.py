@@ -99,13 +99,14 @@ def run_action(operator_client, action, provider):
 
 
 def test_actions_test_connection_and_syncs(operator_client, provider, simulator):
+    balance = f"{simulator.sim.balance:.5f}"  # as the provider writes it
     assert run_action(operator_client, "test_connection", provider) == [
-        f"{provider.name}: Connected to {provider.name}: balance {simulator.sim.balance} USD"
+        f"{provider.name}: Connected; balance {balance} USD"
     ]
     [message] = run_action(operator_client, "sync_catalogue", provider)
     assert f"{ProviderService.objects.count()} new" in message
     [message] = run_action(operator_client, "sync_balance", provider)
-    assert message == f"{provider.name}: balance {simulator.sim.balance} USD"
+    assert message == f"{provider.name}: balance {balance} USD"
 
 
 def test_failing_action_shows_a_clear_message_without_the_key(operator_client, provider, simulator):

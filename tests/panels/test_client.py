@@ -61,12 +61,23 @@ FIELDS_BY_TYPE = {
 }
 
 
+LINE_FIELDS = {
+    "Custom Comments": "comments",
+    "Custom Comments Package": "comments",
+    "Comment Replies": "comments",
+    "Mentions Custom List": "usernames",
+}
+
+
 def fields_for(service, index=0):
     fields = dict(FIELDS_BY_TYPE[service.type])
     if "link" in fields:
         fields["link"] = f"{fields['link']}?n={index}"  # distinct links: no "active order" refusal
     if "quantity" in fields:
         fields["quantity"] = max(service.min, fields["quantity"])
+    if service.type in LINE_FIELDS:  # one comment (or username) per line, both line endings
+        lines = [f"Line {n}" for n in range(max(service.min, 3))]
+        fields[LINE_FIELDS[service.type]] = "\r\n".join(lines[:2]) + "\n" + "\n".join(lines[2:])
     if service.type == "Subscriptions":
         fields["min"], fields["max"] = service.min, service.min + 10
         fields["username"] = f"someone{index}"
@@ -126,7 +137,8 @@ def test_every_order_type_is_placed_with_its_fields(make_simulator, make_client,
         for name, value in fields.items():
             assert str(upstream.fields[name]) == str(value), (type_name, name)
         status = client.status(order_id)
-        assert status.status is OrderStatus.PENDING
+        expected = OrderStatus.ACTIVE if type_name == "Subscriptions" else OrderStatus.PENDING
+        assert status.status is expected
         assert status.currency == "USD" and isinstance(status.charge, Decimal)
     assert len(server.sim.orders()) == len(types)
 
@@ -142,6 +154,58 @@ def test_drip_feed_sends_runs_and_interval(simulator, make_client):
     upstream = simulator.sim.order(order_id)
     assert (upstream.fields["runs"], upstream.fields["interval"]) == ("5", "30")
     assert client.status(order_id).charge == service.rate * service.min * 5 / 1000
+
+
+def test_drip_feed_status_reports_runs_and_child_orders(simulator, make_client):
+    client = make_client(simulator)
+    service = next(s for s in client.services().services if s.dripfeed)
+    order_id = client.add(
+        service.remote_id, link="https://x.example/drip", quantity=service.min, runs=3, interval=5
+    )
+
+    simulator.sim.advance(2)
+    midway = client.status(order_id)
+    simulator.sim.advance(5)
+    done = client.status(order_id)
+
+    assert (midway.status, midway.runs, len(midway.child_orders)) == (OrderStatus.IN_PROGRESS, 2, 2)
+    assert (done.status, done.runs, done.remains) == (OrderStatus.COMPLETED, 3, 0)
+
+
+def test_subscription_lifecycle_reports_posts_expiry_and_child_orders(simulator, make_client):
+    client = make_client(simulator)
+    service = by_type(client)["Subscriptions"]
+    order_id = client.add(
+        service.remote_id,
+        username="star",
+        min=service.min,
+        max=service.min + 50,
+        posts=2,
+        delay=0,
+        expiry="01/01/2031",
+    )
+
+    first = client.status(order_id)
+    simulator.sim.advance(2)
+    last = client.status(order_id)
+
+    assert (first.status, first.posts, first.expiry) == (OrderStatus.ACTIVE, 0, "01/01/2031")
+    assert (last.status, last.posts, len(last.child_orders)) == (OrderStatus.COMPLETED, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"username": "x", "min": 100, "max": 200, "delay": 7}, "Incorrect request"),  # delay not allowed
+        ({"username": "x", "min": 300, "max": 200, "delay": 0}, "Incorrect request"),  # min above max
+        ({"username": "x", "min": 100, "max": 200, "delay": 0, "expiry": "2031-01-01"}, "Incorrect request"),
+        ({"username": "x", "min": 1, "max": 200, "delay": 0}, "Quantity less than minimal"),
+    ],
+)
+def test_subscription_fields_are_validated_upstream(simulator, make_client, fields, message):
+    client = make_client(simulator)
+    with pytest.raises(ProviderRejected, match=message):
+        client.add(by_type(client)["Subscriptions"].remote_id, **fields)
 
 
 def test_status_follows_the_clock_to_completion(simulator, make_client):
@@ -277,7 +341,7 @@ def test_an_add_with_an_unknown_outcome_is_never_resent(simulator, make_client, 
         client.add(service.remote_id, link="https://x.example/once", quantity=service.min)
 
     assert simulator.sim.calls["add"] == 1
-    assert [call.outcome for call in client.calls] == ["unknown"]
+    assert [call.outcome for call in client.calls if call.action == "add"] == ["unknown"]
     assert len(simulator.sim.orders()) <= 1
 
 

@@ -81,7 +81,7 @@ def test_low_balance_is_flagged_and_logged(make_provider, simulator, caplog):
 
 
 def test_test_connection_reports_the_balance(provider):
-    assert provider_test_connection(provider=provider).startswith(f"Connected to {provider.name}: balance")
+    assert provider_test_connection(provider=provider).startswith("Connected; balance 1000")
 
 
 def test_every_call_is_logged_without_the_key(provider, simulator, caplog):

@@ -30,8 +30,19 @@ def worker(transactional_db):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "reseller", "worker", "--pool=solo", "-l", "warning",
-         "-Q", f"test-{os.getpid()}"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "reseller",
+            "worker",
+            "--pool=solo",
+            "-l",
+            "warning",
+            "-Q",
+            f"test-{os.getpid()}",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
