@@ -1,0 +1,139 @@
+"""Run the whole panel on one machine: web, Celery worker, beat, and simulated demo providers."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+DEMO_LOGIN = ("operator", "operator-demo")
+DEMO_PROVIDERS = [  # (name, dialect, key)
+    ("Demo smmcloud (simulator)", "smmcloud", "demo-smmcloud-key-0001"),
+    ("Demo smmcool (simulator)", "smmcool", "demo-smmcool-key-0002"),
+]
+
+
+class Child:
+    """A supervised child process whose output lines are prefixed with its name."""
+
+    def __init__(self, name: str, argv: list[str]):
+        self.name = name
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.process.stdout:
+            sys.stdout.write(f"{self.name:>10} | {line}")
+            sys.stdout.flush()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def wait_for_port(host: str, port: int, *, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise CommandError(f"Nothing answered on {host}:{port} within {seconds:.0f} s")
+
+
+class Command(BaseCommand):
+    help = "Set up and run the whole panel: web, Celery worker, beat and the simulated demo providers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--simulator-port", type=int, default=8701, help="First of two simulator ports.")
+        parser.add_argument("--no-simulator", action="store_true", help="Do not start the demo providers.")
+
+    def handle(self, *args, host, port, simulator_port, no_simulator, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+            call_command("createcachetable", verbosity=0)
+        self._ensure_operator()
+
+        children: list[Child] = []
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        python, manage = sys.executable, str(settings.BASE_DIR / "manage.py")
+        try:
+            if not no_simulator:
+                for offset, (name, dialect, key) in enumerate(DEMO_PROVIDERS):
+                    sim_port = simulator_port + offset
+                    children.append(
+                        Child(
+                            dialect,
+                            [
+                                python,
+                                manage,
+                                "runsimulator",
+                                "--dialect",
+                                dialect,
+                                "--port",
+                                str(sim_port),
+                                "--key",
+                                key,
+                                "--step-seconds",
+                                "20",
+                            ],
+                        )
+                    )
+                    wait_for_port("127.0.0.1", sim_port)
+                    call_command("addprovider", name, f"http://127.0.0.1:{sim_port}", key)
+                    call_command("syncprovider", name)
+            children += [
+                Child(
+                    "worker",
+                    [python, "-m", "celery", "-A", "reseller", "worker", "-l", "info", "--concurrency", "2"],
+                ),
+                Child("beat", [python, "-m", "celery", "-A", "reseller", "beat", "-l", "info"]),
+                Child("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
+            ]
+            wait_for_port(host, port)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nThe panel runs at http://{host}:{port}/admin/ — log in as "
+                    f"{DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}. Ctrl-C stops everything.\n"
+                )
+            )
+            while not stopping.is_set():
+                if dead := [child.name for child in children if not child.alive()]:
+                    raise CommandError(f"{', '.join(dead)} stopped; shutting the panel down")
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in reversed(children):
+                child.stop()
+
+    def _ensure_operator(self) -> None:
+        username, password = DEMO_LOGIN
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
