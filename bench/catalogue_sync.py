@@ -56,7 +56,10 @@ def main(sizes: list[int]) -> None:
             figures = measure(size)
             for phase in ("first", "steady"):
                 row = figures[phase]
-                print(f"{size:>6} services  {phase:<6}  {row['queries']:>3} queries  {row['seconds']:>7.3f} s   {row['summary']}")
+                print(
+                    f"{size:>6} services  {phase:<6}  {row['queries']:>3} queries  "
+                    f"{row['seconds']:>7.3f} s   {row['summary']}"
+                )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import uuid
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
 from reseller.settings.base import *  # noqa: F403
-from reseller.settings.base import REDIS_URL
+from reseller.settings.base import MIDDLEWARE, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -479,3 +479,37 @@ def test_the_call_record_never_holds_the_key(simulator, make_client):
     for record in client.calls:
         assert simulator.key not in repr(record)
         assert "key" not in record.params
+
+
+@pytest.mark.parametrize("action", ["refill", "cancel"])
+def test_refill_and_cancel_are_never_resent_either(simulator, make_client, action):
+    client = make_client(simulator)
+    service = next(s for s in client.services().services if s.refill and s.cancel)
+    order_id = client.add(service.remote_id, link="https://x.example/rc", quantity=service.min)
+    if action == "refill":
+        simulator.sim.advance(5)
+    simulator.sim.set_fault("http_500", action=action)
+
+    with pytest.raises(ProviderOutcomeUnknown):
+        client.refill(order_id) if action == "refill" else client.cancel([order_id])
+
+    assert simulator.sim.calls[action] == 1
+
+
+def test_a_failing_chunk_keeps_the_answers_of_the_chunks_before_it(simulator, make_client):
+    client = make_client(simulator, attempts=1)
+    service = by_type(client)["Default"]
+    ids = [
+        client.add(service.remote_id, link=f"https://x.example/k{n}", quantity=service.min)
+        for n in range(120)
+    ]
+
+    def break_after_first_status(record):
+        if record.action == "status":
+            simulator.sim.set_fault("http_502", action="status")
+
+    client.on_call = break_after_first_status
+    with pytest.raises(ProviderOutcomeUnknown) as caught:
+        client.statuses(ids)
+
+    assert sorted(caught.value.partial_results) == sorted(ids[:100])
