@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -10,6 +12,10 @@ from panels.models import Provider, ProviderCall, ProviderService, ProviderServi
 from panels.normalize import BadValue, normalize_api_url
 from panels.selectors import providers_with_health
 from panels.services import balance_sync, provider_test_connection
+
+
+def plain_decimal(value: Decimal) -> str:
+    return f"{value.normalize():f}"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,6 +36,7 @@ class ProviderForm(forms.ModelForm):
         label="API URL",
         max_length=500,
         assume_scheme="https",
+        widget=forms.URLInput(attrs={"size": 60}),
         help_text=Provider._meta.get_field("api_url").help_text,
     )
     api_key = forms.CharField(
@@ -56,7 +63,9 @@ class ProviderForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Money is stored with 8 places; show "0" and "25.5", not "0E-8" and "25.50000000".
         if self.instance.pk:
+            self.initial["low_balance_threshold"] = plain_decimal(self.instance.low_balance_threshold)
             masked = self.instance.masked_key
             self.fields[
                 "api_key"
@@ -90,10 +99,10 @@ class ProviderAdmin(admin.ModelAdmin):
     ]
     list_filter = ["enabled", "currency"]
     search_fields = ["name", "api_url", "notes"]
-    readonly_fields = ["balance", "currency", "balance_checked_at", "created_at", "updated_at"]
+    readonly_fields = ["balance_display", "currency", "balance_checked_at", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "api_url", "api_key", "key_header", "enabled", "notes"]}),
-        ("Balance", {"fields": ["balance", "currency", "balance_checked_at", "low_balance_threshold"]}),
+        ("Balance", {"fields": ["balance_display", "balance_checked_at", "low_balance_threshold"]}),
         ("Limits", {"fields": ["connect_timeout", "read_timeout", "calls_per_minute"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -106,7 +115,7 @@ class ProviderAdmin(admin.ModelAdmin):
     def balance_display(self, provider: Provider):
         if provider.balance is None:
             return "—"
-        text = f"{provider.balance.normalize():f} {provider.currency}"
+        text = f"{plain_decimal(provider.balance)} {provider.currency}"
         if provider.is_low_balance:
             return format_html('<strong style="color:#ba2121">{} — LOW</strong>', text)
         return text
@@ -176,15 +185,12 @@ class ProviderServiceAdmin(admin.ModelAdmin):
         "provider",
         "type",
         "category",
-        "rate",
+        "rate_display",
         "min_quantity",
         "max_quantity",
-        "refill",
-        "cancel",
-        "dripfeed",
+        "features",
         "active",
         "is_new",
-        "last_seen_at",
     ]
     list_filter = ["provider", "active", "is_new", "type", "refill", "cancel", "dripfeed"]
     search_fields = ["name", "remote_id", "category", "description"]
@@ -210,6 +216,23 @@ class ProviderServiceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Rate / 1000", ordering="rate")
+    def rate_display(self, service: ProviderService) -> str:
+        return plain_decimal(service.rate)
+
+    @admin.display(description="Allows")
+    def features(self, service: ProviderService) -> str:
+        allowed = [
+            name
+            for name, on in [
+                ("refill", service.refill),
+                ("cancel", service.cancel),
+                ("drip-feed", service.dripfeed),
+            ]
+            if on
+        ]
+        return " · ".join(allowed) or "—"
 
     @admin.action(description="Mark as reviewed (clear the “new” flag)")
     def mark_reviewed(self, request, queryset):

@@ -56,3 +56,22 @@ def test_runpanel_and_runsimulator_document_themselves():
         )
         assert result.returncode == 0
         assert "--port" in result.stdout
+
+
+def test_runpanel_refuses_a_port_that_is_taken():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "manage.py", "runpanel", "--no-simulator", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "reseller.settings.test"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr

@@ -52,12 +52,16 @@ class Child:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
 def wait_for_port(host: str, port: int, *, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex((host, port)) == 0:
-                return
+        if port_in_use(host, port):
+            return
         time.sleep(0.2)
     raise CommandError(f"Nothing answered on {host}:{port} within {seconds:.0f} s")
 
@@ -72,6 +76,17 @@ class Command(BaseCommand):
         parser.add_argument("--no-simulator", action="store_true", help="Do not start the demo providers.")
 
     def handle(self, *args, host, port, simulator_port, no_simulator, **options):
+        # Another program on one of our ports would be mistaken for ours: refuse before starting anything.
+        wanted = [(host, port, "--port")]
+        if not no_simulator:
+            wanted += [
+                ("127.0.0.1", simulator_port + n, "--simulator-port") for n in range(len(DEMO_PROVIDERS))
+            ]
+        for wanted_host, wanted_port, option in wanted:
+            if port_in_use(wanted_host, wanted_port):
+                raise CommandError(
+                    f"Port {wanted_port} on {wanted_host} is already in use; choose another with {option}."
+                )
         call_command("migrate", interactive=False, verbosity=0)
         if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
             call_command("createcachetable", verbosity=0)
