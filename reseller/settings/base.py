@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_celery_beat",
     "panels",
+    "billing",
     "orders",
 ]
 
@@ -159,6 +160,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17, hour=3),
     },
 }
+
+# --- Money ---------------------------------------------------------------------------------------
+# The currency customers pay in (provider money stays in each provider's own currency).
+PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.

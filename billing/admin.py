@@ -1,0 +1,107 @@
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+
+from billing.models import Account, LedgerEntry
+from billing.money import MONEY_PLACES
+from billing.services import InsufficientFunds, balance_adjust
+
+
+class AdjustmentForm(forms.Form):
+    amount = forms.DecimalField(
+        decimal_places=MONEY_PLACES,
+        max_digits=16,
+        help_text="Positive credits the balance, negative debits it.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Kept in the ledger for good."
+    )
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount == Decimal(0):
+            raise forms.ValidationError("An adjustment of zero changes nothing.")
+        return amount
+
+
+class LedgerInline(admin.TabularInline):
+    model = LedgerEntry
+    fields = ["created_at", "kind", "amount", "balance_after", "reference", "reason", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-created_at", "-pk"]
+    show_change_link = True
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["user", "balance", "currency", "created_at"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "balance", "currency", "created_at"]
+    inlines = [LedgerInline]
+    change_form_template = "admin/billing/account/change_form.html"
+
+    def has_add_permission(self, request):
+        return False  # accounts open with the customer's first deposit or order
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        adjust = self.admin_site.admin_view(self.adjust_view)
+        return [path("<int:pk>/adjust/", adjust, name="billing_account_adjust"), *super().get_urls()]
+
+    def adjust_view(self, request, pk):
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        account = get_object_or_404(Account.objects.select_related("user"), pk=pk)
+        form = AdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = balance_adjust(
+                    account=account,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except InsufficientFunds as error:
+                form.add_error("amount", str(error))
+            else:
+                self.message_user(
+                    request,
+                    f"{account.user}: {entry.amount:+} → balance {entry.balance_after}",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:billing_account_change", args=[account.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust the balance of {account.user}",
+            "account": account,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/billing/account/adjust.html", context)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "account", "kind", "amount", "balance_after", "reference", "created_by"]
+    list_filter = ["kind"]
+    search_fields = ["account__user__username", "reference", "reason", "idempotency_key"]
+    list_select_related = ["account__user", "created_by"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,83 @@
+"""Customer balances and the append-only ledger that explains every change of them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.money import MONEY_FIELD
+
+
+def panel_currency() -> str:
+    return settings.PANEL_CURRENCY
+
+
+class Account(models.Model):
+    """A customer's balance in the panel's currency: a cache of the sum of its ledger."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account")
+    balance = models.DecimalField(**MONEY_FIELD, default=0, editable=False)
+    currency = models.CharField(max_length=3, default=panel_currency, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.balance} {self.currency})"
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Ledger entries are never changed")
+
+    def delete(self):
+        raise PermissionError("Ledger entries are never deleted")
+
+
+class LedgerEntry(models.Model):
+    """One change of one balance. Written with the change, under the account's row lock; never edited."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", "Deposit"
+        CHARGE = "charge", "Charge"
+        REFUND = "refund", "Refund"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY_FIELD, help_text="Positive credits the balance, negative debits it.")
+    balance_after = models.DecimalField(**MONEY_FIELD)
+    # Makes a charge or refund happen once however often it is attempted: e.g. "charge:order:42".
+    idempotency_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    reference = models.CharField(max_length=120, blank=True, help_text="What it refers to, e.g. order 42.")
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+} → {self.balance_after}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Ledger entries are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Ledger entries are never deleted")

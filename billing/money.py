@@ -1,0 +1,15 @@
+"""Customer money: one precision and one rounding rule for the whole panel."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+MONEY_PLACES = 4
+MONEY_QUANTUM = Decimal(10) ** -MONEY_PLACES
+# Column shape of every customer-money field.
+MONEY_FIELD = {"max_digits": 16, "decimal_places": MONEY_PLACES}
+
+
+def to_money(value: Decimal | int | str) -> Decimal:
+    """Round to the panel's money precision (half up). Never pass a float."""
+    if isinstance(value, float):
+        raise TypeError("Money is never a float; pass a Decimal or a string")
+    return Decimal(value).quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)

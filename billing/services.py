@@ -1,0 +1,125 @@
+"""Every change of a customer balance goes through :func:`balance_change`.
+
+It locks the account row first (``SELECT … FOR UPDATE``), checks funds under the lock, updates the
+cached balance and writes the ledger entry in the same transaction. An idempotency key makes a charge
+or refund happen once: a second attempt with the same key returns the first entry and changes
+nothing. Attempts on one account are serialised by its row lock; the unique constraint on the key
+is the backstop against a key reused anywhere else.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Sum
+
+from billing.models import Account, LedgerEntry
+from billing.money import to_money
+
+
+class InsufficientFunds(Exception):
+    def __init__(self, *, balance: Decimal, needed: Decimal):
+        super().__init__(f"Not enough funds: the balance is {balance}, {needed} is needed.")
+        self.balance = balance
+        self.needed = needed
+
+
+def account_for(user: AbstractBaseUser) -> Account:
+    account, _ = Account.objects.get_or_create(user=user)
+    return account
+
+
+def balance_change(
+    *,
+    account: Account,
+    amount: Decimal,
+    kind: str,
+    idempotency_key: str | None = None,
+    reference: str = "",
+    reason: str = "",
+    actor: AbstractBaseUser | None = None,
+) -> LedgerEntry:
+    """Credit (amount > 0) or debit (amount < 0) ``account``; returns the ledger entry.
+
+    Raises :class:`InsufficientFunds` when a debit would take the balance below zero; then nothing
+    is written. Call it inside the caller's transaction to make the change part of a larger one.
+    """
+    amount = to_money(amount)
+    if amount == 0:
+        raise ValueError("A balance change of zero is not a change")
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        if idempotency_key:
+            earlier = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                return earlier
+        new_balance = locked.balance + amount
+        if new_balance < 0:
+            raise InsufficientFunds(balance=locked.balance, needed=-amount)
+        locked.balance = new_balance
+        locked.save(update_fields=["balance"])
+        entry = LedgerEntry.objects.create(
+            account=locked,
+            kind=kind,
+            amount=amount,
+            balance_after=new_balance,
+            idempotency_key=idempotency_key or None,
+            reference=reference,
+            reason=reason,
+            created_by=actor,
+        )
+    account.balance = new_balance
+    return entry
+
+
+def balance_deposit(
+    *, account: Account, amount: Decimal, reference: str = "", actor=None, key=None
+) -> LedgerEntry:
+    if to_money(amount) <= 0:
+        raise ValueError("A deposit must be positive")
+    return balance_change(
+        account=account,
+        amount=amount,
+        kind=LedgerEntry.Kind.DEPOSIT,
+        idempotency_key=key,
+        reference=reference,
+        actor=actor,
+    )
+
+
+def balance_adjust(*, account: Account, amount: Decimal, reason: str, actor: AbstractBaseUser) -> LedgerEntry:
+    """An operator's correction: always with a reason and the operator's name on it."""
+    if not reason.strip():
+        raise ValueError("An adjustment needs a reason")
+    return balance_change(
+        account=account, amount=amount, kind=LedgerEntry.Kind.ADJUSTMENT, reason=reason.strip(), actor=actor
+    )
+
+
+@dataclass(frozen=True)
+class LedgerAudit:
+    balance: Decimal
+    ledger_sum: Decimal
+    broken_entries: list[int]
+
+    @property
+    def ok(self) -> bool:
+        return self.balance == self.ledger_sum and not self.broken_entries
+
+
+def ledger_audit(*, account: Account) -> LedgerAudit:
+    """Recompute the balance from the ledger and check every entry's running balance."""
+    running = Decimal(0)
+    broken = []
+    for entry_id, amount, balance_after in (
+        LedgerEntry.objects.filter(account=account)
+        .order_by("created_at", "pk")
+        .values_list("pk", "amount", "balance_after")
+    ):
+        running += amount
+        if running != balance_after:
+            broken.append(entry_id)
+    total = LedgerEntry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    account.refresh_from_db(fields=["balance"])
+    return LedgerAudit(balance=account.balance, ledger_sum=to_money(total), broken_entries=broken)
