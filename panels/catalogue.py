@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from panels.client import Catalogue, InvalidRecord, ProviderError, RemoteService
@@ -18,6 +19,10 @@ from panels.services import provider_client, sync_run_fail, sync_run_start
 
 RATE_PLACES = Decimal(10) ** -MONEY["decimal_places"]
 MAX_RATE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+
+
+# Sent after a successful sync has committed, with ``provider`` and ``result``: the storefront follows.
+catalogue_synced = Signal()
 
 
 class CatalogueRefused(Exception):
@@ -74,6 +79,7 @@ def catalogue_sync(*, provider: Provider, allow_empty: bool = False) -> Catalogu
     except (ProviderError, CatalogueRefused) as error:
         sync_run_fail(run=run, error=error)
         raise
+    catalogue_synced.send(sender=Provider, provider=provider, result=result)
     return result
 
 

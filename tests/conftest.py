@@ -1,5 +1,9 @@
+from decimal import Decimal
+
 import pytest
 
+from panels.client import ProviderClient
+from panels.services import provider_upsert
 from panels.simulator import Simulator, SimulatorServer
 
 # --- provider simulator ---------------------------------------------------------------------------
@@ -23,3 +27,51 @@ def make_simulator():
 @pytest.fixture
 def simulator(make_simulator):
     return make_simulator("smmcloud")
+
+
+# --- providers pointing at simulators ------------------------------------------------------------
+
+
+@pytest.fixture
+def make_provider(db):
+    """A Provider row pointing at a running simulator."""
+
+    def make(server, name="Simulated provider", **options):
+        options.setdefault("read_timeout", Decimal("1"))
+        options.setdefault("calls_per_minute", 10_000)
+        provider, _ = provider_upsert(name=name, api_url=server.url, api_key=server.key, **options)
+        return provider
+
+    return make
+
+
+@pytest.fixture
+def provider(make_provider, simulator):
+    return make_provider(simulator)
+
+
+@pytest.fixture
+def make_client():
+    """A bare client (no database) with short timeouts and quick retries, recording its calls."""
+
+    def make(server, **options):
+        calls = []
+        options.setdefault("read_timeout", 1.0)
+        options.setdefault("connect_timeout", 1.0)
+        options.setdefault("backoff_initial", 0.01)
+        options.setdefault("backoff_max", 0.02)
+        client = ProviderClient(server.url, server.key, on_call=calls.append, **options)
+        client.calls = calls
+        return client
+
+    return make
+
+
+@pytest.fixture
+def unused_tcp_port():
+    """A loopback port nobody listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -121,6 +121,7 @@ class Command(BaseCommand):
                     wait_for_port("127.0.0.1", sim_port)
                     call_command("addprovider", name, f"http://127.0.0.1:{sim_port}", key)
                     call_command("syncprovider", name)
+                    call_command("publishservices", name, "--markup", "50")
             children += [
                 Child(
                     "worker",

@@ -1,0 +1,78 @@
+"""From a provider's cost to the price a customer pays.
+
+cost per 1000 (provider currency) * currency rate → panel currency; then the most specific markup
+rule: * (1 + percent / 100) + fixed, rounded *up* to the rule's step (rounding never eats the margin).
+A customer's custom price for a service wins; otherwise their discount applies to the service price.
+"""
+
+from collections.abc import Iterable
+from decimal import ROUND_CEILING, Decimal
+
+from django.conf import settings
+from django.db.models import Q
+
+from billing.money import to_money
+from orders.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from panels.models import Provider, ProviderService
+
+
+class PriceUnavailable(Exception):
+    """A price cannot be computed (unknown currency rate, unknown provider currency)."""
+
+
+def currency_rates() -> dict[str, Decimal]:
+    rates = dict(CurrencyRate.objects.values_list("currency", "rate"))
+    rates[settings.PANEL_CURRENCY] = Decimal(1)
+    return rates
+
+
+def markup_rules(provider: Provider) -> list[MarkupRule]:
+    # Rules without a provider (global, or for one provider service) apply too; SQL's IN never matches NULL.
+    return list(MarkupRule.objects.filter(Q(provider=provider) | Q(provider__isnull=True)))
+
+
+def markup_rule_for(provider_service: ProviderService, rules: Iterable[MarkupRule]) -> MarkupRule | None:
+    """The most specific rule: service > provider + category > provider > everything."""
+
+    def specificity(rule: MarkupRule) -> int | None:
+        if rule.provider_service_id is not None:
+            return 3 if rule.provider_service_id == provider_service.pk else None
+        if rule.provider_id not in (None, provider_service.provider_id):
+            return None
+        if rule.category:
+            return 2 if rule.category == provider_service.category and rule.provider_id else None
+        return 1 if rule.provider_id else 0
+
+    ranked = [(rank, rule) for rule in rules if (rank := specificity(rule)) is not None]
+    return max(ranked, key=lambda pair: pair[0])[1] if ranked else None
+
+
+def storefront_price(
+    *, provider_service: ProviderService, rule: MarkupRule | None, rates: dict[str, Decimal]
+) -> Decimal:
+    currency = provider_service.provider.currency
+    if not currency:
+        raise PriceUnavailable(f"{provider_service.provider}'s currency is unknown: sync its balance first")
+    if currency not in rates:
+        raise PriceUnavailable(f"No exchange rate for {currency}: add one under Currency rates")
+    price = provider_service.rate * rates[currency]
+    if rule is not None:
+        price = price * (1 + rule.percent / 100) + rule.fixed
+        step = Decimal(rule.rounding)
+        price = (price / step).to_integral_value(rounding=ROUND_CEILING) * step
+    return to_money(price)
+
+
+def customer_price(*, user, service: Service) -> Decimal:
+    """Per 1000 (or per package) for this customer."""
+    custom = (
+        CustomerServicePrice.objects.filter(user=user, service=service)
+        .values_list("price", flat=True)
+        .first()
+    )
+    if custom is not None:
+        return custom
+    discount = CustomerPricing.objects.filter(user=user).values_list("discount_percent", flat=True).first()
+    if not discount:
+        return service.price
+    return to_money(service.price * (100 - discount) / 100)

@@ -1,0 +1,162 @@
+"""The storefront catalogue: publishing provider services, and following the provider's changes."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+
+from orders.models import MarkupRule, Service
+from orders.pricing import PriceUnavailable, currency_rates, markup_rule_for, markup_rules, storefront_price
+from panels.catalogue import catalogue_synced
+from panels.models import Provider, ProviderService
+
+VANISHED_REASON = "The provider no longer lists this service."
+
+
+@dataclass
+class PublishResult:
+    created: list[Service] = field(default_factory=list)
+    repriced: list[Service] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)  # why a provider service could not be published
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.created)} published, {len(self.repriced)} repriced, {self.unchanged} unchanged, "
+            f"{len(self.skipped)} skipped"
+        )
+
+
+def services_publish(
+    *,
+    provider: Provider,
+    percent: Decimal,
+    fixed: Decimal = Decimal(0),
+    rounding: str = MarkupRule.Rounding.CENT,
+    category: str = "",
+) -> PublishResult:
+    """Set the markup rule for ``provider`` (or one of its categories) and publish its active services.
+
+    Provider services already on sale are repriced under the new rule (hand-set prices excepted);
+    the others become new storefront services.
+    """
+    result = PublishResult()
+    with transaction.atomic():
+        MarkupRule.objects.update_or_create(
+            provider=provider,
+            category=category,
+            provider_service=None,
+            defaults={"percent": percent, "fixed": fixed, "rounding": rounding},
+        )
+        provider_services = ProviderService.objects.filter(provider=provider, active=True).select_related(
+            "provider"
+        )
+        if category:
+            provider_services = provider_services.filter(category=category)
+        on_sale = {
+            service.provider_service_id: service
+            for service in Service.objects.filter(provider_service__in=provider_services)
+        }
+        rules, rates = markup_rules(provider), currency_rates()
+        for provider_service in provider_services:
+            try:
+                price = storefront_price(
+                    provider_service=provider_service,
+                    rule=markup_rule_for(provider_service, rules),
+                    rates=rates,
+                )
+            except PriceUnavailable as error:
+                result.skipped.append(f"{provider_service.remote_id} {provider_service.name}: {error}")
+                continue
+            existing = on_sale.get(provider_service.pk)
+            if existing is None:
+                result.created.append(_service_from(provider_service, price))
+            elif not existing.manual_price and existing.price != price:
+                existing.price, existing.updated_at = price, timezone.now()
+                result.repriced.append(existing)
+            else:
+                result.unchanged += 1
+        Service.objects.bulk_create(result.created)
+        Service.objects.bulk_update(result.repriced, ["price", "updated_at"])
+    return result
+
+
+def _service_from(provider_service: ProviderService, price: Decimal) -> Service:
+    return Service(
+        name=provider_service.name[:255],
+        category=provider_service.category or "Other",
+        description=provider_service.description,
+        type=provider_service.type,
+        provider_service=provider_service,
+        min_quantity=provider_service.min_quantity,
+        max_quantity=provider_service.max_quantity,
+        refill=provider_service.refill,
+        cancel=provider_service.cancel,
+        price=price,
+    )
+
+
+@dataclass
+class FollowResult:
+    paused: int = 0
+    resumed: int = 0
+    repriced: int = 0
+    clamped: int = 0
+
+
+def storefront_follow_catalogue(*, provider: Provider) -> FollowResult:
+    """After a catalogue sync: pause what vanished, resume what came back (if paused by a sync),
+    reprice under the markup rules (hand-set prices excepted), keep min/max within the provider's."""
+    result = FollowResult()
+    services = list(
+        Service.objects.filter(provider_service__provider=provider).select_related(
+            "provider_service__provider"
+        )
+    )
+    rules, rates = markup_rules(provider), currency_rates()
+    changed = []
+    for service in services:
+        upstream = service.provider_service
+        before = (service.status, service.price, service.min_quantity, service.max_quantity)
+        if not upstream.active and service.status == Service.Status.ACTIVE:
+            service.status, service.paused_by_sync, service.pause_reason = (
+                Service.Status.PAUSED,
+                True,
+                VANISHED_REASON,
+            )
+            result.paused += 1
+        elif upstream.active and service.paused_by_sync:
+            service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
+            result.resumed += 1
+        if upstream.active and not service.manual_price:
+            try:
+                price = storefront_price(
+                    provider_service=upstream, rule=markup_rule_for(upstream, rules), rates=rates
+                )
+            except PriceUnavailable:
+                price = service.price  # keep selling at the last known price; the operator sees why in admin
+            if price != service.price:
+                service.price = price
+                result.repriced += 1
+        low = max(service.min_quantity, upstream.min_quantity)
+        high = min(service.max_quantity, upstream.max_quantity)
+        if low > high:  # the provider's range moved past ours entirely: follow it
+            low, high = upstream.min_quantity, upstream.max_quantity
+        if (low, high) != (service.min_quantity, service.max_quantity):
+            service.min_quantity, service.max_quantity = low, high
+            result.clamped += 1
+        if (service.status, service.price, service.min_quantity, service.max_quantity) != before:
+            service.updated_at = timezone.now()
+            changed.append(service)
+    Service.objects.bulk_update(
+        changed,
+        ["status", "paused_by_sync", "pause_reason", "price", "min_quantity", "max_quantity", "updated_at"],
+    )
+    return result
+
+
+@receiver(catalogue_synced)
+def _follow_catalogue(sender, provider: Provider, **kwargs) -> None:
+    storefront_follow_catalogue(provider=provider)

@@ -1,0 +1,145 @@
+"""Publishing provider services with markup rules, and the storefront following the provider."""
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from orders.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from orders.pricing import customer_price
+from orders.storefront import VANISHED_REASON, services_publish
+from panels.catalogue import catalogue_sync
+from panels.models import ProviderService
+from panels.services import balance_sync
+
+D = Decimal
+
+
+def on_sale(provider):
+    return {
+        s.provider_service.remote_id: s
+        for s in Service.objects.filter(provider_service__provider=provider).select_related(
+            "provider_service"
+        )
+    }
+
+
+def test_publish_prices_every_active_service_with_the_markup(synced_provider):
+    result = services_publish(provider=synced_provider, percent=D(50))
+
+    services = on_sale(synced_provider)
+    assert len(result.created) == ProviderService.objects.count() == len(services)
+    followers = services["1"]  # rate 0.90 → 1.35
+    assert followers.price == D("1.35")
+    assert (followers.type, followers.min_quantity, followers.max_quantity) == ("Default", 50, 10000)
+    assert followers.refill and followers.cancel
+    likes = services["2"]  # rate 0.12 x 1.5 = 0.18
+    assert likes.price == D("0.18")
+
+
+def test_rounding_goes_up_to_the_rule_step(synced_provider):
+    services_publish(provider=synced_provider, percent=D(33), rounding=MarkupRule.Rounding.NICKEL)
+    assert on_sale(synced_provider)["1"].price == D("1.20")  # 0.90 x 1.33 = 1.197 → up to 1.20
+
+
+def test_the_most_specific_rule_wins(synced_provider):
+    services_publish(provider=synced_provider, percent=D(100))
+    services_publish(provider=synced_provider, percent=D(10), category="Instagram - Likes")
+    followers = ProviderService.objects.get(remote_id="1")
+    MarkupRule.objects.create(provider_service=followers, percent=D(0), fixed=D("0.05"))
+    services_publish(provider=synced_provider, percent=D(100))  # reprices under all three rules
+
+    services = on_sale(synced_provider)
+    assert services["1"].price == D("0.95")  # its own rule: +0.05
+    assert services["2"].price == D("0.14")  # its category: 0.132 → 0.14
+    assert services["3"].price == D("9.00")  # the provider's rule: 4.50 x 2
+
+
+def test_republishing_reprices_but_never_a_hand_set_price(synced_provider):
+    services_publish(provider=synced_provider, percent=D(50))
+    Service.objects.filter(provider_service__remote_id="2").update(price=D("7.77"), manual_price=True)
+
+    result = services_publish(provider=synced_provider, percent=D(100))
+
+    services = on_sale(synced_provider)
+    assert services["1"].price == D("1.80")
+    assert services["2"].price == D("7.77")
+    assert not result.created
+    assert len(result.repriced) == len(services) - 1
+
+
+def test_a_foreign_currency_needs_a_rate(make_provider, make_simulator):
+    provider = make_provider(make_simulator("smmcool", provider_currency="EUR"))
+    balance_sync(provider=provider)
+    catalogue_sync(provider=provider)
+
+    result = services_publish(provider=provider, percent=D(0))
+    assert not result.created
+    assert "No exchange rate for EUR" in result.skipped[0]
+
+    CurrencyRate.objects.create(currency="EUR", rate=D("1.10"))
+    services_publish(provider=provider, percent=D(0))
+    assert on_sale(provider)["101"].price == D("1.38")  # 1.25 EUR x 1.10 = 1.375 → 1.38
+
+
+def test_storefront_follows_price_changes_and_vanishing_services(synced_provider, simulator):
+    services_publish(provider=synced_provider, percent=D(50))
+    Service.objects.filter(provider_service__remote_id="3").update(status=Service.Status.DISABLED)
+
+    simulator.sim.set_service(1, rate=D("2.00"), min=100, max=5000)
+    simulator.sim.remove_service(2)
+    simulator.sim.remove_service(3)
+    catalogue_sync(provider=synced_provider)
+
+    services = on_sale(synced_provider)
+    assert services["1"].price == D("3.00")
+    assert (services["1"].min_quantity, services["1"].max_quantity) == (100, 5000)
+    assert (services["2"].status, services["2"].paused_by_sync, services["2"].pause_reason) == (
+        Service.Status.PAUSED,
+        True,
+        VANISHED_REASON,
+    )
+    assert services["3"].status == Service.Status.DISABLED  # the operator's choice stands
+
+    simulator.sim.restore_service(2)
+    simulator.sim.restore_service(3)
+    catalogue_sync(provider=synced_provider)
+
+    services = on_sale(synced_provider)
+    assert (services["2"].status, services["2"].paused_by_sync) == (Service.Status.ACTIVE, False)
+    assert services["3"].status == Service.Status.DISABLED
+
+
+def test_customer_discounts_and_custom_prices(synced_provider):
+    services_publish(provider=synced_provider, percent=D(50))
+    followers = on_sale(synced_provider)["1"]
+    regular, discounted, special = (User.objects.create_user(name) for name in ("reg", "disc", "spec"))
+    CustomerPricing.objects.create(user=discounted, discount_percent=D("10"))
+    CustomerPricing.objects.create(user=special, discount_percent=D("10"))
+    CustomerServicePrice.objects.create(user=special, service=followers, price=D("0.99"))
+
+    assert customer_price(user=regular, service=followers) == D("1.35")
+    assert customer_price(user=discounted, service=followers) == D("1.215")
+    assert customer_price(user=special, service=followers) == D("0.99")
+
+
+def test_publishservices_command(synced_provider):
+    out = StringIO()
+    call_command(
+        "publishservices",
+        synced_provider.name,
+        "--markup",
+        "50",
+        "--category",
+        "Instagram - Likes",
+        stdout=out,
+    )
+    assert "published" in out.getvalue()
+    assert f"{synced_provider.name}: 1 published, 0 repriced, 0 unchanged, 0 skipped" in out.getvalue()
+
+    with pytest.raises(CommandError, match="not a number"):
+        call_command("publishservices", synced_provider.name, "--markup", "lots")
+    with pytest.raises(CommandError, match="No provider called"):
+        call_command("publishservices", "nobody", "--markup", "5")
