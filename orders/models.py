@@ -135,3 +135,96 @@ class CustomerServicePrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} pays {self.price} for {self.service}"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        # Ours: before and while sending.
+        QUEUED = "queued", "Queued"
+        WAITING = "waiting", "Waiting (will retry)"
+        SENDING = "sending", "Sending"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        FAILED = "failed", "Failed (refunded)"
+        # The provider's, once sent.
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        PARTIAL = "partial", "Partial"
+        CANCELED = "canceled", "Canceled"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="orders")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="orders")
+    provider_service = models.ForeignKey(ProviderService, on_delete=models.PROTECT, related_name="orders")
+    type = models.CharField(max_length=64)
+    link = models.CharField(max_length=2000, help_text="The link (the username for subscriptions).")
+    fields = models.JSONField(help_text="Exactly what is sent upstream with action=add.")
+    units = models.PositiveBigIntegerField(
+        help_text="What the charge is for: quantity x runs, lines, posts x max…"
+    )
+    runs = models.PositiveIntegerField(null=True, blank=True)
+
+    price = models.DecimalField(**MONEY_FIELD, help_text="Per 1000 (or per package) for this customer.")
+    charge = models.DecimalField(**MONEY_FIELD)
+    refunded = models.DecimalField(**MONEY_FIELD, default=Decimal(0))
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    wait_reason = models.CharField(max_length=255, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+
+    # NULL until sent, so the unique constraint only binds real provider ids.
+    provider_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    provider_status = models.CharField(max_length=64, blank=True, help_text="As the provider spelled it.")
+    start_count = models.BigIntegerField(null=True, blank=True)
+    remains = models.BigIntegerField(null=True, blank=True, help_text="Clamped to 0…units.")
+    cost = models.DecimalField(
+        max_digits=20,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        help_text="What the provider charged us, in its currency.",
+    )
+    cost_currency = models.CharField(max_length=8, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_order_id"], name="one_order_per_provider_order_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded__lte=models.F("charge")), name="refund_within_charge"
+            ),
+            models.CheckConstraint(condition=Q(charge__gt=0), name="order_charge_positive"),
+        ]
+        indexes = [models.Index(fields=["provider", "status"]), models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"
+
+
+class OrderEvent(models.Model):
+    """The order's history: every status change, every provider call about it, every operator action."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    message = models.TextField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order}: {self.message}"

@@ -155,15 +155,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "panels.tasks.sync_all_balances",
         "schedule": crontab(minute=f"*/{env.int('BALANCE_SYNC_MINUTES', default=5)}"),
     },
+    "sync-order-statuses": {
+        "task": "orders.tasks.sync_all_order_statuses",
+        "schedule": env.int("STATUS_SYNC_SECONDS", default=60),
+    },
+    "sweep-orders": {
+        "task": "orders.tasks.sweep_orders",
+        "schedule": 60,
+    },
     "prune-provider-calls": {
         "task": "panels.tasks.prune_provider_calls",
         "schedule": crontab(minute=17, hour=3),
     },
 }
 
+# Who is told when something needs an operator (a provider out of funds, …): "Name <email>, …".
+ADMINS = [
+    (name.strip(), email.strip(" >"))
+    for name, _, email in (entry.partition("<") for entry in env.list("DJANGO_ADMINS", default=[]))
+]
+SERVER_EMAIL = env.str("DJANGO_SERVER_EMAIL", default="panel@localhost")
+
 # --- Money ---------------------------------------------------------------------------------------
 # The currency customers pay in (provider money stays in each provider's own currency).
 PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
+# Subscriptions without a posts limit are bought for this many posts (a prepaid balance needs a bound).
+SUBSCRIPTION_DEFAULT_POSTS = env.int("SUBSCRIPTION_DEFAULT_POSTS", default=30)
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.

@@ -23,6 +23,8 @@ def test_schedule_is_declared_for_every_periodic_task():
         "panels.tasks.sync_all_catalogues",
         "panels.tasks.sync_all_balances",
         "panels.tasks.prune_provider_calls",
+        "orders.tasks.sync_all_order_statuses",
+        "orders.tasks.sweep_orders",
     }
     assert scheduled <= set(app.tasks)
 

@@ -1,0 +1,439 @@
+"""Orders: placing them, sending them upstream, following them, and settling the money.
+
+One rule per thing, called by the website, both APIs, the admin and the workers alike.
+
+Sending never pays twice. ``order_submit`` first commits ``sending`` (the claim), then calls ``add``,
+then classifies: nothing sent → back to the queue; "try later" → waiting with the reason; a permanent
+refusal → failed and refunded; anything else (timeout, garbage, a crash) → **needs review**, never sent
+again and never refunded without an operator. A worker that dies after the claim leaves the order in
+``sending``, which the sweeper turns into *needs review* too.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.mail import mail_admins
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.models import LedgerEntry
+from billing.money import to_money
+from billing.services import account_for, balance_change
+from orders.models import Order, OrderEvent, Service
+from orders.order_types import order_spec
+from orders.pricing import customer_price
+from panels.client import (
+    ItemError,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    RemoteOrderStatus,
+)
+from panels.models import Provider
+from panels.normalize import OrderStatus
+from panels.services import provider_client
+
+logger = logging.getLogger(__name__)
+
+S = Order.Status
+# Every move an order may make; anything else is refused (and never silently applied).
+TRANSITIONS: dict[str, set[str]] = {
+    S.QUEUED: {S.SENDING, S.WAITING, S.FAILED},
+    S.WAITING: {S.SENDING, S.QUEUED, S.FAILED},
+    S.SENDING: {S.PENDING, S.QUEUED, S.WAITING, S.FAILED, S.NEEDS_REVIEW},
+    S.NEEDS_REVIEW: {S.PENDING, S.QUEUED, S.FAILED},
+    S.PENDING: {S.IN_PROGRESS, S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED},
+    S.IN_PROGRESS: {S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED},
+    S.PROCESSING: {S.IN_PROGRESS, S.COMPLETED, S.PARTIAL, S.CANCELED},
+    S.COMPLETED: set(),
+    S.PARTIAL: set(),
+    S.CANCELED: set(),
+    S.FAILED: set(),
+}
+FINAL = {S.COMPLETED, S.PARTIAL, S.CANCELED, S.FAILED}
+OPEN_UPSTREAM = [S.PENDING, S.IN_PROGRESS, S.PROCESSING]
+STATUS_BATCH = 100  # ids per multi-status call, as the API allows
+
+# What the provider's canonical status means for our order.
+_FROM_PROVIDER = {
+    OrderStatus.PENDING: S.PENDING,
+    OrderStatus.IN_PROGRESS: S.IN_PROGRESS,
+    OrderStatus.PROCESSING: S.PROCESSING,
+    OrderStatus.ACTIVE: S.IN_PROGRESS,
+    OrderStatus.PAUSED: S.IN_PROGRESS,
+    OrderStatus.COMPLETED: S.COMPLETED,
+    OrderStatus.EXPIRED: S.COMPLETED,
+    OrderStatus.PARTIAL: S.PARTIAL,
+    OrderStatus.CANCELED: S.CANCELED,
+    OrderStatus.REFUNDED: S.CANCELED,
+    OrderStatus.FAILED: S.CANCELED,
+}
+
+RETRY_UNAVAILABLE = (30, 60, 120, 300, 600)  # seconds, by attempt
+RETRY_LATER = 300
+STUCK_SENDING = timedelta(minutes=10)
+
+
+class OrderRefused(Exception):
+    """An operation the order's state does not allow (e.g. a transition outside the table)."""
+
+
+# --- history and transitions ------------------------------------------------------------------------
+
+
+def order_event(
+    *, order: Order, message: str, actor=None, from_status: str = "", to_status: str = ""
+) -> None:
+    OrderEvent.objects.create(
+        order=order, message=message, actor=actor, from_status=from_status, to_status=to_status
+    )
+
+
+def order_transition(*, order: Order, to: str, message: str, actor=None, **changes) -> None:
+    """Move ``order`` (locked by the caller) to ``to`` if the table allows it; one event per move."""
+    if to not in TRANSITIONS[order.status]:
+        raise OrderRefused(f"Order #{order.pk} cannot go from {order.get_status_display()} to {S(to).label}.")
+    from_status = order.status
+    for name, value in changes.items():
+        setattr(order, name, value)
+    order.status = to
+    if to in FINAL:
+        order.finished_at = timezone.now()
+    order.save()
+    order_event(order=order, message=message, actor=actor, from_status=from_status, to_status=to)
+
+
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().select_related("provider", "provider_service").get(pk=order_id)
+
+
+# --- placing ------------------------------------------------------------------------------------------
+
+
+def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
+    """Validate, charge and record an order; its submission is queued once the transaction commits.
+
+    Raises ``ValidationError`` (per field) or ``billing.services.InsufficientFunds``; then nothing is written.
+    """
+    if service.status != Service.Status.ACTIVE:
+        raise ValidationError({"service": "This service is not on sale right now."})
+    price = customer_price(user=user, service=service)
+    spec = order_spec(service=service, data=data, price=price)
+    with transaction.atomic():
+        account = account_for(user)
+        order = Order.objects.create(
+            user=user,
+            service=service,
+            provider=service.provider_service.provider,
+            provider_service=service.provider_service,
+            type=service.type,
+            link=spec.link,
+            fields=spec.fields,
+            units=spec.units,
+            runs=spec.runs,
+            price=price,
+            charge=spec.charge,
+        )
+        balance_change(
+            account=account,
+            amount=-spec.charge,
+            kind=LedgerEntry.Kind.CHARGE,
+            idempotency_key=f"charge:order:{order.pk}",
+            reference=f"order {order.pk}",
+            actor=actor,
+        )
+        order_event(
+            order=order, message=f"Placed: {spec.units} units, charged {spec.charge}.", to_status=S.QUEUED
+        )
+        from orders.tasks import submit_order  # the task module imports this one
+
+        transaction.on_commit(lambda: submit_order.delay(order.pk))
+    return order
+
+
+# --- sending ------------------------------------------------------------------------------------------
+
+
+def order_submit(*, order_id: int) -> int | None:
+    """Send one queued order upstream. Returns seconds until it should be tried again, or None."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status not in (S.QUEUED, S.WAITING):
+            return None  # already claimed, sent or resolved: a duplicate task is harmless
+        if not order.provider.enabled:
+            _wait(order, "The provider is disabled; the order is sent when it is enabled again.")
+            return RETRY_LATER
+        order_transition(
+            order=order,
+            to=S.SENDING,
+            message=f"Sending to {order.provider} (attempt {order.send_attempts + 1}).",
+            send_attempts=order.send_attempts + 1,
+            sending_since=timezone.now(),
+        )
+    # Committed: from this line on, the order may exist upstream.
+    try:
+        remote_id = provider_client(order.provider).add(order.provider_service.remote_id, **order.fields)
+    except ProviderUnavailable as error:
+        return _release(order_id, error)
+    except ProviderRejected as error:
+        return _rejected(order_id, error)
+    except Exception as error:  # an unknown outcome, or our own crash after the claim: never guess
+        _needs_review(order_id, f"No valid answer to the add ({error}); the order may exist at the provider.")
+        return None
+    with transaction.atomic():
+        order = _locked(order_id)
+        order_transition(
+            order=order,
+            to=S.PENDING,
+            message=f"Accepted by {order.provider} as #{remote_id}.",
+            provider_order_id=remote_id,
+            sent_at=timezone.now(),
+            wait_reason="",
+            next_attempt_at=None,
+        )
+    return None
+
+
+def _release(order_id: int, error: ProviderError) -> int:
+    """Nothing reached the provider: back to the queue, tried again with backoff."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        delay = RETRY_UNAVAILABLE[min(order.send_attempts, len(RETRY_UNAVAILABLE)) - 1]
+        order_transition(
+            order=order,
+            to=S.WAITING,
+            message=f"Not sent: {error} Retrying in {delay} s.",
+            wait_reason=str(error)[:255],
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+    return delay
+
+
+def _rejected(order_id: int, error: ProviderRejected) -> int | None:
+    with transaction.atomic():
+        order = _locked(order_id)
+        if error.retry_later:
+            _wait(order, f"{error} Retrying in {RETRY_LATER // 60} min.")
+            if "funds" in error.message.lower():
+                _alert_provider_funds(order.provider, error.message)
+            return RETRY_LATER
+        order_refund(order=order, amount=order.charge, reason=f"Refused by the provider: {error.message}")
+        order_transition(
+            order=order, to=S.FAILED, message=f"Refused by the provider: {error.message} Refunded."
+        )
+    return None
+
+
+def _wait(order: Order, reason: str) -> None:
+    order_transition(
+        order=order,
+        to=S.WAITING,
+        message=reason,
+        wait_reason=reason[:255],
+        next_attempt_at=timezone.now() + timedelta(seconds=RETRY_LATER),
+    )
+
+
+def _needs_review(order_id: int, message: str) -> None:
+    with transaction.atomic():
+        order = _locked(order_id)
+        order_transition(order=order, to=S.NEEDS_REVIEW, message=message, wait_reason=message[:255])
+    logger.warning("Order %s needs review: %s", order_id, message)
+
+
+def _alert_provider_funds(provider: Provider, message: str) -> None:
+    logger.error("Provider %s is out of funds: %s", provider, message)
+    mail_admins(
+        f"Provider {provider} is out of funds",
+        f"Orders to {provider} wait until its balance is topped up. The provider said: {message}",
+        fail_silently=True,
+    )
+
+
+def orders_sweep(*, now=None) -> dict[str, int]:
+    """Re-queue orders whose retry is due; send orders stuck in ``sending`` to review."""
+    from orders.tasks import submit_order
+
+    now = now or timezone.now()
+    due = Order.objects.filter(status__in=[S.QUEUED, S.WAITING]).filter(
+        Q(next_attempt_at__lte=now)
+        | Q(next_attempt_at__isnull=True, created_at__lte=now - timedelta(minutes=1))
+    )
+    requeued = 0
+    for order_id in due.values_list("pk", flat=True):
+        submit_order.delay(order_id)
+        requeued += 1
+    stuck = list(
+        Order.objects.filter(status=S.SENDING, sending_since__lte=now - STUCK_SENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    for order_id in stuck:
+        _needs_review(order_id, "The worker stopped while sending; the order may exist at the provider.")
+    return {"requeued": requeued, "to_review": len(stuck)}
+
+
+# --- money ----------------------------------------------------------------------------------------
+
+
+def order_refund(*, order: Order, amount: Decimal, reason: str, actor=None) -> Decimal:
+    """Give back ``amount`` of ``order``'s charge (the order is locked by the caller). Once per order."""
+    amount = to_money(min(amount, order.charge - order.refunded))
+    if amount <= 0 or order.refunded > 0:
+        return Decimal(0)
+    balance_change(
+        account=account_for(order.user),
+        amount=amount,
+        kind=LedgerEntry.Kind.REFUND,
+        idempotency_key=f"refund:order:{order.pk}",
+        reference=f"order {order.pk}",
+        reason=reason,
+        actor=actor,
+    )
+    order.refunded += amount
+    order.save(update_fields=["refunded"])
+    order_event(order=order, message=f"Refunded {amount}: {reason}", actor=actor)
+    return amount
+
+
+def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> int | None:
+    """How many of the units charged for were not delivered, clamped to 0…units; None when unknown."""
+    if order.type == "Subscriptions" and remote.posts is not None:
+        bought = int(order.fields.get("posts", 0)) + int(order.fields.get("old_posts", 0) or 0)
+        if bought:
+            done = max(0, min(remote.posts, bought))
+            return order.units * (bought - done) // bought
+    if remote.remains is not None:
+        return max(0, min(remote.remains, order.units))
+    if order.runs and remote.runs is not None:
+        per_run = order.units // order.runs
+        return max(0, order.units - per_run * max(0, min(remote.runs, order.runs)))
+    return order.units if target == S.CANCELED else None
+
+
+def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
+    """Apply one provider status to ``order`` (locked by the caller). True when the status moved."""
+    order.provider_status = remote.raw_status[:64]
+    if remote.start_count is not None:
+        order.start_count = remote.start_count
+    if remote.remains is not None:
+        order.remains = max(0, min(remote.remains, order.units))
+    if remote.charge is not None:
+        order.cost, order.cost_currency = remote.charge, remote.currency
+    order.last_synced_at = timezone.now()
+    target = _FROM_PROVIDER.get(remote.status)
+    if order.type == "Subscriptions" and target == S.COMPLETED:
+        undelivered = undelivered_units(order, remote, target)
+        if undelivered:
+            target = S.PARTIAL  # ended (or expired) before every post it was paid for
+    if target is None or target == order.status or target not in TRANSITIONS[order.status]:
+        order.save()
+        return False
+    if target in (S.PARTIAL, S.CANCELED):
+        undelivered = undelivered_units(order, remote, target)
+        if undelivered is None:
+            order_event(
+                order=order, message="The provider gave no remains: the refund waits for an operator."
+            )
+        elif undelivered:
+            order_refund(
+                order=order,
+                amount=order.charge * undelivered / order.units,
+                reason=f"{undelivered} of {order.units} not delivered ({remote.raw_status}).",
+            )
+    order_transition(order=order, to=target, message=f"The provider reports {remote.raw_status}.")
+    return True
+
+
+@dataclass
+class StatusSyncResult:
+    checked: int = 0
+    moved: int = 0
+    calls: int = 0
+    failed_batches: int = 0
+
+
+def orders_sync_statuses(*, provider: Provider) -> StatusSyncResult:
+    """Poll every open order of ``provider``, 100 ids a call; finished orders are never polled again."""
+    result = StatusSyncResult()
+    open_orders = list(
+        Order.objects.filter(provider=provider, status__in=OPEN_UPSTREAM)
+        .order_by("last_synced_at", "pk")
+        .values_list("pk", "provider_order_id")
+    )
+    client = provider_client(provider)
+    for start in range(0, len(open_orders), STATUS_BATCH):
+        batch = dict(open_orders[start : start + STATUS_BATCH])
+        result.calls += 1
+        try:
+            answers = client.statuses(batch.values())
+        except ProviderError as error:
+            result.failed_batches += 1
+            logger.warning("Status sync of %s: a batch failed: %s", provider, error)
+            continue
+        with transaction.atomic():
+            orders = (
+                Order.objects.select_for_update()
+                .filter(pk__in=batch, status__in=OPEN_UPSTREAM)
+                .order_by("pk")
+            )
+            for order in orders:
+                answer = answers.get(order.provider_order_id)
+                if isinstance(answer, RemoteOrderStatus):
+                    result.moved += order_apply_status(order=order, remote=answer)
+                elif isinstance(answer, ItemError):
+                    logger.info("Order %s: the provider says %s", order.pk, answer.message)
+            Order.objects.filter(pk__in=batch).update(last_synced_at=timezone.now())
+        result.checked += len(batch)
+    return result
+
+
+# --- an operator resolves a review ----------------------------------------------------------------
+
+
+def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> None:
+    """The operator found the order at the provider: follow it from now on."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        order_transition(
+            order=order,
+            to=S.PENDING,
+            actor=actor,
+            provider_order_id=provider_order_id.strip(),
+            sent_at=order.sent_at or timezone.now(),
+            wait_reason="",
+            message=f"Provider order #{provider_order_id.strip()} attached by {actor}.",
+        )
+
+
+def order_resend(*, order: Order, actor) -> None:
+    """The operator confirmed the provider never received it: send it again."""
+    from orders.tasks import submit_order
+
+    with transaction.atomic():
+        order = _locked(order.pk)
+        order_transition(
+            order=order,
+            to=S.QUEUED,
+            actor=actor,
+            wait_reason="",
+            next_attempt_at=None,
+            message=f"{actor} confirmed the provider has no such order; sending again.",
+        )
+        transaction.on_commit(lambda: submit_order.delay(order.pk))
+
+
+def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:
+    """The operator gives up on an order that was never placed upstream: refund all of it."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in (S.NEEDS_REVIEW, S.QUEUED, S.WAITING):
+            raise OrderRefused(
+                f"Order #{order.pk} is {order.get_status_display()}: it cannot be refunded in full."
+            )
+        order_refund(order=order, amount=order.charge, reason=reason, actor=actor)
+        order_transition(order=order, to=S.FAILED, actor=actor, message=f"Refunded by {actor}: {reason}")

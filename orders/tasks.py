@@ -1,0 +1,44 @@
+"""Order work for the Celery workers. Thin: take an id, call one service."""
+
+import logging
+
+from celery import shared_task
+
+from orders.services import order_submit as submit
+from orders.services import orders_sweep, orders_sync_statuses
+from panels.models import Provider
+from reseller.locks import exclusive
+
+logger = logging.getLogger(__name__)
+
+STATUS_SYNC_LOCK_SECONDS = 15 * 60
+
+
+@shared_task
+def submit_order(order_id: int) -> None:
+    # Redelivered after a worker crash, it finds the order already claimed and does nothing.
+    retry_in = submit(order_id=order_id)
+    if retry_in:
+        submit_order.apply_async((order_id,), countdown=retry_in)
+
+
+@shared_task
+def sweep_orders() -> None:
+    counts = orders_sweep()
+    if any(counts.values()):
+        logger.info("Order sweep: %s", counts)
+
+
+@shared_task
+def sync_all_order_statuses() -> None:
+    for provider_id in Provider.objects.filter(enabled=True).values_list("pk", flat=True):
+        sync_order_statuses.delay(provider_id)
+
+
+@shared_task
+def sync_order_statuses(provider_id: int) -> None:
+    with exclusive(f"status-sync:{provider_id}", timeout=STATUS_SYNC_LOCK_SECONDS) as acquired:
+        if not acquired:
+            return  # the previous run is still going: never overlap
+        result = orders_sync_statuses(provider=Provider.objects.get(pk=provider_id))
+        logger.info("Status sync of provider %s: %s", provider_id, result)

@@ -1,0 +1,230 @@
+"""Every order type's fields, validation messages and charge (no database needed)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from orders.order_types import ORDER_TYPES, order_spec
+
+D = Decimal
+FUTURE = (date.today() + timedelta(days=30)).strftime("%d/%m/%Y")
+
+
+def service(type_name="Default", low=10, high=1000, dripfeed=True):
+    return SimpleNamespace(
+        type=type_name,
+        min_quantity=low,
+        max_quantity=high,
+        provider_service=SimpleNamespace(dripfeed=dripfeed),
+    )
+
+
+def errors(type_name, data, **kwargs):
+    with pytest.raises(ValidationError) as caught:
+        order_spec(service=service(type_name, **kwargs), data=data, price=D("2"))
+    return caught.value.message_dict
+
+
+LINK = "https://instagram.com/p/abc"
+
+
+@pytest.mark.parametrize(
+    ("type_name", "data", "units", "charge", "sent"),
+    [
+        ("Default", {"link": LINK, "quantity": "500"}, 500, D("1"), {"link": LINK, "quantity": "500"}),
+        (
+            "Default",
+            {"link": LINK, "quantity": "100", "runs": "5", "interval": "30"},
+            500,
+            D("1"),
+            {"link": LINK, "quantity": "100", "runs": "5", "interval": "30"},
+        ),
+        ("Package", {"link": LINK, "quantity": "999"}, 1, D("2"), {"link": LINK}),
+        (
+            "Custom Comments",
+            {"link": LINK, "comments": "a\r\nb\n\n c \n" * 5},
+            15,
+            D("0.03"),
+            {"link": LINK, "comments": "\n".join(["a", "b", "c"] * 5)},
+        ),
+        (
+            "Custom Comments Package",
+            {"link": LINK, "comments": "one\ntwo"},
+            1,
+            D("2"),
+            {"link": LINK, "comments": "one\ntwo"},
+        ),
+        (
+            "Comment Likes",
+            {"link": LINK, "quantity": "50", "username": "bob"},
+            50,
+            D("0.1"),
+            {"link": LINK, "quantity": "50", "username": "bob"},
+        ),
+        (
+            "Comment Replies",
+            {"link": LINK, "username": "bob", "comments": "\n".join("x" * 12)},
+            12,
+            D("0.024"),
+            {"link": LINK, "username": "bob", "comments": "\n".join("x" * 12)},
+        ),
+        (
+            "Invites from Groups",
+            {"link": LINK, "quantity": "100", "groups": "g1\ng2"},
+            100,
+            D("0.2"),
+            {"link": LINK, "quantity": "100", "groups": "g1\ng2"},
+        ),
+        (
+            "Mentions User Followers",
+            {"link": LINK, "quantity": "100", "username": "https://instagram.com/star"},
+            100,
+            D("0.2"),
+            {"link": LINK, "quantity": "100", "username": "https://instagram.com/star"},
+        ),
+        (
+            "Poll",
+            {"link": LINK, "quantity": "100", "answer_number": "3"},
+            100,
+            D("0.2"),
+            {"link": LINK, "quantity": "100", "answer_number": "3"},
+        ),
+        (
+            "Mentions",
+            {"link": LINK, "quantity": "100", "usernames": "a\nb"},
+            100,
+            D("0.2"),
+            {"link": LINK, "quantity": "100", "usernames": "a\nb"},
+        ),
+        (
+            "Mentions with Hashtags",
+            {"link": LINK, "quantity": "100", "usernames": "a", "hashtags": "#x"},
+            100,
+            D("0.2"),
+            {"link": LINK, "quantity": "100", "usernames": "a", "hashtags": "#x"},
+        ),
+        (
+            "Mentions Custom List",
+            {"link": LINK, "usernames": "\n".join("u" * 20)},
+            20,
+            D("0.04"),
+            {"link": LINK, "usernames": "\n".join("u" * 20)},
+        ),
+        (
+            "Mentions Hashtag",
+            {"link": LINK, "quantity": "100", "hashtag": "#tag"},
+            100,
+            D("0.2"),
+            {"link": LINK, "quantity": "100", "hashtag": "#tag"},
+        ),
+        (
+            "Mentions Media Likers",
+            {"link": LINK, "quantity": "100", "media": LINK + "x"},
+            100,
+            D("0.2"),
+            {"link": LINK, "quantity": "100", "media": LINK + "x"},
+        ),
+        (
+            "SEO",
+            {"link": "https://example.com", "quantity": "100", "keywords": "smm\npanel"},
+            100,
+            D("0.2"),
+            {"link": "https://example.com", "quantity": "100", "keywords": "smm\npanel"},
+        ),
+        (
+            "Subscriptions",
+            {"username": "star", "min": "100", "max": "200", "posts": "4", "delay": "30", "expiry": FUTURE},
+            800,
+            D("1.6"),
+            {"username": "star", "min": "100", "max": "200", "posts": "4", "delay": "30", "expiry": FUTURE},
+        ),
+    ],
+)
+def test_fields_units_and_charge_of_every_type(type_name, data, units, charge, sent):
+    spec = order_spec(service=service(type_name), data=data, price=D("2"))
+    assert (spec.units, spec.charge, spec.fields) == (units, charge, sent)
+
+
+def test_every_domain_type_is_covered():
+    assert len(ORDER_TYPES) == 16
+
+
+def test_subscription_without_posts_buys_the_default(settings):
+    settings.SUBSCRIPTION_DEFAULT_POSTS = 10
+    spec = order_spec(
+        service=service("Subscriptions"),
+        data={"username": "s", "min": "10", "max": "20", "delay": "0", "old_posts": "2"},
+        price=D("1"),
+    )
+    assert spec.fields["posts"] == "10"
+    assert spec.fields["old_posts"] == "2"
+    assert spec.units == 20 * 12
+
+
+@pytest.mark.parametrize(
+    ("type_name", "data", "expected"),
+    [
+        ("Default", {}, {"link": "This field is required.", "quantity": "This field is required."}),
+        (
+            "Default",
+            {"link": "instagram.com/p", "quantity": "100"},
+            {"link": "Enter a full link starting with http:// or https://."},
+        ),
+        ("Default", {"link": LINK, "quantity": "5"}, {"quantity": "The minimum is 10."}),
+        ("Default", {"link": LINK, "quantity": "5000"}, {"quantity": "The maximum is 1000."}),
+        ("Default", {"link": LINK, "quantity": "1.5"}, {"quantity": "Enter a whole number."}),
+        ("Default", {"link": LINK, "quantity": "-3"}, {"quantity": "Enter a whole number."}),
+        (
+            "Default",
+            {"link": LINK, "quantity": "100", "runs": "1", "interval": "0"},
+            {
+                "runs": "Runs must be a whole number from 2 to 1000.",
+                "interval": "Interval must be a whole number of minutes from 1 to 10080.",
+            },
+        ),
+        (
+            "Custom Comments",
+            {"link": LINK, "comments": "only\nthree\nlines"},
+            {"comments": "The minimum is 10 lines."},
+        ),
+        (
+            "Poll",
+            {"link": LINK, "quantity": "100", "answer_number": "first"},
+            {"answer_number": "Give the number of the answer (1, 2, 3, …)."},
+        ),
+        (
+            "Subscriptions",
+            {"username": "s", "min": "300", "max": "200", "delay": "7", "expiry": "2030-01-01"},
+            {
+                "max": "Max must be at least min.",
+                "delay": "Delay must be one of 0, 5, 10, 15, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600 minutes.",
+                "expiry": "Expiry must be a date written d/m/Y, e.g. 31/12/2026.",
+            },
+        ),
+        (
+            "Subscriptions",
+            {"username": "s", "min": "10", "max": "20", "delay": "0", "expiry": "01/01/2020"},
+            {"expiry": "Expiry must be in the future."},
+        ),
+    ],
+)
+def test_each_mistake_gets_its_own_message(type_name, data, expected):
+    assert errors(type_name, data) == {field: [message] for field, message in expected.items()}
+
+
+def test_drip_feed_only_where_the_provider_allows_it():
+    assert errors(
+        "Default", {"link": LINK, "quantity": "100", "runs": "3", "interval": "5"}, dripfeed=False
+    ) == {"runs": ["This service cannot be drip-fed."]}
+
+
+def test_an_order_too_small_to_charge_is_refused():
+    with pytest.raises(ValidationError, match="too small"):
+        order_spec(service=service(low=1), data={"link": LINK, "quantity": "1"}, price=D("0.01"))
+
+
+def test_unknown_types_are_refused():
+    assert "not supported" in errors("Telepathy", {})["service"][0]

@@ -1,0 +1,459 @@
+"""Orders end to end over real HTTP against the simulator: placed → sent → synced → settled."""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from billing.models import LedgerEntry
+from billing.services import InsufficientFunds, account_for, balance_deposit, ledger_audit
+from orders import services as order_services
+from orders.models import Order, Service
+from orders.services import (
+    order_attach_provider_id,
+    order_fail_and_refund,
+    order_place,
+    order_resend,
+    order_submit,
+    orders_sweep,
+    orders_sync_statuses,
+)
+from orders.storefront import services_publish
+from panels.catalogue import catalogue_sync
+from panels.services import balance_sync
+from tests.panels.test_client import FIELDS_BY_TYPE, LINE_FIELDS
+
+D = Decimal
+S = Order.Status
+
+
+@pytest.fixture
+def shop(make_provider, make_simulator):
+    """Both seed providers, synced and published at +50%; a customer with 100 in the bank."""
+
+    def make(dialect="smmcloud", **options):
+        server = make_simulator(dialect, **options)
+        provider = make_provider(server, name=dialect)
+        balance_sync(provider=provider)
+        catalogue_sync(provider=provider)
+        services_publish(provider=provider, percent=D(50))
+        return server, provider
+
+    return make
+
+
+@pytest.fixture
+def customer(db):
+    user = User.objects.create_user("dave")
+    balance_deposit(account=account_for(user), amount=D("100"))
+    return user
+
+
+def service_of(provider, type_name, **flags):
+    return Service.objects.filter(provider_service__provider=provider, type=type_name, **flags).first()
+
+
+def data_for(service, link="https://x.example/post"):
+    data = dict(FIELDS_BY_TYPE[service.type])
+    if "link" in data:
+        data["link"] = link
+    if "quantity" in data:
+        data["quantity"] = str(service.min_quantity)
+    if service.type in LINE_FIELDS:
+        data[LINE_FIELDS[service.type]] = "\n".join(f"line {n}" for n in range(service.min_quantity))
+    if service.type == "Subscriptions":
+        data.update(
+            {"min": str(service.min_quantity), "max": str(service.min_quantity), "posts": "2", "delay": "0"}
+        )
+        data.pop("expiry")
+        data.pop("old_posts")
+    return data
+
+
+def balance(user):
+    return account_for(user).ledger.model.objects.filter(account__user=user).first().balance_after
+
+
+def settle(server, provider, order, steps=6):
+    for _ in range(steps):
+        server.sim.advance()
+        orders_sync_statuses(provider=provider)
+        order.refresh_from_db()
+        if order.status in order_services.FINAL:
+            break
+    return order
+
+
+# --- placing --------------------------------------------------------------------------------------
+
+
+def test_placing_charges_exactly_and_writes_history(shop, customer):
+    _, provider = shop()
+    followers = service_of(provider, "Default", refill=True)  # 1.35 per 1000
+
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/a", "quantity": "150"}
+    )
+
+    assert (order.status, order.charge, order.units) == (S.QUEUED, D("0.2025"), 150)
+    entry = LedgerEntry.objects.get(idempotency_key=f"charge:order:{order.pk}")
+    assert (entry.amount, entry.balance_after) == (D("-0.2025"), D("99.7975"))
+    assert [event.message for event in order.events.all()] == ["Placed: 150 units, charged 0.2025."]
+
+
+def test_a_refused_order_writes_nothing(shop, customer):
+    _, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+
+    with pytest.raises(ValidationError):
+        order_place(user=customer, service=followers, data={"link": "nope", "quantity": "1"})
+    package = service_of(provider, "Package")
+    package.price = D("100.01")
+    package.save()
+    with pytest.raises(InsufficientFunds):
+        order_place(user=customer, service=package, data={"link": "https://x.example/a"})
+    followers.status = Service.Status.PAUSED
+    followers.save()
+    with pytest.raises(ValidationError, match="not on sale"):
+        order_place(user=customer, service=followers, data={"link": "https://x.example/a", "quantity": "100"})
+
+    assert not Order.objects.exists()
+    assert account_for(customer).balance == D("100")
+
+
+# --- every order type, end to end -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", ["smmcloud", "smmcool"])
+def test_every_order_type_goes_through_and_completes(shop, customer, dialect):
+    server, provider = shop(dialect)
+    services = Service.objects.filter(provider_service__provider=provider)
+    placed = []
+    for index, service in enumerate(services):
+        order = order_place(
+            user=customer, service=service, data=data_for(service, f"https://x.example/{index}")
+        )
+        assert order_submit(order_id=order.pk) is None
+        order.refresh_from_db()
+        assert order.status == S.PENDING, order.events.last().message
+        upstream = server.sim.order(order.provider_order_id)
+        assert upstream.fields == order.fields
+        placed.append(order)
+
+    for order in placed:
+        settle(server, provider, order)
+        assert order.status == S.COMPLETED, (order.type, order.provider_status)
+        assert order.refunded == 0
+    assert len(server.sim.orders()) == len(placed)
+    assert ledger_audit(account=account_for(customer)).ok
+
+
+def test_partial_refunds_the_undelivered_part_exactly_once(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/partial", "quantity": "300"}
+    )
+    order_submit(order_id=order.pk)
+
+    settle(server, provider, order)
+
+    assert (order.status, order.remains) == (S.PARTIAL, 100)
+    assert order.refunded == D("0.135")  # 0.405 x 100 / 300
+    server.sim.order(order.provider_order_id).status = "Partial"  # the provider keeps answering Partial
+    orders_sync_statuses(provider=provider)
+    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+    assert ledger_audit(account=account_for(customer)).ok
+
+
+def test_canceled_refunds_everything_undelivered(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/cancel", "quantity": "200"}
+    )
+    order_submit(order_id=order.pk)
+
+    settle(server, provider, order)
+
+    # A third was delivered before the cancel: the other two thirds come back.
+    assert (order.status, order.remains) == (S.CANCELED, 134)
+    assert order.refunded == D("0.1809")  # 0.27 x 134 / 200
+    assert account_for(customer).balance == D("100") - order.charge + order.refunded
+
+
+def test_drip_feed_is_charged_for_every_run(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    order = order_place(
+        user=customer,
+        service=followers,
+        data={"link": "https://x.example/drip", "quantity": "100", "runs": "4", "interval": "10"},
+    )
+    order_submit(order_id=order.pk)
+    order.refresh_from_db()
+
+    assert (order.units, order.charge) == (400, D("0.54"))
+    assert server.sim.order(order.provider_order_id).fields["runs"] == "4"
+    assert settle(server, provider, order).status == S.COMPLETED
+
+
+def test_status_sync_uses_one_call_per_100_open_orders(shop, customer):
+    server, provider = shop()
+    likes = service_of(provider, "Default", refill=False)
+    ids = []
+    for n in range(230):
+        order = order_place(
+            user=customer, service=likes, data={"link": f"https://x.example/{n}", "quantity": "10"}
+        )
+        order_submit(order_id=order.pk)
+        ids.append(order.pk)
+    before = server.sim.calls["status"]
+
+    result = orders_sync_statuses(provider=provider)
+
+    assert result.calls == server.sim.calls["status"] - before == 3
+    assert result.checked == 230
+    server.sim.advance(5)
+    orders_sync_statuses(provider=provider)
+    calls = server.sim.calls["status"]
+    orders_sync_statuses(provider=provider)  # all finished: nothing left to poll
+    assert server.sim.calls["status"] == calls
+
+
+# --- never pay twice ------------------------------------------------------------------------------
+
+
+def test_an_unknown_outcome_goes_to_review_and_is_never_resent(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    provider.read_timeout = D("0.3")
+    provider.save()
+    server.sim.set_fault("accept_then_hang", action="add", delay=1)
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/hang", "quantity": "100"}
+    )
+
+    order_submit(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == S.NEEDS_REVIEW
+    assert order.refunded == 0
+    assert order_submit(order_id=order.pk) is None  # a duplicate task does nothing
+    orders_sweep(now=timezone.now() + timedelta(hours=1))
+    assert len(server.sim.orders()) == 1
+
+    # The operator finds it upstream and attaches the id: it is followed to the end.
+    operator = User.objects.create_superuser("boss", "b@example.com", "pw")
+    order_attach_provider_id(order=order, provider_order_id=server.sim.orders()[0].id, actor=operator)
+    assert settle(server, provider, order).status == S.COMPLETED
+    assert len(server.sim.orders()) == 1
+
+
+@pytest.mark.parametrize("fault", ["html", "http_500", "truncated", "cloudflare"])
+def test_garbage_after_sending_is_never_retried(shop, customer, fault):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    server.sim.set_fault(fault, action="add")
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/g", "quantity": "100"}
+    )
+
+    order_submit(order_id=order.pk)
+
+    order.refresh_from_db()
+    assert order.status == S.NEEDS_REVIEW
+    assert server.sim.calls["add"] == 1
+    assert len(server.sim.orders()) <= 1
+
+
+def test_the_operator_resends_after_confirming_nothing_was_placed(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    server.sim.set_fault("html", action="add", times=1)  # a proxy page: nothing was placed
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/r", "quantity": "100"}
+    )
+    order_submit(order_id=order.pk)
+    operator = User.objects.create_superuser("boss", "b@example.com", "pw")
+
+    order_resend(order=order, actor=operator)
+    order_submit(order_id=order.pk)
+
+    order.refresh_from_db()
+    assert order.status == S.PENDING
+    assert len(server.sim.orders()) == 1
+
+
+def test_the_operator_refunds_an_order_never_placed(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    server.sim.set_fault("html", action="add")
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/f", "quantity": "100"}
+    )
+    order_submit(order_id=order.pk)
+    operator = User.objects.create_superuser("boss", "b@example.com", "pw")
+
+    order_fail_and_refund(order=order, actor=operator, reason="The provider confirmed it has no such order.")
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded) == (S.FAILED, order.charge)
+    assert account_for(customer).balance == D("100")
+    with pytest.raises(order_services.OrderRefused):
+        order_fail_and_refund(order=order, actor=operator, reason="again")
+    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+
+
+def test_nothing_sent_waits_and_retries(shop, customer, unused_tcp_port):
+    _, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/u", "quantity": "100"}
+    )
+    real_url = provider.api_url
+    provider.api_url = f"http://127.0.0.1:{unused_tcp_port}/api/v2"
+    provider.save()
+
+    assert order_submit(order_id=order.pk) == 30
+    order.refresh_from_db()
+    assert order.status == S.WAITING
+    assert "nothing was sent" in order.wait_reason
+
+    provider.api_url = real_url
+    provider.save()
+    order_submit(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == S.PENDING
+
+
+def test_provider_out_of_funds_waits_with_the_reason_and_alerts(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    server.sim.set_balance(D(0))
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/nf", "quantity": "100"}
+    )
+
+    assert order_submit(order_id=order.pk) == order_services.RETRY_LATER
+    order.refresh_from_db()
+    assert order.status == S.WAITING
+    assert "Not enough funds" in order.wait_reason
+    assert "out of funds" in mail.outbox[0].subject
+
+    server.sim.set_balance(D(50))
+    order_submit(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == S.PENDING
+
+
+def test_a_permanent_refusal_fails_and_refunds_once(shop, customer):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    server.sim.remove_service(followers.provider_service.remote_id)  # "Incorrect service ID"
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/p", "quantity": "100"}
+    )
+
+    order_submit(order_id=order.pk)
+    order_submit(order_id=order.pk)
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded) == (S.FAILED, order.charge)
+    assert "Incorrect service ID" in order.events.last().message
+    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+
+
+class WorkerDied(BaseException):
+    """Stands for the process being killed: nothing after it runs, nothing catches it."""
+
+
+@pytest.mark.parametrize("dies", ["after_claim", "after_add"])
+def test_a_worker_killed_mid_submission_never_causes_a_second_order(shop, customer, monkeypatch, dies):
+    server, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/k", "quantity": "100"}
+    )
+    real_client = order_services.provider_client
+
+    class DyingClient:
+        def __init__(self, provider):
+            self.real = real_client(provider)
+
+        def add(self, *args, **kwargs):
+            if dies == "after_add":
+                self.real.add(*args, **kwargs)
+            raise WorkerDied
+
+    monkeypatch.setattr(order_services, "provider_client", DyingClient)
+    with pytest.raises(WorkerDied):
+        order_submit(order_id=order.pk)
+    monkeypatch.setattr(order_services, "provider_client", real_client)
+
+    order.refresh_from_db()
+    assert order.status == S.SENDING
+    order_submit(order_id=order.pk)  # the redelivered task
+    assert orders_sweep(now=timezone.now() + timedelta(minutes=11)) == {"requeued": 0, "to_review": 1}
+    order.refresh_from_db()
+    assert order.status == S.NEEDS_REVIEW
+    assert len(server.sim.orders()) == (1 if dies == "after_add" else 0)
+    assert order.refunded == 0
+
+
+def test_the_sweeper_requeues_orders_whose_retry_is_due(shop, customer, monkeypatch):
+    _, provider = shop()
+    followers = service_of(provider, "Default", refill=True)
+    order = order_place(
+        user=customer, service=followers, data={"link": "https://x.example/s", "quantity": "100"}
+    )
+    queued = []
+    monkeypatch.setattr("orders.tasks.submit_order.delay", queued.append)
+
+    assert orders_sweep(now=timezone.now()) == {"requeued": 0, "to_review": 0}
+    assert orders_sweep(now=timezone.now() + timedelta(minutes=2)) == {"requeued": 1, "to_review": 0}
+    assert queued == [order.pk]
+
+
+# --- races ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_orders_never_overdraw(shop, monkeypatch):
+    monkeypatch.setattr("orders.tasks.submit_order.delay", lambda order_id: None)
+    _, provider = shop()
+    followers = service_of(provider, "Default", refill=True)  # 1.35 / 1000 → 1000 units cost 1.35
+    user = User.objects.create_user("racer")
+    balance_deposit(account=account_for(user), amount=D("10"))
+    start = threading.Barrier(12)
+    outcomes = []
+
+    def place(n):
+        start.wait()
+        try:
+            order_place(
+                user=user, service=followers, data={"link": f"https://x.example/{n}", "quantity": "1000"}
+            )
+            outcomes.append("ok")
+        except InsufficientFunds:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=place, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("ok") == 7  # 7 x 1.35 = 9.45 <= 10 < 8 x 1.35
+    assert Order.objects.filter(user=user).count() == 7
+    account = account_for(user)
+    assert account.balance == D("0.55")
+    assert ledger_audit(account=account).ok
