@@ -1,6 +1,21 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 
-from orders.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from orders.models import (
+    CurrencyRate,
+    CustomerPricing,
+    CustomerServicePrice,
+    MarkupRule,
+    Order,
+    OrderEvent,
+    Refill,
+    Service,
+)
+from orders.services import OrderRefused, order_attach_provider_id, order_fail_and_refund, order_resend
 
 
 @admin.register(Service)
@@ -71,3 +86,121 @@ class CustomerPricingAdmin(admin.ModelAdmin):
     list_display = ["user", "discount_percent"]
     search_fields = ["user__username"]
     raw_id_fields = ["user"]
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "message", "actor"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+class RefillInline(admin.TabularInline):
+    model = Refill
+    fields = ["created_at", "status", "provider_refill_id", "provider_status", "message"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+class AttachProviderIdForm(forms.Form):
+    provider_order_id = forms.CharField(max_length=64, label="The provider's order id")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "user",
+        "service",
+        "link",
+        "units",
+        "charge",
+        "refunded",
+        "status",
+        "provider",
+        "provider_order_id",
+    ]
+    list_filter = ["status", "provider", "type", "created_at"]
+    search_fields = ["=id", "link", "provider_order_id", "user__username"]
+    list_select_related = ["user", "service", "provider"]
+    date_hierarchy = "created_at"
+    inlines = [OrderEventInline, RefillInline]
+    actions = ["resend", "refund"]
+    change_form_template = "admin/orders/order/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        # An order is a record of what happened: operators act on it through the actions, never by editing.
+        return [field.name for field in Order._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        no_saving = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **no_saving})
+
+    def _each(self, request, queryset, operation, done: str):
+        for order in queryset:
+            try:
+                operation(order)
+            except (OrderRefused, ValidationError) as error:
+                self.message_user(request, f"Order #{order.pk}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Order #{order.pk}: {done}", messages.SUCCESS)
+
+    @admin.action(description="Resend (I checked: the provider has no such order)")
+    def resend(self, request, queryset):
+        self._each(
+            request, queryset, lambda order: order_resend(order=order, actor=request.user), "sent again."
+        )
+
+    @admin.action(description="Refund in full (never placed upstream)")
+    def refund(self, request, queryset):
+        reason = "The operator confirmed the order was never placed upstream."
+        self._each(
+            request,
+            queryset,
+            lambda order: order_fail_and_refund(order=order, actor=request.user, reason=reason),
+            "refunded.",
+        )
+
+    def get_urls(self):
+        attach = self.admin_site.admin_view(self.attach_view)
+        return [path("<int:pk>/attach/", attach, name="orders_order_attach"), *super().get_urls()]
+
+    def attach_view(self, request, pk):
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        order = get_object_or_404(Order, pk=pk)
+        form = AttachProviderIdForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_attach_provider_id(
+                    order=order, provider_order_id=form.cleaned_data["provider_order_id"], actor=request.user
+                )
+            except (OrderRefused, IntegrityError) as error:
+                form.add_error(
+                    "provider_order_id",
+                    str(error)
+                    if isinstance(error, OrderRefused)
+                    else "Another order already has this provider id.",
+                )
+            else:
+                self.message_user(request, f"Order #{order.pk} is followed from now on.", messages.SUCCESS)
+                return redirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Attach the provider's id to order #{order.pk}",
+            "order": order,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/orders/order/attach.html", context)

@@ -190,6 +190,7 @@ class Order(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sending_since = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -228,3 +229,38 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}: {self.message}"
+
+
+REFILL_OPEN = ("requested", "sending", "pending", "in_progress")
+
+
+class Refill(models.Model):
+    """A customer's request to top an order back up. Free: no money moves."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        SENDING = "sending", "Sending"
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        REJECTED = "rejected", "Rejected"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    provider_refill_id = models.CharField(max_length=64, blank=True)
+    provider_status = models.CharField(max_length=64, blank=True)
+    message = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status__in=REFILL_OPEN), name="one_open_refill_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refill of {self.order} ({self.get_status_display()})"

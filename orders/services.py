@@ -42,8 +42,8 @@ logger = logging.getLogger(__name__)
 S = Order.Status
 # Every move an order may make; anything else is refused (and never silently applied).
 TRANSITIONS: dict[str, set[str]] = {
-    S.QUEUED: {S.SENDING, S.WAITING, S.FAILED},
-    S.WAITING: {S.SENDING, S.QUEUED, S.FAILED},
+    S.QUEUED: {S.SENDING, S.WAITING, S.FAILED, S.CANCELED},
+    S.WAITING: {S.SENDING, S.QUEUED, S.FAILED, S.CANCELED},
     S.SENDING: {S.PENDING, S.QUEUED, S.WAITING, S.FAILED, S.NEEDS_REVIEW},
     S.NEEDS_REVIEW: {S.PENDING, S.QUEUED, S.FAILED},
     S.PENDING: {S.IN_PROGRESS, S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED},
@@ -390,6 +390,66 @@ def orders_sync_statuses(*, provider: Provider) -> StatusSyncResult:
             Order.objects.filter(pk__in=batch).update(last_synced_at=timezone.now())
         result.checked += len(batch)
     return result
+
+
+# --- cancel ---------------------------------------------------------------------------------------
+
+
+def order_cancel(*, order: Order, actor=None) -> str:
+    """The customer asks to cancel. Not yet sent: canceled here, refunded in full. Sent: the provider
+    is asked, and the refund follows only when it reports Canceled or Partial. Returns a line to show."""
+    from orders.tasks import send_cancel
+
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if not order.service.cancel:
+            raise ValidationError("This service cannot be canceled.")
+        if order.status in (S.QUEUED, S.WAITING):
+            order_refund(order=order, amount=order.charge, reason="Canceled before it was sent.", actor=actor)
+            order_transition(order=order, to=S.CANCELED, actor=actor, message="Canceled before it was sent.")
+            return "Canceled and refunded."
+        if order.status not in OPEN_UPSTREAM:
+            raise ValidationError("This order can no longer be canceled.")
+        if order.cancel_requested_at:
+            raise ValidationError("A cancel of this order was already requested.")
+        order.cancel_requested_at = timezone.now()
+        order.save(update_fields=["cancel_requested_at"])
+        order_event(order=order, message="Cancel requested.", actor=actor)
+        transaction.on_commit(lambda: send_cancel.delay(order.pk))
+    return "Cancel requested: the undelivered part is refunded once the provider confirms."
+
+
+def order_cancel_send(*, order_id: int) -> int | None:
+    """Ask the provider to cancel; returns seconds until a retry when nothing was sent."""
+    order = Order.objects.select_related("provider").get(pk=order_id)
+    if order.status not in OPEN_UPSTREAM:
+        return None
+    try:
+        answer = (
+            provider_client(order.provider).cancel([order.provider_order_id]).get(order.provider_order_id)
+        )
+    except ProviderUnavailable:
+        return RETRY_UNAVAILABLE[0]
+    except ProviderRejected as error:
+        answer = ItemError(error.message)
+    except Exception as error:  # a cancel that may have arrived is not sent again; the status sync tells
+        answer = None
+        logger.warning("Cancel of order %s: no valid answer (%s)", order_id, error)
+    with transaction.atomic():
+        order = _locked(order_id)
+        if answer is True:
+            order_event(
+                order=order, message="The provider accepted the cancel; the refund follows its status."
+            )
+        elif isinstance(answer, ItemError):
+            order.cancel_requested_at = None
+            order.save(update_fields=["cancel_requested_at"])
+            order_event(order=order, message=f"The provider refused the cancel: {answer.message}")
+        else:
+            order_event(
+                order=order, message="The cancel request got no clear answer; the status sync will tell."
+            )
+    return None
 
 
 # --- an operator resolves a review ----------------------------------------------------------------

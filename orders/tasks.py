@@ -4,8 +4,8 @@ import logging
 
 from celery import shared_task
 
-from orders.services import order_submit as submit
-from orders.services import orders_sweep, orders_sync_statuses
+from orders.refills import refill_send, refills_sync_statuses
+from orders.services import order_cancel_send, order_submit, orders_sweep, orders_sync_statuses
 from panels.models import Provider
 from reseller.locks import exclusive
 
@@ -17,9 +17,21 @@ STATUS_SYNC_LOCK_SECONDS = 15 * 60
 @shared_task
 def submit_order(order_id: int) -> None:
     # Redelivered after a worker crash, it finds the order already claimed and does nothing.
-    retry_in = submit(order_id=order_id)
+    retry_in = order_submit(order_id=order_id)
     if retry_in:
         submit_order.apply_async((order_id,), countdown=retry_in)
+
+
+@shared_task
+def send_refill(refill_id: int) -> None:
+    if retry_in := refill_send(refill_id=refill_id):
+        send_refill.apply_async((refill_id,), countdown=retry_in)
+
+
+@shared_task
+def send_cancel(order_id: int) -> None:
+    if retry_in := order_cancel_send(order_id=order_id):
+        send_cancel.apply_async((order_id,), countdown=retry_in)
 
 
 @shared_task
@@ -40,5 +52,7 @@ def sync_order_statuses(provider_id: int) -> None:
     with exclusive(f"status-sync:{provider_id}", timeout=STATUS_SYNC_LOCK_SECONDS) as acquired:
         if not acquired:
             return  # the previous run is still going: never overlap
-        result = orders_sync_statuses(provider=Provider.objects.get(pk=provider_id))
-        logger.info("Status sync of provider %s: %s", provider_id, result)
+        provider = Provider.objects.get(pk=provider_id)
+        result = orders_sync_statuses(provider=provider)
+        refills = refills_sync_statuses(provider=provider)
+        logger.info("Status sync of provider %s: %s; %s refills changed", provider_id, result, refills)

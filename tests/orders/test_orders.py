@@ -24,70 +24,10 @@ from orders.services import (
     orders_sweep,
     orders_sync_statuses,
 )
-from orders.storefront import services_publish
-from panels.catalogue import catalogue_sync
-from panels.services import balance_sync
-from tests.panels.test_client import FIELDS_BY_TYPE, LINE_FIELDS
+from tests.orders.support import data_for, service_of, settle
 
 D = Decimal
 S = Order.Status
-
-
-@pytest.fixture
-def shop(make_provider, make_simulator):
-    """Both seed providers, synced and published at +50%; a customer with 100 in the bank."""
-
-    def make(dialect="smmcloud", **options):
-        server = make_simulator(dialect, **options)
-        provider = make_provider(server, name=dialect)
-        balance_sync(provider=provider)
-        catalogue_sync(provider=provider)
-        services_publish(provider=provider, percent=D(50))
-        return server, provider
-
-    return make
-
-
-@pytest.fixture
-def customer(db):
-    user = User.objects.create_user("dave")
-    balance_deposit(account=account_for(user), amount=D("100"))
-    return user
-
-
-def service_of(provider, type_name, **flags):
-    return Service.objects.filter(provider_service__provider=provider, type=type_name, **flags).first()
-
-
-def data_for(service, link="https://x.example/post"):
-    data = dict(FIELDS_BY_TYPE[service.type])
-    if "link" in data:
-        data["link"] = link
-    if "quantity" in data:
-        data["quantity"] = str(service.min_quantity)
-    if service.type in LINE_FIELDS:
-        data[LINE_FIELDS[service.type]] = "\n".join(f"line {n}" for n in range(service.min_quantity))
-    if service.type == "Subscriptions":
-        data.update(
-            {"min": str(service.min_quantity), "max": str(service.min_quantity), "posts": "2", "delay": "0"}
-        )
-        data.pop("expiry")
-        data.pop("old_posts")
-    return data
-
-
-def balance(user):
-    return account_for(user).ledger.model.objects.filter(account__user=user).first().balance_after
-
-
-def settle(server, provider, order, steps=6):
-    for _ in range(steps):
-        server.sim.advance()
-        orders_sync_statuses(provider=provider)
-        order.refresh_from_db()
-        if order.status in order_services.FINAL:
-            break
-    return order
 
 
 # --- placing --------------------------------------------------------------------------------------

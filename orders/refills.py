@@ -1,0 +1,119 @@
+"""Refills: asked for on completed orders within the service's window, sent upstream, followed to the end."""
+
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.models import Order, Refill
+from orders.services import order_event
+from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
+from panels.models import Provider
+from panels.normalize import RefillStatus
+from panels.services import provider_client
+
+logger = logging.getLogger(__name__)
+
+R = Refill.Status
+_FROM_PROVIDER = {
+    RefillStatus.PENDING: R.PENDING,
+    RefillStatus.IN_PROGRESS: R.IN_PROGRESS,
+    RefillStatus.COMPLETED: R.COMPLETED,
+    RefillStatus.REJECTED: R.REJECTED,
+    RefillStatus.NOT_FOUND: R.REJECTED,
+}
+RETRY_SECONDS = 120
+
+
+def refill_request(*, order: Order, actor=None) -> Refill:
+    """Ask for a refill; it is sent by a worker once this commits."""
+    service = order.service
+    if not service.refill:
+        raise ValidationError("This service has no refill.")
+    if order.status != Order.Status.COMPLETED or order.finished_at is None:
+        raise ValidationError("Only completed orders can be refilled.")
+    if timezone.now() > order.finished_at + timedelta(days=service.refill_days):
+        raise ValidationError(f"The refill window of {service.refill_days} days after completion has passed.")
+    from orders.tasks import send_refill  # the task module imports this one
+
+    try:
+        with transaction.atomic():
+            refill = Refill.objects.create(order=order)
+            order_event(order=order, message="Refill requested.", actor=actor)
+            transaction.on_commit(lambda: send_refill.delay(refill.pk))
+    except IntegrityError:  # one_open_refill_per_order
+        raise ValidationError("A refill of this order is already under way.") from None
+    return refill
+
+
+def refill_send(*, refill_id: int) -> int | None:
+    """Claim, call, classify — as for orders; returns seconds until a retry, or None."""
+    with transaction.atomic():
+        refill = Refill.objects.select_for_update().select_related("order__provider").get(pk=refill_id)
+        if refill.status != R.REQUESTED:
+            return None
+        refill.status = R.SENDING
+        refill.save()
+    order = refill.order
+    try:
+        refill_id_upstream = provider_client(order.provider).refill(order.provider_order_id)
+    except ProviderUnavailable as error:
+        _settle(refill, R.REQUESTED, f"Not sent: {error}")
+        return RETRY_SECONDS
+    except ProviderRejected as error:
+        _settle(refill, R.REJECTED, f"Refused by the provider: {error.message}")
+        return None
+    except Exception as error:  # sent, no valid answer: a second request could double it
+        _settle(refill, R.NEEDS_REVIEW, f"No valid answer to the refill request ({error}).")
+        return None
+    _settle(
+        refill,
+        R.PENDING,
+        f"Accepted by the provider as refill #{refill_id_upstream}.",
+        provider_refill_id=refill_id_upstream,
+    )
+    return None
+
+
+def _settle(refill: Refill, status: str, message: str, **changes) -> None:
+    with transaction.atomic():
+        refill.status, refill.message = status, message[:255]
+        for name, value in changes.items():
+            setattr(refill, name, value)
+        refill.save()
+        order_event(order=refill.order, message=f"Refill: {message}")
+
+
+def refills_sync_statuses(*, provider: Provider) -> int:
+    """Follow open refills, 100 ids a call. Returns how many changed."""
+    open_refills = list(
+        Refill.objects.filter(order__provider=provider, status__in=[R.PENDING, R.IN_PROGRESS])
+        .exclude(provider_refill_id="")
+        .select_related("order")
+    )
+    client = provider_client(provider)
+    changed = 0
+    for start in range(0, len(open_refills), 100):
+        batch = open_refills[start : start + 100]
+        try:
+            answers = client.refill_statuses(refill.provider_refill_id for refill in batch)
+        except ProviderError as error:
+            logger.warning("Refill sync of %s: a batch failed: %s", provider, error)
+            continue
+        for refill in batch:
+            answer = answers.get(refill.provider_refill_id)
+            if isinstance(answer, ItemError):
+                answer = RemoteRefillStatus(RefillStatus.NOT_FOUND, answer.message)
+            target = _FROM_PROVIDER.get(answer.status) if isinstance(answer, RemoteRefillStatus) else None
+            if target is None or target == refill.status:
+                continue
+            _settle(
+                refill,
+                target,
+                f"The provider reports {answer.raw_status}.",
+                provider_status=answer.raw_status[:64],
+            )
+            changed += 1
+    return changed

@@ -1,0 +1,76 @@
+"""The operator resolves orders whose outcome is unknown, from the admin."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from orders.models import Order
+from orders.services import order_place, order_submit
+from tests.orders.support import service_of
+
+S = Order.Status
+
+
+@pytest.fixture
+def operator_client(client, db):
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def order_in_review(shop, customer):
+    server, provider = shop()
+    service = service_of(provider, "Default", refill=True)
+    server.sim.set_fault("http_500", action="add", times=1)  # placed upstream, answer lost
+    order = order_place(
+        user=customer, service=service, data={"link": "https://x.example/r", "quantity": "100"}
+    )
+    order_submit(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == S.NEEDS_REVIEW
+    return server, order
+
+
+def test_attach_the_provider_id_found_upstream(operator_client, order_in_review):
+    server, order = order_in_review
+    page = operator_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Attach the provider" in page
+    assert "may exist at the provider" in page  # the history says why
+
+    url = reverse("admin:orders_order_attach", args=[order.pk])
+    response = operator_client.post(url, {"provider_order_id": server.sim.orders()[0].id})
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.provider_order_id) == (S.PENDING, server.sim.orders()[0].id)
+    again = operator_client.post(url, {"provider_order_id": "123"})
+    assert "cannot go from Pending" in again.content.decode()
+
+
+def run_action(client, action, order):
+    response = client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": action, "_selected_action": [order.pk]},
+        follow=True,
+    )
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_resend_and_refund_actions(operator_client, order_in_review, monkeypatch):
+    _, order = order_in_review
+    monkeypatch.setattr("orders.tasks.submit_order.delay", lambda order_id: None)
+
+    assert run_action(operator_client, "refund", order) == [f"Order #{order.pk}: refunded."]
+    order.refresh_from_db()
+    assert (order.status, order.refunded) == (S.FAILED, order.charge)
+    [message] = run_action(operator_client, "resend", order)
+    assert "cannot go from Failed" in message
+
+
+def test_orders_are_read_only_and_searchable(operator_client, order_in_review):
+    _, order = order_in_review
+    changelist = reverse("admin:orders_order_changelist")
+    assert operator_client.get(changelist, {"status__exact": "needs_review"}).status_code == 200
+    assert f">{order.pk}<" in operator_client.get(changelist, {"q": "x.example/r"}).content.decode()
+    page = operator_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert 'name="_save"' not in page
