@@ -10,10 +10,12 @@ again and never refunded without an operator. A worker that dies after the claim
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
 from django.db import transaction
@@ -35,7 +37,7 @@ from panels.client import (
 )
 from panels.models import Provider
 from panels.normalize import OrderStatus
-from panels.services import provider_client
+from panels.services import provider_calls_record, provider_client
 
 logger = logging.getLogger(__name__)
 
@@ -315,8 +317,15 @@ def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> i
     return order.units if target == S.CANCELED else None
 
 
+SYNCED_FIELDS = ["provider_status", "start_count", "remains", "cost", "cost_currency"]
+
+
 def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
-    """Apply one provider status to ``order`` (locked by the caller). True when the status moved."""
+    """Apply one provider status to ``order`` (locked by the caller).
+
+    True when the status moved (saved, with its event and any refund). False when at most the figures
+    in ``SYNCED_FIELDS`` changed: those are left for the caller to save, in bulk.
+    """
     order.provider_status = remote.raw_status[:64]
     if remote.start_count is not None:
         order.start_count = remote.start_count
@@ -324,14 +333,12 @@ def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
         order.remains = max(0, min(remote.remains, order.units))
     if remote.charge is not None:
         order.cost, order.cost_currency = remote.charge, remote.currency
-    order.last_synced_at = timezone.now()
     target = _FROM_PROVIDER.get(remote.status)
     if order.type == "Subscriptions" and target == S.COMPLETED:
         undelivered = undelivered_units(order, remote, target)
         if undelivered:
             target = S.PARTIAL  # ended (or expired) before every post it was paid for
     if target is None or target == order.status or target not in TRANSITIONS[order.status]:
-        order.save()
         return False
     if target in (S.PARTIAL, S.CANCELED):
         undelivered = undelivered_units(order, remote, target)
@@ -357,39 +364,63 @@ class StatusSyncResult:
     failed_batches: int = 0
 
 
-def orders_sync_statuses(*, provider: Provider) -> StatusSyncResult:
-    """Poll every open order of ``provider``, 100 ids a call; finished orders are never polled again."""
+def orders_sync_statuses(*, provider: Provider, concurrency: int | None = None) -> StatusSyncResult:
+    """Poll every open order of ``provider``, 100 ids a call; finished orders are never polled again.
+
+    Up to ``concurrency`` calls are in flight at once (threads only talk HTTP); every database write
+    happens here, one batch at a time, in this thread.
+    """
     result = StatusSyncResult()
     open_orders = list(
         Order.objects.filter(provider=provider, status__in=OPEN_UPSTREAM)
         .order_by("last_synced_at", "pk")
         .values_list("pk", "provider_order_id")
     )
-    client = provider_client(provider)
-    for start in range(0, len(open_orders), STATUS_BATCH):
-        batch = dict(open_orders[start : start + STATUS_BATCH])
-        result.calls += 1
+    batches = [
+        dict(open_orders[start : start + STATUS_BATCH]) for start in range(0, len(open_orders), STATUS_BATCH)
+    ]
+
+    def fetch(batch: dict[int, str]):
+        records: list = []
         try:
-            answers = client.statuses(batch.values())
+            return provider_client(provider, on_call=records.append).statuses(batch.values()), records
         except ProviderError as error:
-            result.failed_batches += 1
-            logger.warning("Status sync of %s: a batch failed: %s", provider, error)
-            continue
-        with transaction.atomic():
-            orders = (
-                Order.objects.select_for_update()
-                .filter(pk__in=batch, status__in=OPEN_UPSTREAM)
-                .order_by("pk")
-            )
-            for order in orders:
-                answer = answers.get(order.provider_order_id)
-                if isinstance(answer, RemoteOrderStatus):
-                    result.moved += order_apply_status(order=order, remote=answer)
-                elif isinstance(answer, ItemError):
-                    logger.info("Order %s: the provider says %s", order.pk, answer.message)
-            Order.objects.filter(pk__in=batch).update(last_synced_at=timezone.now())
-        result.checked += len(batch)
+            return error, records
+
+    with ThreadPoolExecutor(max_workers=concurrency or settings.STATUS_SYNC_CONCURRENCY) as pool:
+        for batch, (answers, records) in zip(batches, pool.map(fetch, batches), strict=True):
+            result.calls += 1
+            provider_calls_record(provider=provider, records=records)
+            if isinstance(answers, ProviderError):
+                result.failed_batches += 1
+                logger.warning("Status sync of %s: a batch failed: %s", provider, answers)
+                continue
+            result.moved += _apply_batch(batch, answers)
+            result.checked += len(batch)
     return result
+
+
+def _apply_batch(batch: dict[int, str], answers: dict) -> int:
+    """One transaction per batch: a fixed number of queries, plus a few for each order that moved."""
+    moved, touched = 0, []
+    with transaction.atomic():
+        orders = (
+            Order.objects.select_for_update().filter(pk__in=batch, status__in=OPEN_UPSTREAM).order_by("pk")
+        )
+        for order in orders:
+            answer = answers.get(order.provider_order_id)
+            if isinstance(answer, RemoteOrderStatus):
+                before = [getattr(order, name) for name in SYNCED_FIELDS]
+                if order_apply_status(order=order, remote=answer):
+                    moved += 1
+                elif [getattr(order, name) for name in SYNCED_FIELDS] != before:
+                    touched.append(order)
+            elif isinstance(answer, ItemError):
+                logger.info("Order %s: the provider says %s", order.pk, answer.message)
+        if touched:
+            Order.objects.bulk_update(touched, SYNCED_FIELDS)
+        Order.objects.filter(pk__in=batch).update(last_synced_at=timezone.now())
+    return moved
 
 
 # --- cancel ---------------------------------------------------------------------------------------

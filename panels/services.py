@@ -48,8 +48,11 @@ def provider_upsert(
     return provider, created
 
 
-def provider_client(provider: Provider) -> ProviderClient:
-    """A client for ``provider`` that honours its rate limit and writes every call to the call log."""
+def provider_client(provider: Provider, *, on_call=None) -> ProviderClient:
+    """A client for ``provider`` that honours its rate limit and writes every call to the call log.
+
+    ``on_call`` replaces the immediate write, e.g. to collect records in a thread and write them later.
+    """
     return ProviderClient(
         provider.api_url,
         provider.api_key,
@@ -59,20 +62,23 @@ def provider_client(provider: Provider) -> ProviderClient:
         attempts=settings.PROVIDER_CALL_ATTEMPTS,
         backoff_initial=settings.PROVIDER_RETRY_BACKOFF,
         rate_limiter=provider_rate_limiter(provider.pk, provider.calls_per_minute),
-        on_call=lambda record: provider_call_record(provider=provider, record=record),
+        on_call=on_call or (lambda record: provider_calls_record(provider=provider, records=[record])),
     )
 
 
-def provider_call_record(*, provider: Provider, record: CallRecord) -> ProviderCall:
-    return ProviderCall.objects.create(
-        provider=provider,
-        action=record.action,
-        params=record.params,
-        http_status=record.http_status,
-        duration_ms=record.duration_ms,
-        outcome=record.outcome,
-        error=record.error,
-        response_excerpt=record.response_excerpt,
+def provider_calls_record(*, provider: Provider, records: list[CallRecord]) -> None:
+    ProviderCall.objects.bulk_create(
+        ProviderCall(
+            provider=provider,
+            action=record.action,
+            params=record.params,
+            http_status=record.http_status,
+            duration_ms=record.duration_ms,
+            outcome=record.outcome,
+            error=record.error,
+            response_excerpt=record.response_excerpt,
+        )
+        for record in records
     )
 
 

@@ -189,6 +189,26 @@ class Simulator:
             self._services.update((service.id, service) for service in added)
             return [service.id for service in added]
 
+    def seed_orders(self, service_id: int, count: int, *, quantity: int = 100) -> list[str]:
+        """Put ``count`` Pending orders straight into the books (benchmarks; no charge, no checks)."""
+        with self._lock:
+            ids = []
+            for _ in range(count):
+                order_id = str(next(self._order_numbers))
+                self._orders[order_id] = SimOrder(
+                    id=order_id,
+                    service_id=service_id,
+                    type="Default",
+                    fields={},
+                    link=f"https://seed/{order_id}",
+                    quantity=quantity,
+                    charge=Decimal(0),
+                    start_count=0,
+                    remains=quantity,
+                )
+                ids.append(order_id)
+            return ids
+
     def set_fault(
         self, kind: str, *, action: str | None = None, times: int | None = None, delay: float = 2.0
     ):

@@ -189,6 +189,8 @@ RATELIMIT_NAMESPACE = env.str("RATELIMIT_NAMESPACE", default="reseller")
 PROVIDER_CALL_LOG_DAYS = env.int("PROVIDER_CALL_LOG_DAYS", default=30)
 # How long a caller waits for a free slot under a provider's calls-per-minute limit before giving up.
 PROVIDER_RATE_LIMIT_MAX_WAIT = env.float("PROVIDER_RATE_LIMIT_MAX_WAIT", default=30.0)
+# Status calls in flight at once per provider during a status sync (each asks for 100 orders).
+STATUS_SYNC_CONCURRENCY = env.int("STATUS_SYNC_CONCURRENCY", default=4)
 # Read-only calls (services, status, balance) are tried this many times, backing off from the first wait.
 PROVIDER_CALL_ATTEMPTS = env.int("PROVIDER_CALL_ATTEMPTS", default=3)
 PROVIDER_RETRY_BACKOFF = env.float("PROVIDER_RETRY_BACKOFF", default=0.5)

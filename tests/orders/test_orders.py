@@ -160,6 +160,9 @@ def test_status_sync_uses_one_call_per_100_open_orders(shop, customer):
 
     assert result.calls == server.sim.calls["status"] - before == 3
     assert result.checked == 230
+    # Orders whose status did not move still take the provider's figures.
+    assert set(Order.objects.values_list("provider_status", "cost_currency")) == {("Pending", "USD")}
+    assert not Order.objects.filter(start_count__isnull=True).exists()
     server.sim.advance(5)
     orders_sync_statuses(provider=provider)
     calls = server.sim.calls["status"]
