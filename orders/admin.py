@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -16,6 +18,9 @@ from orders.models import (
     Service,
 )
 from orders.services import OrderRefused, order_attach_provider_id, order_fail_and_refund, order_resend
+from orders.storefront import services_publish_selected
+from panels.admin import ProviderServiceAdmin
+from panels.models import ProviderService
 
 
 @admin.register(Service)
@@ -204,3 +209,37 @@ class OrderAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return render(request, "admin/orders/order/attach.html", context)
+
+
+class PublishForm(forms.Form):
+    percent = forms.DecimalField(max_digits=7, decimal_places=2, initial=Decimal(50), label="Markup (%)")
+    fixed = forms.DecimalField(max_digits=16, decimal_places=4, initial=Decimal(0), label="Plus, per 1000")
+    rounding = forms.ChoiceField(choices=MarkupRule.Rounding.choices, initial=MarkupRule.Rounding.CENT)
+
+
+# The storefront adds its "publish" step to the provider-service list; panels knows nothing of orders.
+admin.site.unregister(ProviderService)
+
+
+@admin.register(ProviderService)
+class PublishingProviderServiceAdmin(ProviderServiceAdmin):
+    actions = [*ProviderServiceAdmin.actions, "publish"]
+
+    @admin.action(description="Publish on the storefront…")
+    def publish(self, request, queryset):
+        form = PublishForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            result = services_publish_selected(provider_services=queryset, **form.cleaned_data)
+            self.message_user(request, f"Storefront: {result.summary()}.", messages.SUCCESS)
+            for reason in result.skipped:
+                self.message_user(request, f"Skipped {reason}", messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Publish on the storefront",
+            "form": form,
+            "services": queryset,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return render(request, "admin/orders/publish.html", context)

@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -400,6 +400,38 @@ def orders_sync_statuses(*, provider: Provider, concurrency: int | None = None) 
     return result
 
 
+def _write_figures(orders: list[Order]) -> None:
+    """Save ``SYNCED_FIELDS`` of many orders in one statement.
+
+    On PostgreSQL an ``UPDATE … FROM (VALUES …)``: Django's ``bulk_update`` builds a CASE per field and
+    row, which costs ~150 ms of CPU per 100 orders — the bulk of a status sync's time.
+    """
+    if connection.vendor != "postgresql":
+        Order.objects.bulk_update(orders, SYNCED_FIELDS)
+        return
+    row = "(%s::bigint, %s::varchar, %s::bigint, %s::bigint, %s::numeric, %s::varchar)"
+    params = [
+        value
+        for order in orders
+        for value in (
+            order.pk,
+            order.provider_status,
+            order.start_count,
+            order.remains,
+            order.cost,
+            order.cost_currency,
+        )
+    ]
+    values = ", ".join([row] * len(orders))
+    sql = (
+        f"UPDATE {Order._meta.db_table} AS o SET provider_status = v.status, start_count = v.start_count, "  # noqa: S608 - no outside text in the SQL
+        "remains = v.remains, cost = v.cost, cost_currency = v.currency "
+        f"FROM (VALUES {values}) AS v(id, status, start_count, remains, cost, currency) WHERE o.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _apply_batch(batch: dict[int, str], answers: dict) -> int:
     """One transaction per batch: a fixed number of queries, plus a few for each order that moved."""
     moved, touched = 0, []
@@ -418,7 +450,7 @@ def _apply_batch(batch: dict[int, str], answers: dict) -> int:
             elif isinstance(answer, ItemError):
                 logger.info("Order %s: the provider says %s", order.pk, answer.message)
         if touched:
-            Order.objects.bulk_update(touched, SYNCED_FIELDS)
+            _write_figures(touched)
         Order.objects.filter(pk__in=batch).update(last_synced_at=timezone.now())
     return moved
 

@@ -42,7 +42,6 @@ def services_publish(
     Provider services already on sale are repriced under the new rule (hand-set prices excepted);
     the others become new storefront services.
     """
-    result = PublishResult()
     with transaction.atomic():
         MarkupRule.objects.update_or_create(
             provider=provider,
@@ -50,36 +49,62 @@ def services_publish(
             provider_service=None,
             defaults={"percent": percent, "fixed": fixed, "rounding": rounding},
         )
-        provider_services = ProviderService.objects.filter(provider=provider, active=True).select_related(
-            "provider"
-        )
+        provider_services = ProviderService.objects.filter(provider=provider, active=True)
         if category:
             provider_services = provider_services.filter(category=category)
-        on_sale = {
-            service.provider_service_id: service
-            for service in Service.objects.filter(provider_service__in=provider_services)
-        }
-        rules, rates = markup_rules(provider), currency_rates()
-        for provider_service in provider_services:
-            try:
-                price = storefront_price(
-                    provider_service=provider_service,
-                    rule=markup_rule_for(provider_service, rules),
-                    rates=rates,
-                )
-            except PriceUnavailable as error:
-                result.skipped.append(f"{provider_service.remote_id} {provider_service.name}: {error}")
-                continue
-            existing = on_sale.get(provider_service.pk)
-            if existing is None:
-                result.created.append(_service_from(provider_service, price))
-            elif not existing.manual_price and existing.price != price:
-                existing.price, existing.updated_at = price, timezone.now()
-                result.repriced.append(existing)
-            else:
-                result.unchanged += 1
-        Service.objects.bulk_create(result.created)
-        Service.objects.bulk_update(result.repriced, ["price", "updated_at"])
+        return _publish(provider_services)
+
+
+def services_publish_selected(
+    *,
+    provider_services,
+    percent: Decimal,
+    fixed: Decimal = Decimal(0),
+    rounding: str = MarkupRule.Rounding.CENT,
+) -> PublishResult:
+    """Publish exactly these provider services, each with its own markup rule (the admin's action)."""
+    with transaction.atomic():
+        selected = list(provider_services.filter(active=True))
+        for provider_service in selected:
+            MarkupRule.objects.update_or_create(
+                provider=None,
+                category="",
+                provider_service=provider_service,
+                defaults={"percent": percent, "fixed": fixed, "rounding": rounding},
+            )
+        return _publish(ProviderService.objects.filter(pk__in=[service.pk for service in selected]))
+
+
+def _publish(provider_services) -> PublishResult:
+    """Create storefront services for ``provider_services`` not yet on sale; reprice the others."""
+    result = PublishResult()
+    provider_services = list(provider_services.select_related("provider"))
+    on_sale = {
+        service.provider_service_id: service
+        for service in Service.objects.filter(provider_service__in=provider_services)
+    }
+    rates = currency_rates()
+    rules_by_provider: dict[int, list[MarkupRule]] = {}
+    for provider_service in provider_services:
+        provider = provider_service.provider
+        rules = rules_by_provider.setdefault(provider.pk, markup_rules(provider))
+        try:
+            price = storefront_price(
+                provider_service=provider_service, rule=markup_rule_for(provider_service, rules), rates=rates
+            )
+        except PriceUnavailable as error:
+            result.skipped.append(f"{provider_service.remote_id} {provider_service.name}: {error}")
+            continue
+        existing = on_sale.get(provider_service.pk)
+        if existing is None:
+            result.created.append(_service_from(provider_service, price))
+        elif not existing.manual_price and existing.price != price:
+            existing.price, existing.updated_at = price, timezone.now()
+            result.repriced.append(existing)
+        else:
+            result.unchanged += 1
+    Service.objects.bulk_create(result.created)
+    Service.objects.bulk_update(result.repriced, ["price", "updated_at"])
     return result
 
 

@@ -143,3 +143,36 @@ def test_publishservices_command(synced_provider):
         call_command("publishservices", synced_provider.name, "--markup", "lots")
     with pytest.raises(CommandError, match="No provider called"):
         call_command("publishservices", "nobody", "--markup", "5")
+
+
+def test_publishing_selected_services_in_the_admin(client, synced_provider):
+    from django.urls import reverse
+
+    client.force_login(User.objects.create_superuser("boss", "b@example.com", "pw"))
+    selected = list(ProviderService.objects.filter(remote_id__in=["1", "2"]).values_list("pk", flat=True))
+    url = reverse("admin:panels_providerservice_changelist")
+
+    form = client.post(url, {"action": "publish", "_selected_action": selected})
+    assert "Markup (%)" in form.content.decode()
+    assert not Service.objects.exists()
+
+    response = client.post(
+        url,
+        {
+            "action": "publish",
+            "_selected_action": selected,
+            "apply": "1",
+            "percent": "20",
+            "fixed": "0",
+            "rounding": "0.01",
+        },
+        follow=True,
+    )
+    assert "Storefront: 2 published" in response.content.decode()
+    assert {
+        s.provider_service.remote_id: s.price for s in Service.objects.select_related("provider_service")
+    } == {
+        "1": D("1.08"),
+        "2": D("0.15"),  # 0.90 x 1.2; 0.12 x 1.2 = 0.144 → 0.15
+    }
+    assert MarkupRule.objects.filter(provider_service__isnull=False).count() == 2
