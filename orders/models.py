@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -106,6 +107,20 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.name}"
+
+    def clean(self):
+        upstream = self.provider_service if self.provider_service_id else None
+        if upstream is None or self.min_quantity is None or self.max_quantity is None:
+            return
+        errors = {}
+        if self.min_quantity < upstream.min_quantity:
+            errors["min_quantity"] = f"The provider's minimum is {upstream.min_quantity}."
+        if self.max_quantity > upstream.max_quantity:
+            errors["max_quantity"] = f"The provider's maximum is {upstream.max_quantity}."
+        if self.min_quantity > self.max_quantity:
+            errors["max_quantity"] = "Max must be at least min."
+        if errors:
+            raise ValidationError(errors)
 
 
 class CustomerPricing(models.Model):

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders.models import Order, Refill
-from orders.services import order_event
+from orders.services import enqueue_after_commit, order_event
 from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
 from panels.models import Provider
 from panels.normalize import RefillStatus
@@ -42,7 +42,7 @@ def refill_request(*, order: Order, actor=None) -> Refill:
         with transaction.atomic():
             refill = Refill.objects.create(order=order)
             order_event(order=order, message="Refill requested.", actor=actor)
-            transaction.on_commit(lambda: send_refill.delay(refill.pk))
+            enqueue_after_commit(send_refill, refill.pk)
     except IntegrityError:  # one_open_refill_per_order
         raise ValidationError("A refill of this order is already under way.") from None
     return refill
@@ -84,6 +84,24 @@ def _settle(refill: Refill, status: str, message: str, **changes) -> None:
             setattr(refill, name, value)
         refill.save()
         order_event(order=refill.order, message=f"Refill: {message}")
+
+
+def refills_sweep(*, now=None) -> dict[str, int]:
+    """Queue refills still waiting to be sent; refills stuck in ``sending`` go to review."""
+    from orders.tasks import send_refill
+
+    now = now or timezone.now()
+    waiting = Refill.objects.filter(status=R.REQUESTED, updated_at__lte=now - timedelta(minutes=1))
+    requeued = 0
+    for refill_id in waiting.values_list("pk", flat=True):
+        send_refill.delay(refill_id)
+        requeued += 1
+    stuck = Refill.objects.filter(
+        status=R.SENDING, updated_at__lte=now - timedelta(minutes=10)
+    ).select_related("order")
+    for refill in stuck:
+        _settle(refill, R.NEEDS_REVIEW, "The worker stopped while sending the refill request.")
+    return {"refills_requeued": requeued, "refills_to_review": len(stuck)}
 
 
 def refills_sync_statuses(*, provider: Provider) -> int:

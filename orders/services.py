@@ -109,6 +109,19 @@ def order_transition(*, order: Order, to: str, message: str, actor=None, **chang
     order_event(order=order, message=message, actor=actor, from_status=from_status, to_status=to)
 
 
+def enqueue_after_commit(task, *args) -> None:
+    """Queue ``task`` once the transaction commits. A broker outage must not fail the customer's request
+    after the money moved: the error is logged and the sweeper queues the work again."""
+
+    def enqueue() -> None:
+        try:
+            task.delay(*args)
+        except Exception:
+            logger.exception("Could not queue %s%s; the sweeper will retry", task.name, args)
+
+    transaction.on_commit(enqueue)
+
+
 def _locked(order_id: int) -> Order:
     return Order.objects.select_for_update().select_related("provider", "provider_service").get(pk=order_id)
 
@@ -153,7 +166,7 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
         )
         from orders.tasks import submit_order  # the task module imports this one
 
-        transaction.on_commit(lambda: submit_order.delay(order.pk))
+        enqueue_after_commit(submit_order, order.pk)
     return order
 
 
@@ -478,7 +491,7 @@ def order_cancel(*, order: Order, actor=None) -> str:
         order.cancel_requested_at = timezone.now()
         order.save(update_fields=["cancel_requested_at"])
         order_event(order=order, message="Cancel requested.", actor=actor)
-        transaction.on_commit(lambda: send_cancel.delay(order.pk))
+        enqueue_after_commit(send_cancel, order.pk)
     return "Cancel requested: the undelivered part is refunded once the provider confirms."
 
 
@@ -547,7 +560,7 @@ def order_resend(*, order: Order, actor) -> None:
             next_attempt_at=None,
             message=f"{actor} confirmed the provider has no such order; sending again.",
         )
-        transaction.on_commit(lambda: submit_order.delay(order.pk))
+        enqueue_after_commit(submit_order, order.pk)
 
 
 def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:

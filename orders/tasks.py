@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from orders.refills import refill_send, refills_sync_statuses
+from orders.refills import refill_send, refills_sweep, refills_sync_statuses
 from orders.services import order_cancel_send, order_submit, orders_sweep, orders_sync_statuses
 from panels.models import Provider
 from reseller.locks import exclusive
@@ -36,7 +36,7 @@ def send_cancel(order_id: int) -> None:
 
 @shared_task
 def sweep_orders() -> None:
-    counts = orders_sweep()
+    counts = orders_sweep() | refills_sweep()
     if any(counts.values()):
         logger.info("Order sweep: %s", counts)
 

@@ -131,3 +131,23 @@ def test_no_cancel_where_the_service_has_none(sent_order):
     order.service.save()
     with pytest.raises(ValidationError, match="cannot be canceled"):
         order_cancel(order=order)
+
+
+def test_the_sweeper_requeues_refills_and_reviews_stuck_ones(sent_order, monkeypatch):
+    from orders.refills import refills_sweep
+
+    server, provider, order = sent_order(refill=True)
+    settle(server, provider, order)
+    refill = refill_request(order=order)
+    queued = []
+    monkeypatch.setattr("orders.tasks.send_refill.delay", queued.append)
+
+    assert refills_sweep(now=timezone.now() + timedelta(minutes=2)) == {
+        "refills_requeued": 1,
+        "refills_to_review": 0,
+    }
+    assert queued == [refill.pk]
+    Refill.objects.filter(pk=refill.pk).update(status=Refill.Status.SENDING)
+    assert refills_sweep(now=timezone.now() + timedelta(minutes=11))["refills_to_review"] == 1
+    refill.refresh_from_db()
+    assert refill.status == Refill.Status.NEEDS_REVIEW
