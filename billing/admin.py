@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from billing.models import Account, LedgerEntry
 from billing.money import MONEY_PLACES
 from billing.services import InsufficientFunds, balance_adjust
+from reseller.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 
 
 class AdjustmentForm(forms.Form):
@@ -27,13 +28,9 @@ class AdjustmentForm(forms.Form):
         return amount
 
 
-class LedgerInline(admin.TabularInline):
+class LedgerInline(ReadOnlyInline):
     model = LedgerEntry
     fields = ["created_at", "kind", "amount", "balance_after", "reference", "reason", "created_by"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
     ordering = ["-created_at", "-pk"]
     show_change_link = True
 
@@ -90,18 +87,9 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "account", "kind", "amount", "balance_after", "reference", "created_by"]
     list_filter = ["kind"]
     search_fields = ["account__user__username", "reference", "reason", "idempotency_key"]
     list_select_related = ["account__user", "created_by"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -21,6 +21,7 @@ from orders.services import OrderRefused, order_attach_provider_id, order_fail_a
 from orders.storefront import services_publish_selected
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
+from reseller.admin_tools import ReadOnlyInline
 
 
 @admin.register(Service)
@@ -93,22 +94,14 @@ class CustomerPricingAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     fields = ["created_at", "from_status", "to_status", "message", "actor"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
 
 
-class RefillInline(admin.TabularInline):
+class RefillInline(ReadOnlyInline):
     model = Refill
     fields = ["created_at", "status", "provider_refill_id", "provider_status", "message"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
 
 
 class AttachProviderIdForm(forms.Form):

@@ -12,23 +12,11 @@ from panels.models import Provider, ProviderCall, ProviderService, ProviderServi
 from panels.normalize import BadValue, normalize_api_url
 from panels.selectors import providers_with_health
 from panels.services import balance_sync, provider_test_connection
+from reseller.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 
 
 def plain_decimal(value: Decimal) -> str:
     return f"{value.normalize():f}"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written by the system: the operator reads them, never edits them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ProviderForm(forms.ModelForm):
@@ -166,15 +154,9 @@ class ProviderAdmin(admin.ModelAdmin):
         self._run_for_each(request, queryset, balance_sync, lambda b: f"balance {b.amount} {b.currency}")
 
 
-class ProviderServiceChangeInline(admin.TabularInline):
+class ProviderServiceChangeInline(ReadOnlyInline):
     model = ProviderServiceChange
     fields = ["changed_at", "old_rate", "new_rate", "old_min", "new_min", "old_max", "new_max"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ProviderService)
