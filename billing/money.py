@@ -13,3 +13,11 @@ def to_money(value: Decimal | int | str) -> Decimal:
     if isinstance(value, float):
         raise TypeError("Money is never a float; pass a Decimal or a string")
     return Decimal(value).quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def money_text(value: Decimal) -> str:
+    """Money as the APIs write it: a string, exact to the panel's precision, at least two decimals
+    ("0.90", "12.3456", "10.00")."""
+    text = format(to_money(value), "f")
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"

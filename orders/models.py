@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.money import MONEY_FIELD
 from panels.models import Provider, ProviderService
+from panels.normalize import OrderStatus, RefillStatus, order_status
 
 
 class CurrencyRate(models.Model):
@@ -226,6 +227,39 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"Order #{self.pk}"
 
+    @property
+    def public_status(self) -> str:
+        """The status as customers and resellers see it, spelled as API v2 spells it (DOMAIN §3)."""
+        if self.type == "Subscriptions":
+            upstream = order_status(self.provider_status)
+            if self.status == self.Status.IN_PROGRESS:
+                return upstream.value if upstream == OrderStatus.PAUSED else OrderStatus.ACTIVE.value
+            if self.status == self.Status.COMPLETED and upstream == OrderStatus.EXPIRED:
+                return upstream.value
+        return _PUBLIC_ORDER_STATUS[self.status]
+
+    @property
+    def remains_shown(self) -> int:
+        """What is still to deliver: the provider's count once known, otherwise everything."""
+        return self.units if self.remains is None else self.remains
+
+
+_PUBLIC_ORDER_STATUS = {
+    # Before and while sending, and while an operator checks an unknown outcome, the order waits.
+    Order.Status.QUEUED: OrderStatus.PENDING.value,
+    Order.Status.WAITING: OrderStatus.PENDING.value,
+    Order.Status.SENDING: OrderStatus.PENDING.value,
+    Order.Status.NEEDS_REVIEW: OrderStatus.PENDING.value,
+    Order.Status.PENDING: OrderStatus.PENDING.value,
+    Order.Status.IN_PROGRESS: OrderStatus.IN_PROGRESS.value,
+    Order.Status.PROCESSING: OrderStatus.PROCESSING.value,
+    Order.Status.COMPLETED: OrderStatus.COMPLETED.value,
+    Order.Status.PARTIAL: OrderStatus.PARTIAL.value,
+    Order.Status.CANCELED: OrderStatus.CANCELED.value,
+    # Never sent, refunded in full: for the customer it was canceled.
+    Order.Status.FAILED: OrderStatus.CANCELED.value,
+}
+
 
 class OrderEvent(models.Model):
     """The order's history: every status change, every provider call about it, every operator action."""
@@ -234,7 +268,12 @@ class OrderEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
-    message = models.TextField()
+    message = models.TextField(help_text="For the operator: may name the provider and its ids.")
+    public_message = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="What the customer sees of this event; empty: not shown to them.",
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -279,3 +318,18 @@ class Refill(models.Model):
 
     def __str__(self) -> str:
         return f"Refill of {self.order} ({self.get_status_display()})"
+
+    @property
+    def public_status(self) -> str:
+        return _PUBLIC_REFILL_STATUS[self.status]
+
+
+_PUBLIC_REFILL_STATUS = {
+    Refill.Status.REQUESTED: RefillStatus.PENDING.value,
+    Refill.Status.SENDING: RefillStatus.PENDING.value,
+    Refill.Status.NEEDS_REVIEW: RefillStatus.PENDING.value,
+    Refill.Status.PENDING: RefillStatus.PENDING.value,
+    Refill.Status.IN_PROGRESS: RefillStatus.IN_PROGRESS.value,
+    Refill.Status.COMPLETED: RefillStatus.COMPLETED.value,
+    Refill.Status.REJECTED: RefillStatus.REJECTED.value,
+}

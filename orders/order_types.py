@@ -124,7 +124,7 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
     fields = {name: values[name] for name in kind.required}
     for name in fields:
         if name in URL_FIELDS and (message := _url_error(values[name])):
-            errors[name] = message
+            errors[name] = ValidationError(message, code="bad_link")
         elif name in LINE_FIELDS:
             fields[name] = "\n".join(lines(values[name]))
         elif len(values[name]) > MAX_TEXT:
@@ -222,11 +222,16 @@ def _quantity(raw: str, service, errors, name: str) -> int | None:
 
 
 def _within(number: int, service, errors, name: str, *, noun: str) -> int | None:
+    # The codes let API v2 answer with the canonical "Quantity less than minimal N" messages.
     suffix = f" {noun}" if noun else ""
     if number < service.min_quantity:
-        errors[name] = f"The minimum is {service.min_quantity}{suffix}."
+        errors[name] = ValidationError(
+            f"The minimum is %(limit)s{suffix}.", code="min_quantity", params={"limit": service.min_quantity}
+        )
     elif number > service.max_quantity:
-        errors[name] = f"The maximum is {service.max_quantity}{suffix}."
+        errors[name] = ValidationError(
+            f"The maximum is %(limit)s{suffix}.", code="max_quantity", params={"limit": service.max_quantity}
+        )
     else:
         return number
     return None

@@ -65,14 +65,25 @@ def storefront_price(
 
 def customer_price(*, user, service: Service) -> Decimal:
     """Per 1000 (or per package) for this customer."""
-    custom = (
-        CustomerServicePrice.objects.filter(user=user, service=service)
-        .values_list("price", flat=True)
-        .first()
+    return customer_prices(user=user, services=[service])[service.pk]
+
+
+def customer_prices(*, user, services: Iterable[Service]) -> dict[int, Decimal]:
+    """Each service's price for this customer (their custom price, else the list price less their
+    discount), keyed by service id; two queries however many services."""
+    services = list(services)
+    custom = dict(
+        CustomerServicePrice.objects.filter(user=user, service__in=services).values_list(
+            "service_id", "price"
+        )
     )
-    if custom is not None:
-        return custom
     discount = CustomerPricing.objects.filter(user=user).values_list("discount_percent", flat=True).first()
-    if not discount:
-        return service.price
-    return to_money(service.price * (100 - discount) / 100)
+    prices = {}
+    for service in services:
+        if service.pk in custom:
+            prices[service.pk] = custom[service.pk]
+        elif discount:
+            prices[service.pk] = to_money(service.price * (100 - discount) / 100)
+        else:
+            prices[service.pk] = service.price
+    return prices

@@ -41,7 +41,7 @@ def refill_request(*, order: Order, actor=None) -> Refill:
     try:
         with transaction.atomic():
             refill = Refill.objects.create(order=order)
-            order_event(order=order, message="Refill requested.", actor=actor)
+            order_event(order=order, message="Refill requested.", public="Refill requested.", actor=actor)
             enqueue_after_commit(send_refill, refill.pk)
     except IntegrityError:  # one_open_refill_per_order
         raise ValidationError("A refill of this order is already under way.") from None
@@ -79,11 +79,17 @@ def refill_send(*, refill_id: int) -> int | None:
 
 def _settle(refill: Refill, status: str, message: str, **changes) -> None:
     with transaction.atomic():
+        shown_before = refill.public_status
         refill.status, refill.message = status, message[:255]
         for name, value in changes.items():
             setattr(refill, name, value)
         refill.save()
-        order_event(order=refill.order, message=f"Refill: {message}")
+        shown = refill.public_status
+        order_event(
+            order=refill.order,
+            message=f"Refill: {message}",
+            public=f"Refill: {shown.lower()}." if shown != shown_before else "",
+        )
 
 
 def refills_sweep(*, now=None) -> dict[str, int]:

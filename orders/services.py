@@ -88,25 +88,37 @@ class OrderRefused(Exception):
 
 
 def order_event(
-    *, order: Order, message: str, actor=None, from_status: str = "", to_status: str = ""
+    *, order: Order, message: str, public: str = "", actor=None, from_status: str = "", to_status: str = ""
 ) -> None:
+    """One line of the order's history. ``message`` is the operator's; ``public`` what the customer sees
+    (never a provider's name, id or wording)."""
     OrderEvent.objects.create(
-        order=order, message=message, actor=actor, from_status=from_status, to_status=to_status
+        order=order,
+        message=message,
+        public_message=public,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
     )
 
 
-def order_transition(*, order: Order, to: str, message: str, actor=None, **changes) -> None:
-    """Move ``order`` (locked by the caller) to ``to`` if the table allows it; one event per move."""
+def order_transition(*, order: Order, to: str, message: str, public: str = "", actor=None, **changes) -> None:
+    """Move ``order`` (locked by the caller) to ``to`` if the table allows it; one event per move.
+    The customer's history gets a line when the status they see changes."""
     if to not in TRANSITIONS[order.status]:
         raise OrderRefused(f"Order #{order.pk} cannot go from {order.get_status_display()} to {S(to).label}.")
-    from_status = order.status
+    from_status, shown_before = order.status, order.public_status
     for name, value in changes.items():
         setattr(order, name, value)
     order.status = to
     if to in FINAL:
         order.finished_at = timezone.now()
     order.save()
-    order_event(order=order, message=message, actor=actor, from_status=from_status, to_status=to)
+    if not public and order.public_status != shown_before:
+        public = order.public_status
+    order_event(
+        order=order, message=message, public=public, actor=actor, from_status=from_status, to_status=to
+    )
 
 
 def enqueue_after_commit(task, *args) -> None:
@@ -162,7 +174,10 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
             actor=actor,
         )
         order_event(
-            order=order, message=f"Placed: {spec.units} units, charged {spec.charge}.", to_status=S.QUEUED
+            order=order,
+            message=f"Placed: {spec.units} units, charged {spec.charge}.",
+            public=f"Placed: charged {spec.charge}.",
+            to_status=S.QUEUED,
         )
         from orders.tasks import submit_order  # the task module imports this one
 
@@ -311,7 +326,9 @@ def order_refund(*, order: Order, amount: Decimal, reason: str, actor=None) -> D
     )
     order.refunded += amount
     order.save(update_fields=["refunded"])
-    order_event(order=order, message=f"Refunded {amount}: {reason}", actor=actor)
+    order_event(
+        order=order, message=f"Refunded {amount}: {reason}", public=f"Refunded {amount}.", actor=actor
+    )
     return amount
 
 
@@ -490,7 +507,7 @@ def order_cancel(*, order: Order, actor=None) -> str:
             raise ValidationError("A cancel of this order was already requested.")
         order.cancel_requested_at = timezone.now()
         order.save(update_fields=["cancel_requested_at"])
-        order_event(order=order, message="Cancel requested.", actor=actor)
+        order_event(order=order, message="Cancel requested.", public="Cancel requested.", actor=actor)
         enqueue_after_commit(send_cancel, order.pk)
     return "Cancel requested: the undelivered part is refunded once the provider confirms."
 

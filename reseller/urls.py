@@ -1,9 +1,19 @@
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from api.v2 import ApiV2View
 
 admin.site.site_header = "Reseller panel — operator console"
 admin.site.site_title = "Reseller panel"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # API v2 as providers serve it: clients are configured with ".../api/v2", some add a slash.
+    path("api/v2", ApiV2View.as_view(), name="api-v2"),
+    path("api/v2/", ApiV2View.as_view()),
+    path("api/v1/", include("api.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("storefront.urls")),
 ]

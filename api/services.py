@@ -1,0 +1,75 @@
+"""API keys: issued, rotated, checked; and the per-key request log."""
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework_api_key.crypto import KeyGenerator
+
+from api.models import ApiKey, ApiRequest
+
+_keys = KeyGenerator(prefix_length=8, secret_key_length=32)
+KEY_SHAPE = re.compile(r"[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}")
+
+
+class KeyRefused(Exception):
+    """The key is unknown, revoked or malformed, or its account is disabled. The message is safe to show."""
+
+
+def api_key_issue(*, user) -> tuple[ApiKey, str]:
+    """A new key for ``user``; the previous one stops working at once. Only here is the full key known."""
+    raw, prefix, hashed = _keys.generate()
+    with transaction.atomic():
+        api_keys_revoke(ApiKey.objects.filter(user=user))
+        key = ApiKey.objects.create(user=user, prefix=prefix, hashed_key=hashed)
+    return key, raw
+
+
+def api_keys_revoke(keys: QuerySet[ApiKey]) -> int:
+    """Stop ``keys`` working at once; returns how many were live."""
+    return keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_key_check(raw: str) -> ApiKey:
+    """The live key ``raw`` is, with its user; one query. Raises ``KeyRefused``."""
+    if not KEY_SHAPE.fullmatch(raw or ""):
+        raise KeyRefused("Invalid API key")
+    prefix = raw.partition(".")[0]
+    key = ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None or not _keys.verify(raw, key.hashed_key):
+        raise KeyRefused("Invalid API key")
+    if not key.user.is_active:
+        raise KeyRefused("This account is disabled")
+    return key
+
+
+def api_request_log(
+    *,
+    key: ApiKey,
+    interface: str,
+    action: str,
+    http_status: int,
+    error: str,
+    ip: str | None,
+    duration_ms: int,
+) -> None:
+    ApiRequest.objects.create(
+        api_key=key,
+        user_id=key.user_id,
+        interface=interface,
+        action=action[:64],
+        http_status=http_status,
+        error=error[:255],
+        ip=ip,
+        duration_ms=duration_ms,
+    )
+
+
+def api_requests_prune(*, now=None) -> int:
+    """Forget requests older than API_REQUEST_LOG_DAYS; returns how many were deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.API_REQUEST_LOG_DAYS)
+    deleted, _ = ApiRequest.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,20 @@
+"""Per-key rate limits for both APIs (DRF's throttle, counted in the shared cache: Redis in production)."""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from api.models import ApiKey
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """API_RATE_LIMIT per API key; signed-in browser sessions are counted per user."""
+
+    scope = "api"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiKey):
+            ident = f"key:{request.auth.prefix}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
