@@ -1,5 +1,6 @@
 """Per-key rate limits for both APIs (DRF's throttle, counted in the shared cache: Redis in production)."""
 
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.models import ApiKey
@@ -9,6 +10,9 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     """API_RATE_LIMIT per API key; signed-in browser sessions are counted per user."""
 
     scope = "api"
+
+    def get_rate(self) -> str:
+        return settings.API_RATE_LIMIT  # read per request, so a changed setting applies at once
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiKey):

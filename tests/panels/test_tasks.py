@@ -25,6 +25,7 @@ def test_schedule_is_declared_for_every_periodic_task():
         "panels.tasks.prune_provider_calls",
         "orders.tasks.sync_all_order_statuses",
         "orders.tasks.sweep_orders",
+        "api.tasks.prune_api_requests",
     }
     assert scheduled <= set(app.tasks)
 
