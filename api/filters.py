@@ -1,4 +1,8 @@
+from datetime import timedelta
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from orders.models import Order, Refill, Service
 
@@ -12,13 +16,28 @@ PUBLIC_STATUSES = {
 }
 
 
+class RealDateTimeField(IsoDateTimeField):
+    """ISO 8601, with a UTC offset that exists (PostgreSQL refuses the rest with an error)."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        offset = moment.utcoffset() if moment and moment.tzinfo else None
+        if offset is not None and abs(offset) > timedelta(hours=14):
+            raise forms.ValidationError("Enter a UTC offset between -14:00 and +14:00.")
+        return moment
+
+
+class RealDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = RealDateTimeField
+
+
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=[(name, name.replace("_", " ").capitalize()) for name in PUBLIC_STATUSES],
         method="filter_status",
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = RealDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = RealDateTimeFilter(field_name="created_at", lookup_expr="lt")
     link = django_filters.CharFilter(lookup_expr="icontains", max_length=200)
 
     class Meta:

@@ -174,3 +174,10 @@ def test_old_request_log_rows_are_pruned(reseller, settings):
     )
     assert api_requests_prune() == 1
     assert ApiRequest.objects.count() == 1
+
+
+def test_impossible_utc_offsets_are_a_400_not_a_500(reseller):
+    # Found by the fuzzer: PostgreSQL refuses offsets beyond +-15:59.
+    response = reseller.rest("get", "orders/?created_before=2000-01-01T00:00:00%2B16:00")
+    assert response.status_code == 400 and "UTC offset" in str(response.json())
+    assert reseller.rest("get", "orders/?created_before=2000-01-01T00:00:00%2B05:30").status_code == 200
