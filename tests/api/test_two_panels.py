@@ -1,0 +1,259 @@
+"""A panel can be another panel's provider: two instances, real HTTP, every order type, money both ways.
+
+Panel A is this test process (a live server, with the simulators of both seed providers behind it). Panel B
+is a second instance started with ``manage.py runpanel`` on its embedded defaults (its own SQLite database,
+broker, worker and scheduler). B registers A as a provider with the key of A's customer "panel-b", imports
+A's catalogue, and B's customer orders every type through B's API v2.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+
+from api.services import api_key_issue
+from billing.money import to_money
+from billing.services import account_for, balance_deposit
+from orders.models import Order, Refill
+from orders.refills import refill_send, refills_sync_statuses
+from orders.services import OPEN_UPSTREAM, order_cancel_send, order_submit, orders_sync_statuses
+from tests.panels.test_client import FIELDS_BY_TYPE, LINE_FIELDS
+
+pytestmark = pytest.mark.slow
+
+BASE_DIR = Path(django_settings.BASE_DIR)
+
+
+class PanelB:
+    def __init__(self, tmp_path: Path, port: int):
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "VAR_DIR": str(tmp_path / "panel-b"),
+            "DJANGO_SETTINGS_MODULE": "reseller.settings.local",
+            "STATUS_SYNC_SECONDS": "2",
+            "RATELIMIT_NAMESPACE": f"panel-b-{port}",
+        }
+        self.process = self.log = None
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def start(self) -> None:
+        self.log = open(Path(self.env["VAR_DIR"]) / "runpanel.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runpanel", "--no-simulator", "--port", str(self.port)],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.url}/api/", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        raise AssertionError("panel B did not start:\n" + self.logs())
+
+    def logs(self) -> str:
+        return (Path(self.env["VAR_DIR"]) / "runpanel.log").read_text()[-5000:]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            self.process.wait(timeout=30)
+        if self.log:
+            self.log.close()
+
+
+def fields_for(entry: dict, link: str) -> dict:
+    """Valid ``add`` fields for a service as B's API v2 lists it."""
+    data = dict(FIELDS_BY_TYPE[entry["type"]])
+    if "link" in data:
+        data["link"] = link
+    if "quantity" in data:
+        data["quantity"] = entry["min"]
+    if entry["type"] in LINE_FIELDS:
+        data[LINE_FIELDS[entry["type"]]] = "\n".join(f"line {n}" for n in range(int(entry["min"])))
+    if entry["type"] == "Subscriptions":
+        data.update({"min": entry["min"], "max": entry["min"], "posts": "2", "delay": "0"})
+        data.pop("expiry")
+        data.pop("old_posts")
+    return data
+
+
+def drive_panel_a(shops, *, advance: bool) -> None:
+    """What panel A's worker and scheduler would do, one round: send, (let the simulators move,) sync."""
+    for order_id in Order.objects.filter(status=Order.Status.QUEUED).values_list("pk", flat=True):
+        order_submit(order_id=order_id)
+    for refill_id in Refill.objects.filter(status=Refill.Status.REQUESTED).values_list("pk", flat=True):
+        refill_send(refill_id=refill_id)
+    for order_id in Order.objects.filter(
+        cancel_requested_at__isnull=False, status__in=OPEN_UPSTREAM
+    ).values_list("pk", flat=True):
+        order_cancel_send(order_id=order_id)
+    for server, provider in shops:
+        if advance:
+            server.sim.advance()
+        orders_sync_statuses(provider=provider)
+        refills_sync_statuses(provider=provider)
+
+
+@pytest.fixture
+def panel_b(tmp_path, unused_tcp_port):
+    panel = PanelB(tmp_path, unused_tcp_port)
+    yield panel
+    panel.stop()
+
+
+def test_a_panel_is_another_panels_provider(transactional_db, live_server, shop, panel_b):
+    shops = [shop("smmcloud"), shop("smmcool")]
+    reseller_b = User.objects.create_user("panel-b")
+    balance_deposit(account=account_for(reseller_b), amount=Decimal("5000"))
+    _, key_at_a = api_key_issue(user=reseller_b)
+
+    # Panel B: set up from its own commands, A as its provider, then the whole panel running.
+    panel_b.manage("migrate", "--verbosity", "0")
+    panel_b.manage("addprovider", "Panel A", live_server.url, key_at_a, "--calls-per-minute", "6000")
+    assert "services" in panel_b.manage("syncprovider", "Panel A")
+    panel_b.manage("publishservices", "Panel A", "--markup", "20")
+    panel_b.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; User.objects.create_user('carol'); "
+        "User.objects.create_user('ops', is_staff=True)",
+    )
+    panel_b.manage("adjustbalance", "carol", "1000", "--reason", "test funds", "--operator", "ops")
+    key_at_b = panel_b.manage("createapikey", "carol").strip()
+    panel_b.start()
+
+    def b(action, **fields):
+        answer = requests.post(
+            f"{panel_b.url}/api/v2", data={"key": key_at_b, "action": action, **fields}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    # B sells what A sells, under B's own ids.
+    catalogue = b("services")
+    types_at_a = {
+        entry["type"]
+        for entry in requests.post(
+            f"{live_server.url}/api/v2", data={"key": key_at_a, "action": "services"}, timeout=30
+        ).json()
+    }
+    assert {entry["type"] for entry in catalogue} == types_at_a
+    assert len(types_at_a) >= 8
+
+    # Carol orders every type at B; B's worker places each at A, A sends it to its simulator.
+    one_per_type = {}
+    for entry in catalogue:
+        one_per_type.setdefault(entry["type"], entry)
+    placed = {}
+    for n, (type_name, entry) in enumerate(sorted(one_per_type.items())):
+        answer = b("add", service=entry["service"], **fields_for(entry, f"https://example.com/post/{n}"))
+        assert set(answer) == {"order"}, (type_name, answer)
+        placed[type_name] = answer["order"]
+    # A second Default order of a refillable service, to be refilled, and one of a cancelable one.
+    refillable = next(e for e in catalogue if e["type"] == "Default" and e["refill"])
+    cancelable = next(e for e in catalogue if e["type"] == "Default" and e["cancel"])
+    to_refill = b(
+        "add", service=refillable["service"], **fields_for(refillable, "https://example.com/refill")
+    )["order"]
+    to_cancel = b(
+        "add", service=cancelable["service"], **fields_for(cancelable, "https://example.com/cancel")
+    )["order"]
+    partial_one = placed["Default"]
+
+    def wait_until(condition, what, *, advance=True, seconds=90):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            drive_panel_a(shops, advance=advance)
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}\n{panel_b.logs()}")
+
+    all_b_orders = [*placed.values(), to_refill, to_cancel]
+    wait_until(
+        lambda: Order.objects.filter(user=reseller_b).count() == len(all_b_orders),
+        "B to place every order at A",
+        advance=False,
+    )
+    wait_until(
+        lambda: not Order.objects.filter(user=reseller_b, status=Order.Status.QUEUED).exists(),
+        "A to send them",
+        advance=False,
+    )
+    assert not Order.objects.filter(user=reseller_b, status=Order.Status.NEEDS_REVIEW).exists()
+
+    # Fates at the simulator: one partial; the cancel travels down B -> A -> simulator.
+    by_link = {order.link: order for order in Order.objects.filter(user=reseller_b)}
+    partial_at_a = by_link["https://example.com/post/" + str(sorted(one_per_type).index("Default"))]
+    server = next(s for s, p in shops if p == partial_at_a.provider)
+    server.sim.set_fate(partial_at_a.provider_order_id, "partial", remains=partial_at_a.units // 2)
+
+    assert b("cancel", orders=str(to_cancel)) == [{"order": to_cancel, "cancel": 1}]
+    cancel_at_a = by_link["https://example.com/cancel"]
+    wait_until(
+        lambda: Order.objects.get(pk=cancel_at_a.pk).cancel_requested_at is not None,
+        "the cancel to reach A",
+        advance=False,
+    )
+
+    finals = {"Completed", "Partial", "Canceled"}
+    wait_until(
+        lambda: all(
+            v["status"] in finals for v in b("status", orders=",".join(map(str, all_b_orders))).values()
+        ),
+        "every order to end at B",
+    )
+    statuses = b("status", orders=",".join(map(str, all_b_orders)))
+    assert statuses[str(partial_one)]["status"] == "Partial"
+    assert statuses[str(to_cancel)]["status"] == "Canceled"
+    assert statuses[str(to_refill)]["status"] == "Completed"
+
+    # Money: what Carol paid at B after refunds is what B's status answers say; A refunded B the same way.
+    spent_at_b = sum(Decimal(answer["charge"]) for answer in statuses.values())
+    assert Decimal(b("balance")["balance"]) == Decimal(1000) - spent_at_b
+    orders_at_a = Order.objects.filter(user=reseller_b)
+    assert account_for(reseller_b).balance == Decimal(5000) - sum(o.charge - o.refunded for o in orders_at_a)
+    partial_at_a.refresh_from_db()
+    undelivered = partial_at_a.units // 2
+    assert partial_at_a.refunded == to_money(partial_at_a.charge * undelivered / partial_at_a.units)
+    cancel_at_a.refresh_from_db()
+    assert cancel_at_a.status == Order.Status.CANCELED and cancel_at_a.refunded > 0
+
+    # Refill through both panels.
+    refill = b("refill", order=to_refill)
+    assert set(refill) == {"refill"}
+    wait_until(
+        lambda: b("refill_status", refill=refill["refill"]).get("status") == "Completed",
+        "the refill to complete at B",
+    )
+
+    # Nothing was placed twice anywhere: each of B's orders is one order at A and one at a simulator.
+    assert orders_at_a.count() == len(all_b_orders)
+    upstream = [order for server, _ in shops for order in server.sim.orders()]
+    assert len(upstream) == orders_at_a.count()
+    assert len({(o.provider_id, o.provider_order_id) for o in orders_at_a}) == orders_at_a.count()
