@@ -107,7 +107,7 @@ class OrderViewSet(RestView, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
         form = OrderCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         service = (
-            Service.objects.select_related("provider_service")
+            Service.objects.select_related("provider_service__provider")
             .filter(pk=form.validated_data["service"])
             .first()
         )

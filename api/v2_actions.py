@@ -105,7 +105,7 @@ def services(user, params: dict) -> list[dict]:
 def add(user, params: dict) -> dict:
     raw = params.get("service", "").strip()
     service = (
-        Service.objects.select_related("provider_service").filter(pk=int(raw)).first()
+        Service.objects.select_related("provider_service__provider").filter(pk=int(raw)).first()
         if _ID.fullmatch(raw)
         else None
     )
@@ -124,6 +124,9 @@ def add(user, params: dict) -> dict:
     return {"order": order.pk}
 
 
+STATUS_FIELDS = ("charge", "refunded", "start_count", "status", "remains", "units", "type", "provider_status")
+
+
 def _status_answer(order: Order) -> dict:
     return {
         # What the reseller paid us for it, after refunds: their cost, in our currency.
@@ -137,7 +140,7 @@ def _status_answer(order: Order) -> dict:
 
 def status(user, params: dict) -> dict:
     ids, multi = _id_list(params, "order", "orders", missing="Incorrect order ID")
-    found = _by_id(orders_of(user), ids)
+    found = _by_id(orders_of(user).only(*STATUS_FIELDS), ids)
     if not multi:
         if ids[0] not in found:
             raise Refusal("Incorrect order ID")
