@@ -5,9 +5,10 @@ from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
-from billing.models import Account, LedgerEntry
+from billing.models import Account, LedgerEntry, TopUp
 from billing.money import MONEY_PLACES
 from billing.services import InsufficientFunds, balance_adjust
+from billing.topups import topup_approve, topup_reject
 from reseller.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 
 
@@ -93,3 +94,63 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["account__user__username", "reference", "reason", "idempotency_key"]
     list_select_related = ["account__user", "created_by"]
     date_hierarchy = "created_at"
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(max_length=255, help_text="Shown to the customer.")
+
+
+@admin.register(TopUp)
+class TopUpAdmin(admin.ModelAdmin):
+    """Customers' payments: approve a manual one when the money arrived (credits the ledger once), or reject it."""
+
+    list_display = [
+        "pk",
+        "created_at",
+        "user",
+        "method",
+        "amount",
+        "currency",
+        "reference",
+        "status",
+        "decided_by",
+    ]
+    list_filter = ["status", "method", "created_at"]
+    search_fields = ["user__username", "user__email", "reference", "gateway_reference"]
+    list_select_related = ["user", "decided_by"]
+    readonly_fields = [field.name for field in TopUp._meta.fields]
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve: the money arrived (credits the balance)")
+    def approve(self, request, queryset):
+        credited = sum(topup_approve(topup=topup, actor=request.user) for topup in queryset)
+        self.message_user(
+            request, f"{credited} payment(s) credited; others were already decided.", messages.SUCCESS
+        )
+
+    @admin.action(description="Reject the selected payments…")
+    def reject(self, request, queryset):
+        form = RejectForm(request.POST if "note" in request.POST else None)
+        if form.is_valid():
+            rejected = sum(
+                topup_reject(topup=topup, actor=request.user, note=form.cleaned_data["note"])
+                for topup in queryset
+            )
+            self.message_user(request, f"{rejected} payment(s) rejected.", messages.SUCCESS)
+            return None
+        return render(
+            request,
+            "admin/billing/topup/reject.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "topups": queryset,
+                "opts": self.model._meta,
+            },
+        )

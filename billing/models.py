@@ -81,3 +81,44 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Ledger entries are never deleted")
+
+
+class TopUp(models.Model):
+    """A customer's request to add funds: paid by hand (approved by an operator) or through a gateway.
+    It credits the ledger once, with the idempotency key ``deposit:topup:<id>``."""
+
+    class Method(models.TextChoices):
+        MANUAL = "manual", "Manual payment"
+        SANDBOX = "sandbox", "Sandbox card gateway"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        CREDITED = "credited", "Credited"
+        REJECTED = "rejected", "Rejected"
+        CANCELED = "canceled", "Canceled"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    amount = models.DecimalField(**MONEY_FIELD)
+    currency = models.CharField(max_length=3, default=panel_currency, editable=False)
+    reference = models.CharField(
+        max_length=120, blank=True, help_text="The customer's payment reference (manual payments)."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    gateway_reference = models.CharField(max_length=120, blank=True, help_text="The gateway's payment id.")
+    note = models.CharField(
+        max_length=255, blank=True, help_text="Why it was rejected, shown to the customer."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "top-up"
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="topup_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Top-up #{self.pk}: {self.amount} {self.currency} ({self.get_status_display()})"

@@ -27,15 +27,22 @@ _FROM_PROVIDER = {
 RETRY_SECONDS = 120
 
 
-def refill_request(*, order: Order, actor=None) -> Refill:
-    """Ask for a refill; it is sent by a worker once this commits."""
+def refill_refusal(order: Order) -> str | None:
+    """Why ``order`` cannot be refilled now, or None when it can (short of a refill already under way)."""
     service = order.service
     if not service.refill:
-        raise ValidationError("This service has no refill.")
+        return "This service has no refill."
     if order.status != Order.Status.COMPLETED or order.finished_at is None:
-        raise ValidationError("Only completed orders can be refilled.")
+        return "Only completed orders can be refilled."
     if timezone.now() > order.finished_at + timedelta(days=service.refill_days):
-        raise ValidationError(f"The refill window of {service.refill_days} days after completion has passed.")
+        return f"The refill window of {service.refill_days} days after completion has passed."
+    return None
+
+
+def refill_request(*, order: Order, actor=None) -> Refill:
+    """Ask for a refill; it is sent by a worker once this commits."""
+    if refusal := refill_refusal(order):
+        raise ValidationError(refusal)
     from orders.tasks import send_refill  # the task module imports this one
 
     try:

@@ -185,6 +185,12 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
     return order
 
 
+def order_quote(*, user, service: Service, data: dict) -> Decimal:
+    """What ``data`` would cost ``user``, checked exactly as ``order_place`` checks it; nothing is written.
+    Raises ``ValidationError`` per field."""
+    return order_spec(service=service, data=data, price=customer_price(user=user, service=service)).charge
+
+
 # --- sending ------------------------------------------------------------------------------------------
 
 
@@ -488,6 +494,17 @@ def _apply_batch(batch: dict[int, str], answers: dict) -> int:
 # --- cancel ---------------------------------------------------------------------------------------
 
 
+def cancel_refusal(order: Order) -> str | None:
+    """Why ``order`` cannot be canceled now, or None when it can."""
+    if not order.service.cancel:
+        return "This service cannot be canceled."
+    if order.status not in (S.QUEUED, S.WAITING, *OPEN_UPSTREAM):
+        return "This order can no longer be canceled."
+    if order.cancel_requested_at:
+        return "A cancel of this order was already requested."
+    return None
+
+
 def order_cancel(*, order: Order, actor=None) -> str:
     """The customer asks to cancel. Not yet sent: canceled here, refunded in full. Sent: the provider
     is asked, and the refund follows only when it reports Canceled or Partial. Returns a line to show."""
@@ -495,16 +512,12 @@ def order_cancel(*, order: Order, actor=None) -> str:
 
     with transaction.atomic():
         order = _locked(order.pk)
-        if not order.service.cancel:
-            raise ValidationError("This service cannot be canceled.")
+        if refusal := cancel_refusal(order):
+            raise ValidationError(refusal)
         if order.status in (S.QUEUED, S.WAITING):
             order_refund(order=order, amount=order.charge, reason="Canceled before it was sent.", actor=actor)
             order_transition(order=order, to=S.CANCELED, actor=actor, message="Canceled before it was sent.")
             return "Canceled and refunded."
-        if order.status not in OPEN_UPSTREAM:
-            raise ValidationError("This order can no longer be canceled.")
-        if order.cancel_requested_at:
-            raise ValidationError("A cancel of this order was already requested.")
         order.cancel_requested_at = timezone.now()
         order.save(update_fields=["cancel_requested_at"])
         order_event(order=order, message="Cancel requested.", public="Cancel requested.", actor=actor)

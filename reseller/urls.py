@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from api.v2 import ApiV2View
@@ -13,7 +12,8 @@ urlpatterns = [
     path("api/v2", ApiV2View.as_view(), name="api-v2"),
     path("api/v2/", ApiV2View.as_view()),
     path("api/v1/", include("api.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
+    # Log in and out, password change and reset: Django's views, our templates.
+    path("accounts/", include("django.contrib.auth.urls")),
     path("", include("storefront.urls")),
 ]

@@ -1,23 +1,88 @@
 """Storefront pages. Thin: each reads through a selector or writes through one service."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q, Sum
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from api.models import ApiKey, ApiRequest
 from api.services import api_key_issue, api_keys_revoke
 from api.v2_actions import MULTI_LIMIT
+from billing.gateways import GATEWAYS, BadSignature
+from billing.models import TopUp
+from billing.services import InsufficientFunds, account_for
+from billing.topups import topup_gateway_callback, topup_request
+from orders.mass_orders import mass_order_place
+from orders.models import OrderEvent, Service
 from orders.order_types import ORDER_TYPES
+from orders.pricing import customer_prices
+from orders.refills import refill_refusal, refill_request
+from orders.selectors import orders_of, refills_of, services_on_sale
+from orders.services import cancel_refusal, order_cancel, order_place, order_quote
+from storefront.forms import MassOrderForm, TopUpForm, order_form, put_errors, raw_order_data
 
+PAGE_SIZE = 25
 REQUEST_LOG_ROWS = 50
+# Order list tabs: the statuses customers see, and ours behind them.
+TABS = {
+    "pending": (gettext_lazy("Pending"), ["queued", "waiting", "sending", "needs_review", "pending"]),
+    "in_progress": (gettext_lazy("In progress"), ["in_progress", "processing"]),
+    "completed": (gettext_lazy("Completed"), ["completed"]),
+    "partial": (gettext_lazy("Partial"), ["partial"]),
+    "canceled": (gettext_lazy("Canceled"), ["canceled", "failed"]),
+}
+
+
+def _priced(user, services) -> list[Service]:
+    """Services with ``.your_price``: the customer's own price, or the list price for visitors."""
+    services = list(services)
+    prices = customer_prices(user=user, services=services) if user.is_authenticated else {}
+    for service in services:
+        service.your_price = prices.get(service.pk, service.price)
+    return services
+
+
+# --- public ---------------------------------------------------------------------------------------------
 
 
 def home(request):
-    return render(request, "storefront/home.html")
+    categories = services_on_sale().values("category").annotate(count=Count("pk")).order_by("category")
+    return render(request, "storefront/home.html", {"categories": categories})
+
+
+def services(request):
+    query, category = request.GET.get("q", "").strip()[:100], request.GET.get("category", "")
+    listed = services_on_sale()
+    if query:
+        by_id = Q(pk=int(query)) if query.isdigit() and len(query) < 19 else Q(pk__in=[])
+        listed = listed.filter(Q(name__icontains=query) | by_id)
+    if category:
+        listed = listed.filter(category=category)
+    categories = services_on_sale().order_by("category").values_list("category", flat=True).distinct()
+    return render(
+        request,
+        "storefront/services.html",
+        {
+            "services": _priced(request.user, listed.order_by("category", "pk")),
+            "categories": categories,
+            "query": query,
+            "category": category,
+        },
+    )
 
 
 def api_docs(request):
@@ -36,6 +101,293 @@ def api_docs(request):
     )
 
 
+# --- the customer's own ----------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request):
+    account = account_for(request.user)
+    since = timezone.now() - timedelta(days=30)
+    spent = (
+        orders_of(request.user)
+        .filter(created_at__gte=since)
+        .aggregate(charged=Sum("charge"), refunded=Sum("refunded"), count=Count("pk"))
+    )
+    return render(
+        request,
+        "storefront/dashboard.html",
+        {
+            "account": account,
+            "recent": orders_of(request.user).select_related("service")[:5],
+            "spent_30_days": (spent["charged"] or Decimal(0)) - (spent["refunded"] or Decimal(0)),
+            "orders_30_days": spent["count"],
+            "open_orders": orders_of(request.user)
+            .exclude(status__in=[*TABS["completed"][1], *TABS["partial"][1], *TABS["canceled"][1]])
+            .count(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_order(request):
+    """Category, then service, then the fields of its type; the charge is quoted as the customer types."""
+    on_sale = services_on_sale()
+    service = on_sale.filter(pk=request.POST.get("service") or request.GET.get("service") or 0).first()
+    category = service.category if service else request.GET.get("category", "")
+    form = order_form(service, request.POST if request.method == "POST" else None) if service else None
+    if request.method == "POST" and service and form.is_valid():
+        try:
+            order = order_place(
+                user=request.user, service=service, data=raw_order_data(form), actor=request.user
+            )
+        except ValidationError as error:
+            put_errors(form, error)
+        except InsufficientFunds:
+            form.add_error(None, _("Not enough funds on your balance: add funds first."))
+        else:
+            messages.success(
+                request,
+                _("Order #%(id)s placed. Your balance is now %(balance)s %(currency)s.")
+                % {
+                    "id": order.pk,
+                    "balance": account_for(request.user).balance,
+                    "currency": settings.PANEL_CURRENCY,
+                },
+            )
+            return redirect("storefront:order", pk=order.pk)
+    context = {
+        "categories": on_sale.order_by("category").values_list("category", flat=True).distinct(),
+        "category": category,
+        "services": _priced(request.user, on_sale.filter(category=category)) if category else [],
+        "service": _priced(request.user, [service])[0] if service else None,
+        "form": form,
+        "balance": account_for(request.user).balance,
+    }
+    if request.htmx and request.method == "GET":
+        target = request.htmx.target
+        template = {
+            "service-picker": "storefront/partials/service_picker.html",
+            "order-fields": "storefront/partials/order_fields.html",
+        }.get(target)
+        if template:
+            return render(request, template, context)
+    return render(request, "storefront/new_order.html", context)
+
+
+@login_required
+@require_POST
+def order_quote_view(request):
+    service = services_on_sale().filter(pk=request.POST.get("service") or 0).first()
+    if service is None:
+        return HttpResponse("")
+    form = order_form(service, request.POST)
+    try:
+        charge = order_quote(user=request.user, service=service, data=raw_order_data(form))
+    except ValidationError as error:
+        field, problems = next(iter(error.message_dict.items()))
+        label = form.fields[field].label if field in form.fields else ""
+        return render(
+            request,
+            "storefront/partials/quote.html",
+            {"problem": f"{label}: {problems[0]}" if label else problems[0]},
+        )
+    return render(
+        request, "storefront/partials/quote.html", {"charge": charge, "currency": settings.PANEL_CURRENCY}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mass_order(request):
+    form = MassOrderForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            results = mass_order_place(
+                user=request.user, text=form.cleaned_data["orders"], actor=request.user
+            )
+        except ValidationError as error:
+            put_errors(form, error)
+    return render(
+        request,
+        "storefront/mass_order.html",
+        {
+            "form": form,
+            "results": results,
+            "accepted": [line for line in results or [] if line.order],
+            "refused": [line for line in results or [] if not line.order],
+            "balance": account_for(request.user).balance,
+        },
+    )
+
+
+@login_required
+def orders(request, kind: str = "all"):
+    """Tabs by status, search by id or link, pagination: the same three queries whatever the count."""
+    tab, query = request.GET.get("status", ""), request.GET.get("q", "").strip()[:200]
+    listed = orders_of(request.user).select_related("service")
+    if kind == "drip-feed":
+        listed = listed.filter(runs__isnull=False)
+    elif kind == "subscriptions":
+        listed = listed.filter(type="Subscriptions")
+    if tab in TABS:
+        listed = listed.filter(status__in=TABS[tab][1])
+    if query:
+        listed = (
+            listed.filter(pk=int(query))
+            if query.isdigit() and len(query) < 19
+            else listed.filter(link__icontains=query)
+        )
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "storefront/orders.html",
+        {
+            "page": page,
+            "tabs": [(key, label) for key, (label, _statuses) in TABS.items()],
+            "tab": tab,
+            "query": query,
+            "kind": kind,
+        },
+    )
+
+
+@login_required
+def order_detail(request, pk: int):
+    order = get_object_or_404(
+        orders_of(request.user)
+        .select_related("service")
+        .prefetch_related(
+            Prefetch(
+                "events", queryset=OrderEvent.objects.exclude(public_message=""), to_attr="public_events"
+            ),
+            "refills",
+        ),
+        pk=pk,
+    )
+    open_refill = any(
+        refill.status in ("requested", "sending", "pending", "in_progress") for refill in order.refills.all()
+    )
+    return render(
+        request,
+        "storefront/order_detail.html",
+        {
+            "order": order,
+            "can_refill": refill_refusal(order) is None and not open_refill,
+            "can_cancel": cancel_refusal(order) is None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_refill(request, pk: int):
+    order = get_object_or_404(orders_of(request.user).select_related("service"), pk=pk)
+    try:
+        refill_request(order=order, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Refill requested: it is on its way to the provider."))
+    return redirect("storefront:order", pk=pk)
+
+
+@login_required
+@require_POST
+def order_cancel_view(request, pk: int):
+    order = get_object_or_404(orders_of(request.user).select_related("service"), pk=pk)
+    try:
+        outcome = order_cancel(order=order, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, outcome)
+    return redirect("storefront:order", pk=pk)
+
+
+@login_required
+def refills(request):
+    page = Paginator(refills_of(request.user).select_related("order__service"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "storefront/refills.html", {"page": page})
+
+
+# --- money ---------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def funds(request):
+    form = TopUpForm(request.POST or None, initial={"method": TopUp.Method.MANUAL})
+    if request.method == "POST" and form.is_valid():
+        try:
+            topup = topup_request(
+                user=request.user,
+                amount=form.cleaned_data["amount"],
+                method=form.cleaned_data["method"],
+                reference=form.cleaned_data["reference"],
+            )
+        except ValidationError as error:
+            put_errors(form, error)
+        else:
+            if topup.method in GATEWAYS:
+                return redirect(
+                    GATEWAYS[topup.method].payment_url(topup=topup, return_url=reverse("storefront:funds"))
+                )
+            messages.success(request, _("Thank you: we credit your balance as soon as we see your payment."))
+            return redirect("storefront:funds")
+    ledger = Paginator(account_for(request.user).ledger.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "storefront/funds.html",
+        {
+            "form": form,
+            "account": account_for(request.user),
+            "topups": TopUp.objects.filter(user=request.user)[:10],
+            "ledger": ledger,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sandbox_pay(request, pk: int):
+    """The sandbox gateway's hosted payment page: in real life on the gateway's site."""
+    topup = get_object_or_404(TopUp, pk=pk, user=request.user, method=TopUp.Method.SANDBOX)
+    if request.method == "POST":
+        paid = "pay" in request.POST
+        signed = GATEWAYS["sandbox"].sign(
+            topup_id=topup.pk, paid=paid, amount=topup.amount, gateway_reference=f"sbx_{topup.pk}"
+        )
+        return render(request, "storefront/sandbox_return.html", {"signed": signed})
+    return render(request, "storefront/sandbox_pay.html", {"topup": topup})
+
+
+@csrf_exempt  # called by the gateway, not by a form of ours: the signature is the proof
+@require_POST
+def gateway_callback(request, gateway: str):
+    if gateway not in GATEWAYS:
+        return HttpResponseBadRequest("Unknown gateway")
+    try:
+        topup = topup_gateway_callback(gateway=gateway, params=request.POST.dict())
+    except BadSignature as error:
+        return HttpResponseBadRequest(str(error))
+    if request.POST.get("return") and request.user.is_authenticated:
+        if topup.status == TopUp.Status.CREDITED:
+            messages.success(
+                request, _("Payment received: %(amount)s added to your balance.") % {"amount": topup.amount}
+            )
+        else:
+            messages.warning(request, _("The payment was canceled; nothing was charged."))
+        return redirect("storefront:funds")
+    return HttpResponse("OK")
+
+
+# --- API ------------------------------------------------------------------------------------------------
+
+
 @never_cache  # the new key is shown once and must not stay in any cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -44,9 +396,11 @@ def api_keys(request):
     if request.method == "POST":
         if "revoke" in request.POST:
             api_keys_revoke(ApiKey.objects.filter(user=request.user))
-            messages.success(request, "Your API key was revoked: calls made with it are refused from now on.")
+            messages.success(
+                request, _("Your API key was revoked: calls made with it are refused from now on.")
+            )
         else:
-            _, new_key = api_key_issue(user=request.user)
+            _key, new_key = api_key_issue(user=request.user)
     return render(
         request,
         "storefront/api_keys.html",

@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
+    "axes",
+    "accounts",
     "panels",
     "billing",
     "orders",
@@ -54,7 +57,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.CustomerTimezoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses logins while a username/IP pair is locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): 5 failures for a username from one address lock it for 15 minutes.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "reseller.urls"
 WSGI_APPLICATION = "reseller.wsgi.application"
@@ -69,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "storefront.context_processors.balance",
             ],
         },
     },
@@ -194,6 +213,9 @@ PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
 # Subscriptions without a posts limit are bought for this many posts (a prepaid balance needs a bound).
 SUBSCRIPTION_DEFAULT_POSTS = env.int("SUBSCRIPTION_DEFAULT_POSTS", default=30)
 
+# The sandbox payment gateway signs its callbacks with this (a real gateway's secret goes the same way).
+SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default=SECRET_KEY)
+
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.
 RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
@@ -247,8 +269,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "storefront:api-keys"
-LOGOUT_REDIRECT_URL = "storefront:api-docs"
+LOGIN_REDIRECT_URL = "storefront:dashboard"
+LOGOUT_REDIRECT_URL = "storefront:home"
+# Password reset mails and receipts: printed on the console unless an SMTP server is configured.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
 
 LOGGING = {
     "version": 1,

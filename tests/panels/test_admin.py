@@ -16,8 +16,7 @@ def operator_client(client, db):
 
 
 def test_admin_is_staff_only(client, db):
-    User.objects.create_user("customer", password="pw")
-    client.login(username="customer", password="pw")
+    client.force_login(User.objects.create_user("customer", password="pw"))
     response = client.get(reverse("admin:panels_provider_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 

@@ -29,7 +29,7 @@ def test_key_page_needs_a_login(client):
 
 def test_a_key_is_shown_once_rotated_and_revoked(client):
     user = User.objects.create_user("kim", password="pw-kim-123")
-    assert client.login(username="kim", password="pw-kim-123")
+    client.force_login(user)
     assert "You have no API key yet." in client.get("/account/api/").content.decode()
 
     page = client.post("/account/api/", {"issue": ""})
@@ -53,8 +53,7 @@ def test_a_key_is_shown_once_rotated_and_revoked(client):
 
 
 def test_key_page_posts_need_the_csrf_token():
-    User.objects.create_user("lou", password="pw-lou-123")
     browser = Client(enforce_csrf_checks=True)
-    browser.login(username="lou", password="pw-lou-123")
+    browser.force_login(User.objects.create_user("lou", password="pw-lou-123"))
     assert browser.post("/account/api/", {"issue": ""}).status_code == 403
     assert not ApiKey.objects.exists()

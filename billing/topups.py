@@ -1,0 +1,84 @@
+"""Adding funds: a manual payment an operator approves, or a gateway payment its signed callback confirms.
+Either way the ledger is credited once (``deposit:topup:<id>``), in the same transaction as the decision."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from billing.gateways import GATEWAYS, BadSignature
+from billing.models import TopUp
+from billing.money import to_money
+from billing.services import account_for, balance_deposit
+
+MIN_TOPUP = Decimal("1")
+MAX_TOPUP = Decimal("100000")
+
+
+def _checked_amount(amount: Decimal) -> Decimal:
+    amount = to_money(amount)
+    if not MIN_TOPUP <= amount <= MAX_TOPUP:
+        raise ValidationError({"amount": f"Add between {MIN_TOPUP} and {MAX_TOPUP}."})
+    return amount
+
+
+def topup_request(*, user, amount: Decimal, method: str, reference: str = "") -> TopUp:
+    if method not in TopUp.Method.values:
+        raise ValidationError({"method": "Choose a payment method."})
+    if method == TopUp.Method.MANUAL and not reference.strip():
+        raise ValidationError({"reference": "Give the reference of your payment so we can find it."})
+    return TopUp.objects.create(
+        user=user, amount=_checked_amount(amount), method=method, reference=reference.strip()[:120]
+    )
+
+
+def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "") -> bool:
+    """Credit a locked, pending top-up. False when it was already decided (a repeated callback or click)."""
+    if topup.status != TopUp.Status.PENDING:
+        return False
+    balance_deposit(
+        account=account_for(topup.user),
+        amount=topup.amount,
+        reference=f"top-up {topup.pk}",
+        actor=actor,
+        key=f"deposit:topup:{topup.pk}",
+    )
+    topup.status, topup.decided_at, topup.decided_by = TopUp.Status.CREDITED, timezone.now(), actor
+    topup.gateway_reference = gateway_reference or topup.gateway_reference
+    topup.save()
+    return True
+
+
+def topup_approve(*, topup: TopUp, actor) -> bool:
+    """The operator saw the manual payment arrive."""
+    with transaction.atomic():
+        return _credit(TopUp.objects.select_for_update().get(pk=topup.pk), actor=actor)
+
+
+def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
+    with transaction.atomic():
+        locked = TopUp.objects.select_for_update().get(pk=topup.pk)
+        if locked.status != TopUp.Status.PENDING:
+            return False
+        locked.status, locked.note = TopUp.Status.REJECTED, note.strip()[:255]
+        locked.decided_at, locked.decided_by = timezone.now(), actor
+        locked.save()
+        return True
+
+
+def topup_gateway_callback(*, gateway: str, params: dict[str, str]) -> TopUp:
+    """Apply a gateway's callback. Raises ``BadSignature`` (nothing changes) for a forged or garbled one."""
+    result = GATEWAYS[gateway].parse_callback(params)
+    with transaction.atomic():
+        topup = TopUp.objects.select_for_update().filter(pk=result.topup_id, method=gateway).first()
+        if topup is None:
+            raise BadSignature("The callback names no payment of ours.")
+        if result.paid and result.amount != topup.amount:
+            raise BadSignature("The callback's amount is not the payment's.")
+        if result.paid:
+            _credit(topup, gateway_reference=result.gateway_reference)
+        elif topup.status == TopUp.Status.PENDING:
+            topup.status, topup.decided_at = TopUp.Status.CANCELED, timezone.now()
+            topup.save()
+    return topup

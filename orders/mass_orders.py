@@ -1,0 +1,67 @@
+"""Mass orders: one ``service_id|link|quantity`` per line, each line placed (or refused) on its own."""
+
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+from billing.services import InsufficientFunds
+from orders.models import Order, Service
+from orders.order_types import ORDER_TYPES
+from orders.services import order_place
+
+MASS_ORDER_MAX_LINES = 100
+_SIMPLE = {"link", "quantity"}
+
+
+@dataclass(frozen=True)
+class MassOrderLine:
+    number: int
+    text: str
+    order: Order | None = None
+    error: str = ""
+
+
+def _line_error(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
+    """Place every valid line; a refused line costs nothing and does not stop the others."""
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if not lines:
+        raise ValidationError({"orders": "Write one order per line: service_id|link|quantity."})
+    if len(lines) > MASS_ORDER_MAX_LINES:
+        raise ValidationError({"orders": f"At most {MASS_ORDER_MAX_LINES} lines at once."})
+    wanted = {int(match[1]) for _, line in lines if (match := re.match(r"\s*(\d{1,18})\s*\|", line))}
+    services = Service.objects.select_related("provider_service__provider").in_bulk(wanted)
+    results = []
+    for number, line in lines:
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) != 3 or not parts[0].isdigit():
+            results.append(MassOrderLine(number, line, error="Write service_id|link|quantity."))
+            continue
+        service = services.get(int(parts[0]))
+        if service is None or service.status != Service.Status.ACTIVE:
+            results.append(MassOrderLine(number, line, error=f"There is no service #{parts[0]} on sale."))
+            continue
+        if not set(ORDER_TYPES.get(service.type, ORDER_TYPES["Default"]).required) <= _SIMPLE:
+            results.append(
+                MassOrderLine(
+                    number, line, error=f"{service.type} orders need more fields: use the order page."
+                )
+            )
+            continue
+        try:
+            order = order_place(
+                user=user, service=service, data={"link": parts[1], "quantity": parts[2]}, actor=actor
+            )
+        except ValidationError as error:
+            results.append(MassOrderLine(number, line, error=_line_error(error)))
+        except InsufficientFunds:
+            results.append(MassOrderLine(number, line, error="Not enough funds on balance."))
+        else:
+            results.append(MassOrderLine(number, line, order=order))
+    return results
