@@ -102,7 +102,7 @@ class RejectForm(forms.Form):
 
 @admin.register(TopUp)
 class TopUpAdmin(admin.ModelAdmin):
-    """Customers' payments: approve a manual one when the money arrived (credits the ledger once), or reject it."""
+    """Customers' payments: approve a manual one once the money arrived (one ledger credit), or reject."""
 
     list_display = [
         "pk",
