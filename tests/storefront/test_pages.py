@@ -1,0 +1,397 @@
+"""Storefront pages: what each shows, every error path, and that a customer only ever sees their own."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Profile
+from billing.gateways import GATEWAYS
+from billing.models import LedgerEntry, TopUp
+from billing.services import account_for, balance_change
+from billing.topups import topup_approve, topup_reject
+from orders.models import Order, Service
+from orders.services import order_submit
+from tests.orders.support import data_for, service_of, settle
+
+pytestmark = pytest.mark.django_db
+
+
+def test_public_pages(client, shop):
+    _, provider = shop("smmcloud")
+    home = client.get("/").content.decode()
+    assert "Sign up" in home and provider.services.first().category in home
+    page = client.get("/services/", {"q": "", "category": ""}).content.decode()
+    service = Service.objects.filter(status=Service.Status.ACTIVE).first()
+    assert f"<td>{service.pk}</td>" in page and str(service.price) in page
+    assert "Refill</span>" in page
+    filtered = client.get("/services/", {"category": service.category}).content.decode()
+    assert all(other.name not in filtered for other in Service.objects.exclude(category=service.category))
+    assert str(service.pk) in client.get("/services/", {"q": str(service.pk)}).content.decode()
+    assert client.get("/services/", {"q": "9" * 40}).status_code == 200  # not a crash on a huge id
+
+
+def test_customer_pages_need_a_login(client):
+    for name in ["dashboard", "new-order", "mass-order", "orders", "refills", "funds", "api-keys"]:
+        response = client.get(reverse(f"storefront:{name}"))
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), name
+    assert client.get("/accounts/settings/").status_code == 302
+
+
+def test_sign_up_then_log_out_and_in(client):
+    response = client.post(
+        "/accounts/sign-up/",
+        {
+            "username": "neo",
+            "email": "Neo@Example.com",
+            "password1": "a-Long-pass-42",
+            "password2": "a-Long-pass-42",
+            "timezone": "Europe/Paris",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    assert Profile.objects.get(user__username="neo").timezone == "Europe/Paris"
+    assert account_for(Profile.objects.get().user).balance == 0
+    client.post("/accounts/logout/")
+    assert (
+        client.post("/accounts/login/", {"username": "neo", "password": "a-Long-pass-42"}).status_code == 302
+    )
+
+
+def test_sign_up_errors_are_shown_next_to_their_fields(client, make_customer):
+    make_customer("taken")
+    page = client.post(
+        "/accounts/sign-up/",
+        {
+            "username": "taken",
+            "email": "taken@example.com",
+            "password1": "x",
+            "password2": "y",
+            "timezone": "Mars/Base",
+        },
+    ).content.decode()
+    assert "A user with that username already exists." in page
+    assert "An account with this email already exists" in page
+    assert "The two password fields didn" in page
+    assert "Select a valid choice" in page
+
+
+def test_login_is_throttled_after_five_failures(client, make_customer):
+    make_customer("trudy")
+    for _ in range(4):
+        page = client.post("/accounts/login/", {"username": "trudy", "password": "wrong"})
+        assert page.status_code == 200 and "Please enter a correct username and password" in page.content.decode()
+    assert client.post("/accounts/login/", {"username": "trudy", "password": "wrong"}).status_code == 429
+    locked = client.post("/accounts/login/", {"username": "trudy", "password": "pw-Secret-123"})
+    assert locked.status_code == 429 and "Too many failed logins" in locked.content.decode()
+
+
+def test_password_reset_by_email(client, make_customer):
+    make_customer("rosa")
+    client.post("/accounts/password_reset/", {"email": "rosa@example.com"})
+    assert len(mail.outbox) == 1
+    link = re.search(r"(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    response = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "New-pass-4242", "new_password2": "New-pass-4242"}
+    )
+    assert response.status_code == 302
+    assert (
+        Client().post("/accounts/login/", {"username": "rosa", "password": "New-pass-4242"}).status_code
+        == 302
+    )
+
+
+def test_settings_change_email_and_time_zone(signed_in, make_customer):
+    make_customer("other")
+    page = signed_in.post(
+        "/accounts/settings/", {"email": "other@example.com", "timezone": "UTC"}
+    ).content.decode()
+    assert "Another account uses this email." in page
+    signed_in.post("/accounts/settings/", {"email": "new@example.com", "timezone": "Asia/Tokyo"})
+    signed_in.user.refresh_from_db()
+    assert signed_in.user.email == "new@example.com" and signed_in.user.profile.timezone == "Asia/Tokyo"
+
+
+def test_new_order_page_fields_quote_and_placement(signed_in, shop):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    page = signed_in.get("/order/", {"category": service.category}).content.decode()
+    assert f'value="{service.pk}"' in page
+    fields = signed_in.get(
+        "/order/", {"service": service.pk}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="order-fields"
+    ).content.decode()
+    assert 'name="link"' in fields and 'name="quantity"' in fields and "<html" not in fields
+    quote = signed_in.post(
+        "/order/quote/",
+        {"service": service.pk, "link": "https://x.example/a", "quantity": service.min_quantity * 2},
+    )
+    expected = (service.price * service.min_quantity * 2 / 1000).quantize(Decimal("0.0001"))
+    assert f'<strong id="charge">{expected}</strong>' in quote.content.decode()
+    problem = signed_in.post(
+        "/order/quote/", {"service": service.pk, "link": "nope", "quantity": 1}
+    ).content.decode()
+    assert "Link: Enter a full link" in problem
+
+    errors = signed_in.post(
+        "/order/", {"service": service.pk, "link": "nope", "quantity": 1}
+    ).content.decode()
+    assert "Enter a full link starting with http:// or https://." in errors
+    assert f"The minimum is {service.min_quantity}." in errors
+    assert not Order.objects.exists()
+
+    response = signed_in.post("/order/", {"service": service.pk, **data_for(service)}, follow=True)
+    order = Order.objects.get()
+    balance = account_for(signed_in.user).balance
+    assert f"Order #{order.pk} placed. Your balance is now {balance}" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "type_name", ["Custom Comments", "Subscriptions", "Package", "Comment Likes", "Invites from Groups"]
+)
+def test_every_kind_of_form_places_its_type(signed_in, shop, type_name):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, type_name)
+    form = signed_in.get("/order/", {"service": service.pk}).content.decode()
+    data = data_for(service)
+    for name in data:
+        assert f'name="{name}"' in form, name
+    signed_in.post("/order/", {"service": service.pk, **data})
+    assert Order.objects.get().type == type_name
+
+
+def test_drip_feed_fields_appear_only_where_allowed(signed_in, shop):
+    _, provider = shop("smmcool")
+    dripfed = Service.objects.filter(
+        provider_service__provider=provider, type="Default", provider_service__dripfeed=True
+    ).first()
+    plain = Service.objects.filter(
+        provider_service__provider=provider, type="Default", provider_service__dripfeed=False
+    ).first()
+    assert 'name="runs"' in signed_in.get("/order/", {"service": dripfed.pk}).content.decode()
+    assert 'name="runs"' not in signed_in.get("/order/", {"service": plain.pk}).content.decode()
+    signed_in.post("/order/", {"service": dripfed.pk, **data_for(dripfed), "runs": 3, "interval": 10})
+    order = Order.objects.get()
+    assert order.runs == 3 and order.units == 3 * dripfed.min_quantity
+    assert f"#{order.pk}" in signed_in.get("/orders/drip-feed/").content.decode()
+
+
+def test_new_order_without_funds(signed_in, shop):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Package")
+    account = account_for(signed_in.user)
+    balance_change(account=account, amount=-account.balance, kind=LedgerEntry.Kind.ADJUSTMENT, reason="empty")
+    page = signed_in.post("/order/", {"service": service.pk, **data_for(service)}).content.decode()
+    assert "Not enough funds on your balance" in page and not Order.objects.exists()
+
+
+def test_mass_order_reports_each_line(signed_in, shop):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    comments = service_of(provider, "Custom Comments")
+    text = "\n".join(
+        [
+            f"{service.pk}|https://x.example/1|{service.min_quantity}",
+            f"{service.pk}|https://x.example/2|1",
+            "garbage",
+            "999999|https://x.example/3|100",
+            f"{comments.pk}|https://x.example/4|10",
+            f"{service.pk}|https://x.example/5|{service.min_quantity}",
+        ]
+    )
+    page = signed_in.post("/order/mass/", {"orders": text}).content.decode()
+    assert "2 accepted, 4 refused" in page
+    assert f"quantity: The minimum is {service.min_quantity}." in page
+    assert "Write service_id|link|quantity." in page and "There is no service #999999 on sale." in page
+    assert "Custom Comments orders need more fields" in page
+    assert Order.objects.count() == 2
+    assert "At most 100 lines" in signed_in.post("/order/mass/", {"orders": "1|a|1\n" * 101}).content.decode()
+
+
+def test_orders_list_tabs_search_and_pages(signed_in, shop):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    from orders.services import order_place
+
+    orders = [
+        order_place(
+            user=signed_in.user, service=service, data=data_for(service, link=f"https://x.example/{n}")
+        )
+        for n in range(30)
+    ]
+    Order.objects.filter(pk=orders[0].pk).update(status=Order.Status.COMPLETED)
+    first = signed_in.get("/orders/").content.decode()
+    assert f"#{orders[-1].pk}<" in first and "Page 1 of 2" in first
+    assert f"#{orders[0].pk}<" in signed_in.get("/orders/", {"page": 2}).content.decode()
+    completed = signed_in.get("/orders/", {"status": "completed"}).content.decode()
+    assert f"#{orders[0].pk}<" in completed and f"#{orders[1].pk}<" not in completed
+    assert f"#{orders[7].pk}<" in signed_in.get("/orders/", {"q": str(orders[7].pk)}).content.decode()
+    found = signed_in.get("/orders/", {"q": "x.example/29"}).content.decode()
+    assert f"#{orders[29].pk}<" in found and f"#{orders[28].pk}<" not in found
+    assert signed_in.get("/orders/", {"q": "9" * 30, "page": "x"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/orders/", "/orders/subscriptions/", "/refills/", "/funds/", "/dashboard/"]
+)
+def test_list_pages_use_the_same_queries_whatever_the_number_of_orders(
+    signed_in, shop, path, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.refills import refill_request
+    from orders.services import order_place
+
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default", refill=True)
+
+    def add(count):
+        for n in range(count):
+            order = order_place(
+                user=signed_in.user, service=service, data=data_for(service, link=f"https://x.example/{n}")
+            )
+            Order.objects.filter(pk=order.pk).update(
+                status=Order.Status.COMPLETED, finished_at=order.created_at
+            )
+            order.refresh_from_db()
+            refill_request(order=order)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert signed_in.get(path).status_code == 200
+        return len(captured)
+
+    add(2)
+    few = queries()
+    add(20)
+    assert queries() == few
+
+
+def test_order_detail_refill_and_cancel_buttons_and_outcomes(signed_in, shop):
+    server, provider = shop("smmcloud")
+    refillable = service_of(provider, "Default", refill=True)
+    cancelable = service_of(provider, "Default", cancel=True)
+    from orders.services import order_place
+
+    done = order_place(user=signed_in.user, service=refillable, data=data_for(refillable))
+    order_submit(order_id=done.pk)
+    settle(server, provider, done)
+    page = signed_in.get(f"/orders/{done.pk}/").content.decode()
+    assert "Request a refill" in page and "Cancel the order" not in page
+    assert "Completed" in page and provider.name not in page and done.provider_order_id not in page
+    outcome = signed_in.post(f"/orders/{done.pk}/refill/", follow=True).content.decode()
+    assert "Refill requested" in outcome and "Request a refill" not in outcome
+    again = signed_in.post(f"/orders/{done.pk}/refill/", follow=True).content.decode()
+    assert "already under way" in again
+
+    queued = order_place(
+        user=signed_in.user, service=cancelable, data=data_for(cancelable, link="https://x.example/c")
+    )
+    balance = account_for(signed_in.user).balance
+    assert "Cancel the order" in signed_in.get(f"/orders/{queued.pk}/").content.decode()
+    outcome = signed_in.post(f"/orders/{queued.pk}/cancel/", follow=True).content.decode()
+    assert "Canceled and refunded." in outcome and f"Refunded {queued.charge}." in outcome
+    assert account_for(signed_in.user).balance == balance + queued.charge
+    assert "Cancel the order" not in outcome
+
+
+def test_a_customer_cannot_reach_another_customers_orders(client, shop, make_customer):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default", cancel=True)
+    from orders.services import order_place
+
+    owner, intruder = make_customer("owner"), make_customer("intruder")
+    order = order_place(user=owner, service=service, data=data_for(service))
+    client.force_login(intruder)
+    assert client.get(f"/orders/{order.pk}/").status_code == 404
+    assert client.post(f"/orders/{order.pk}/cancel/").status_code == 404
+    assert client.post(f"/orders/{order.pk}/refill/").status_code == 404
+    assert f"#{order.pk}<" not in client.get("/orders/", {"q": str(order.pk)}).content.decode()
+    assert Order.objects.get(pk=order.pk).status == Order.Status.QUEUED
+
+
+def test_manual_top_up_approved_once_or_rejected(signed_in, admin_user):
+    page = signed_in.post("/funds/", {"amount": "25", "method": "manual", "reference": ""}).content.decode()
+    assert "Give the reference of your payment" in page
+    assert (
+        "Ensure this value is greater than or equal to 1"
+        in signed_in.post("/funds/", {"amount": "0", "method": "manual"}).content.decode()
+    )
+    signed_in.post("/funds/", {"amount": "25", "method": "manual", "reference": "BANK-123"})
+    topup = TopUp.objects.get()
+    before = account_for(signed_in.user).balance
+    assert topup_approve(topup=topup, actor=admin_user) is True
+    assert topup_approve(topup=topup, actor=admin_user) is False  # a second click credits nothing
+    assert account_for(signed_in.user).balance == before + 25
+    assert "top-up" in signed_in.get("/funds/").content.decode()
+    signed_in.post("/funds/", {"amount": "10", "method": "manual", "reference": "BANK-124"})
+    second = TopUp.objects.latest("pk")
+    assert topup_reject(topup=second, actor=admin_user, note="No such transfer") is True
+    assert topup_approve(topup=second, actor=admin_user) is False
+    assert "No such transfer" in signed_in.get("/funds/").content.decode()
+
+
+def test_top_up_approval_in_the_admin(admin_client, make_customer):
+    from billing.topups import topup_request
+
+    customer = make_customer("ann", funds="0")
+    topup = topup_request(user=customer, amount=Decimal("12.50"), method="manual", reference="R1")
+    admin_client.post("/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk]})
+    admin_client.post("/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk]})
+    assert account_for(customer).balance == Decimal("12.50")
+    other = topup_request(user=customer, amount=Decimal("5"), method="manual", reference="R2")
+    form = admin_client.post("/admin/billing/topup/", {"action": "reject", "_selected_action": [other.pk]})
+    assert b"Shown to the customer" in form.content
+    admin_client.post(
+        "/admin/billing/topup/", {"action": "reject", "_selected_action": [other.pk], "note": "Not received"}
+    )
+    other.refresh_from_db()
+    assert other.status == TopUp.Status.REJECTED and other.note == "Not received"
+
+
+def test_sandbox_gateway_redirect_signed_callback_once_and_bad_signatures(signed_in, client):
+    response = signed_in.post("/funds/", {"amount": "40", "method": "sandbox"})
+    topup = TopUp.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/funds/sandbox/{topup.pk}/"
+    returned = signed_in.post(response["Location"], {"pay": ""}).content.decode()
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', returned))
+    before = account_for(signed_in.user).balance
+
+    forged = {**fields, "amount": "4000"}
+    assert signed_in.post("/funds/callback/sandbox/", forged).status_code == 400
+    assert signed_in.post("/funds/callback/sandbox/", {**fields, "signature": "0" * 64}).status_code == 400
+    assert account_for(signed_in.user).balance == before
+
+    done = signed_in.post("/funds/callback/sandbox/", fields, follow=True).content.decode()
+    assert "Payment received: 40.0000 added to your balance." in done
+    fields.pop("return")
+    assert Client().post("/funds/callback/sandbox/", fields).status_code == 200  # the gateway repeats itself
+    assert account_for(signed_in.user).balance == before + 40
+    assert LedgerEntry.objects.filter(idempotency_key=f"deposit:topup:{topup.pk}").count() == 1
+    assert signed_in.post("/funds/callback/nope/", fields).status_code == 400
+
+
+def test_a_canceled_gateway_payment_credits_nothing(signed_in):
+    signed_in.post("/funds/", {"amount": "40", "method": "sandbox"})
+    topup = TopUp.objects.get()
+    signed = GATEWAYS["sandbox"].sign(
+        topup_id=topup.pk, paid=False, amount=topup.amount, gateway_reference="x"
+    )
+    signed_in.post("/funds/callback/sandbox/", signed)
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.CANCELED and account_for(signed_in.user).balance == 100
+
+
+def test_dashboard_shows_balance_recent_orders_and_spending(signed_in, shop):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    from orders.services import order_place
+
+    order = order_place(user=signed_in.user, service=service, data=data_for(service))
+    page = signed_in.get("/dashboard/").content.decode()
+    assert f"{account_for(signed_in.user).balance} USD" in page
+    assert f"#{order.pk}<" in page and f"{order.charge} USD" in page
