@@ -83,7 +83,10 @@ def test_login_is_throttled_after_five_failures(client, make_customer):
     make_customer("trudy")
     for _ in range(4):
         page = client.post("/accounts/login/", {"username": "trudy", "password": "wrong"})
-        assert page.status_code == 200 and "Please enter a correct username and password" in page.content.decode()
+        assert (
+            page.status_code == 200
+            and "Please enter a correct username and password" in page.content.decode()
+        )
     assert client.post("/accounts/login/", {"username": "trudy", "password": "wrong"}).status_code == 429
     locked = client.post("/accounts/login/", {"username": "trudy", "password": "pw-Secret-123"})
     assert locked.status_code == 429 and "Too many failed logins" in locked.content.decode()

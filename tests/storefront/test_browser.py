@@ -1,0 +1,248 @@
+"""The storefront in a real browser (Playwright driving Debian's chromium) against a live server.
+
+The journey of issue 5: sign up, funds approved by an operator in the admin, orders of several types with the
+live quote, statuses moving on the simulator's clock, a refill, a cancel, a partial, and the refunds in the
+balance and the history. Also the mass order and the sandbox card gateway. Screenshots of the main pages go
+to docs/screenshots/.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from playwright.sync_api import expect, sync_playwright
+
+from orders.models import Order, Service
+from orders.services import order_submit, orders_sync_statuses
+
+pytestmark = pytest.mark.slow
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if CHROMIUM is None:
+        pytest.fail("Debian's chromium is needed for the browser tests: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_server):
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_up(page, username: str) -> None:
+    page.goto("/accounts/sign-up/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.com")
+    page.locator("#id_password1").fill("a-Long-pass-42")
+    page.get_by_label("Password confirmation").fill("a-Long-pass-42")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()
+
+
+def add_manual_funds_approved_in_admin(page, chromium, live_server, amount: str) -> None:
+    page.goto("/funds/")
+    page.get_by_label("Amount").fill(amount)
+    page.get_by_label("Manual payment").check()
+    page.get_by_label("Payment reference").fill("BANK-2026-001")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("we credit your balance as soon as we see your payment")).to_be_visible()
+
+    User.objects.create_superuser("boss", "boss@example.com", "boss-pass-42")
+    operator = chromium.new_context(base_url=live_server.url).new_page()
+    operator.goto("/admin/login/?next=/admin/billing/topup/")
+    operator.get_by_label("Username").fill("boss")
+    operator.get_by_label("Password").fill("boss-pass-42")
+    operator.get_by_role("button", name="Log in").click()
+    operator.locator("input[name=_selected_action]").first.check()
+    operator.locator("select[name=action]").select_option("approve")
+    operator.get_by_role("button", name="Go").click()
+    expect(operator.get_by_text("1 payment(s) credited")).to_be_visible()
+    operator.context.close()
+
+
+def htmx_settled(page) -> None:
+    """Wait until htmx has swapped in the new part of the page and wired it up."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
+def place_order(page, service: Service, fields: dict[str, str]) -> int:
+    page.goto("/order/")
+    page.get_by_label("Category").select_option(service.category)
+    htmx_settled(page)
+    page.locator("#service").select_option(str(service.pk))
+    htmx_settled(page)
+    expect(page.locator("#order-form")).to_be_visible()
+    for name, value in fields.items():
+        field = page.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    expect(page.locator("#charge")).to_be_visible()  # the live quote
+    page.get_by_role("button", name="Place order").click()
+    message = page.get_by_text(re.compile(r"Order #\d+ placed\. Your balance is now"))
+    expect(message).to_be_visible()
+    return int(re.search(r"#(\d+)", message.inner_text()).group(1))
+
+
+def settle(server, provider, steps: int = 6) -> None:
+    for order_id in Order.objects.filter(status=Order.Status.QUEUED).values_list("pk", flat=True):
+        order_submit(order_id=order_id)
+    for _ in range(steps):
+        server.sim.advance()
+        orders_sync_statuses(provider=provider)
+
+
+def test_customer_journey_in_a_browser(transactional_db, browser_page, chromium, live_server, shop):
+    page = browser_page
+    server, provider = shop("smmcloud")
+    page.goto("/")
+    shoot(page, "storefront-landing")
+    page.goto("/services/")
+    expect(page.get_by_role("heading", name="Services and prices")).to_be_visible()
+    shoot(page, "storefront-services")
+
+    sign_up(page, "mia")
+    add_manual_funds_approved_in_admin(page, chromium, live_server, "50")
+    page.goto("/funds/")
+    expect(page.locator("#funds-balance")).to_have_text("50.0000 USD")
+
+    refillable = Service.objects.filter(
+        provider_service__provider=provider, type="Default", refill=True
+    ).first()
+    cancelable = (
+        Service.objects.filter(provider_service__provider=provider, type="Default", cancel=True)
+        .exclude(pk=refillable.pk)
+        .first()
+    )
+    comments = Service.objects.filter(provider_service__provider=provider, type="Custom Comments").first()
+    subscription = Service.objects.filter(provider_service__provider=provider, type="Subscriptions").first()
+    to_refill = place_order(
+        page, refillable, {"link": "https://instagram.com/p/one", "quantity": str(refillable.min_quantity)}
+    )
+    to_partial = place_order(
+        page,
+        comments,
+        {
+            "link": "https://instagram.com/p/two",
+            "comments": "\n".join(f"Nice {n}" for n in range(comments.min_quantity)),
+        },
+    )
+    place_order(
+        page,
+        subscription,
+        {
+            "username": "mia_official",
+            "min": str(subscription.min_quantity),
+            "max": str(subscription.min_quantity),
+            "delay": "0",
+            "posts": "2",
+        },
+    )
+    page.goto("/order/")
+    page.get_by_label("Category").select_option(cancelable.category)
+    htmx_settled(page)
+    page.locator("#service").select_option(str(cancelable.pk))
+    htmx_settled(page)
+    page.locator("[name=link]").fill("https://instagram.com/p/three")
+    page.locator("[name=quantity]").fill(str(cancelable.min_quantity))
+    expect(page.locator("#charge")).to_be_visible()
+    shoot(page, "storefront-new-order")
+    page.get_by_role("button", name="Place order").click()
+    to_cancel = int(re.search(r"/orders/(\d+)/", page.url).group(1))
+
+    # Canceled before it is sent: refunded at once, and the refund is in the history and the balance.
+    balance_before = Order.objects.get(pk=to_cancel).user.account.balance
+    page.get_by_role("button", name="Cancel the order").click()
+    expect(page.get_by_text("Canceled and refunded.")).to_be_visible()
+    charge = Order.objects.get(pk=to_cancel).charge
+    expect(page.locator("ol.history")).to_contain_text(f"Refunded {charge}.")
+    expect(page.locator("#header-balance")).to_have_text(str(balance_before + charge))
+
+    # The simulator's clock moves: one order completes, one ends partial.
+    settle(server, provider, steps=0)
+    server.sim.set_fate(Order.objects.get(pk=to_partial).provider_order_id, "partial", remains=2)
+    settle(server, provider)
+    page.goto(f"/orders/{to_partial}/")
+    expect(page.locator("#order-status")).to_have_text("Partial")
+    partial = Order.objects.get(pk=to_partial)
+    expect(page.locator("#refunded")).to_have_text(str(partial.refunded))
+    expect(page.locator("ol.history")).to_contain_text(f"Refunded {partial.refunded}.")
+
+    page.goto(f"/orders/{to_refill}/")
+    expect(page.locator("#order-status")).to_have_text("Completed")
+    shoot(page, "storefront-order")
+    page.get_by_role("button", name="Request a refill").click()
+    expect(page.get_by_text("Refill requested: it is on its way")).to_be_visible()
+    expect(page.get_by_role("button", name="Request a refill")).to_have_count(0)
+
+    page.goto("/orders/")
+    expect(page.locator("tr[data-order]")).to_have_count(4)
+    page.get_by_role("link", name="Partial").click()
+    expect(page.locator("tr[data-order]")).to_have_count(1)
+    page.goto("/orders/")
+    shoot(page, "storefront-orders")
+    page.goto("/funds/")
+    expect(page.locator("table.ledger")).to_contain_text("Refund")
+    shoot(page, "storefront-funds")
+    page.goto("/dashboard/")
+    shoot(page, "storefront-dashboard")
+
+    # The same pages work on a phone.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/orders/{to_partial}/")
+    expect(page.locator("#order-status")).to_be_visible()
+    shoot(page, "storefront-phone-order")
+
+
+def test_mass_order_and_sandbox_gateway_in_a_browser(transactional_db, browser_page, shop):
+    page = browser_page
+    _, provider = shop("smmcloud")
+    sign_up(page, "max")
+
+    page.goto("/funds/")
+    page.get_by_label("Amount").fill("30")
+    page.get_by_label("Sandbox card gateway").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Pay 30.0000 USD")).to_be_visible()
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_text("Payment received: 30.0000 added to your balance.")).to_be_visible()
+    expect(page.locator("#funds-balance")).to_have_text("30.0000 USD")
+
+    service = Service.objects.filter(provider_service__provider=provider, type="Default").first()
+    page.goto("/order/mass/")
+    page.get_by_label("Orders").fill(
+        f"{service.pk}|https://example.com/a|{service.min_quantity}\n"
+        f"{service.pk}|https://example.com/b|1\n"
+        "nonsense line"
+    )
+    page.get_by_role("button", name="Place orders").click()
+    expect(page.get_by_role("heading", name="1 accepted, 2 refused")).to_be_visible()
+    expect(page.locator("ul.refused")).to_contain_text(f"The minimum is {service.min_quantity}")
+    shoot(page, "storefront-mass-order")
+    assert Order.objects.count() == 1
