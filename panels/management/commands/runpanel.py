@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 DEMO_LOGIN = ("operator", "operator-demo")
+DEMO_CUSTOMER = ("customer", "customer-demo")
 DEMO_PROVIDERS = [  # (name, dialect, key)
     ("Demo smmcloud (simulator)", "smmcloud", "demo-smmcloud-key-0001"),
     ("Demo smmcool (simulator)", "smmcool", "demo-smmcool-key-0002"),
@@ -91,6 +93,7 @@ class Command(BaseCommand):
         if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
             call_command("createcachetable", verbosity=0)
         self._ensure_operator()
+        self._ensure_demo_customer()
 
         children: list[Child] = []
         stopping = threading.Event()
@@ -133,8 +136,9 @@ class Command(BaseCommand):
             wait_for_port(host, port)
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"\nThe panel runs at http://{host}:{port}/admin/ — log in as "
-                    f"{DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}. Ctrl-C stops everything.\n"
+                    f"\nThe storefront runs at http://{host}:{port}/ (demo customer {DEMO_CUSTOMER[0]} / "
+                    f"{DEMO_CUSTOMER[1]}), the operator console at http://{host}:{port}/admin/ "
+                    f"({DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}). Ctrl-C stops everything.\n"
                 )
             )
             while not stopping.is_set():
@@ -153,3 +157,16 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+
+    def _ensure_demo_customer(self) -> None:
+        """A customer with demo funds, so the storefront can be tried at once (credited only once)."""
+        from accounts.services import customer_sign_up
+        from billing.services import account_for, balance_deposit
+
+        username, password = DEMO_CUSTOMER
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            user = customer_sign_up(username=username, email="customer@example.com", password=password)
+        balance_deposit(
+            account=account_for(user), amount=Decimal(100), reference="demo funds", key="deposit:demo"
+        )
