@@ -26,3 +26,18 @@ def account_settings_update(*, user, email: str, timezone: str) -> None:
         user.email = email
         user.save(update_fields=["email"])
         Profile.objects.update_or_create(user=user, defaults={"timezone": timezone})
+
+
+def customers_disable(*, users) -> int:
+    """They can no longer log in, and their API keys stop working at once."""
+    from api.models import ApiKey
+    from api.services import api_keys_revoke
+
+    with transaction.atomic():
+        count = users.filter(is_active=True).update(is_active=False)
+        api_keys_revoke(ApiKey.objects.filter(user__in=users))
+    return count
+
+
+def customers_enable(*, users) -> int:
+    return users.filter(is_active=False).update(is_active=True)

@@ -9,7 +9,7 @@ from billing.models import Account, LedgerEntry, TopUp
 from billing.money import MONEY_PLACES
 from billing.services import InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
-from reseller.admin_tools import ReadOnlyAdmin, ReadOnlyInline
+from reseller.admin_tools import ActionForm, ReadOnlyAdmin, ReadOnlyInline, action_form
 
 
 class AdjustmentForm(forms.Form):
@@ -96,7 +96,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-class RejectForm(forms.Form):
+class RejectForm(ActionForm):
     note = forms.CharField(max_length=255, help_text="Shown to the customer.")
 
 
@@ -127,30 +127,31 @@ class TopUpAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Approve: the money arrived (credits the balance)")
+    @admin.action(description="Approve: the money arrived (credits the balance)", permissions=["change"])
     def approve(self, request, queryset):
         credited = sum(topup_approve(topup=topup, actor=request.user) for topup in queryset)
         self.message_user(
             request, f"{credited} payment(s) credited; others were already decided.", messages.SUCCESS
         )
 
-    @admin.action(description="Reject the selected payments…")
+    @admin.action(description="Reject the selected payments…", permissions=["change"])
     def reject(self, request, queryset):
-        form = RejectForm(request.POST if "note" in request.POST else None)
-        if form.is_valid():
-            rejected = sum(
-                topup_reject(topup=topup, actor=request.user, note=form.cleaned_data["note"])
-                for topup in queryset
-            )
-            self.message_user(request, f"{rejected} payment(s) rejected.", messages.SUCCESS)
-            return None
-        return render(
+        form, page = action_form(
+            self,
             request,
-            "admin/billing/topup/reject.html",
-            {
-                **self.admin_site.each_context(request),
-                "form": form,
-                "topups": queryset,
-                "opts": self.model._meta,
-            },
+            queryset,
+            form_class=RejectForm,
+            action="reject",
+            title=f"Reject {queryset.count()} payment(s)",
+            submit="Reject",
         )
+        if page:
+            return page
+        note = form.cleaned_data["note"]
+        rejected = sum(topup_reject(topup=topup, actor=request.user, note=note) for topup in queryset)
+        self.message_user(request, f"{rejected} payment(s) rejected.", messages.SUCCESS)
+        return None
+
+    def has_change_permission(self, request, obj=None):
+        # The actions need it; the form itself stays read-only.
+        return request.user.has_perm("billing.change_topup")

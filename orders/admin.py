@@ -17,11 +17,47 @@ from orders.models import (
     Refill,
     Service,
 )
-from orders.services import OrderRefused, order_attach_provider_id, order_fail_and_refund, order_resend
-from orders.storefront import services_publish_selected
+from orders.services import (
+    OrderRefused,
+    order_attach_provider_id,
+    order_fail_and_refund,
+    order_mark_resolved,
+    order_resend,
+)
+from orders.storefront import service_move, services_publish_selected, services_reprice
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
-from reseller.admin_tools import ReadOnlyInline
+from reseller.admin_tools import ActionForm, ReadOnlyAdmin, ReadOnlyInline, action_form
+
+
+class RepriceForm(ActionForm):
+    percent = forms.DecimalField(max_digits=7, decimal_places=2, min_value=Decimal(-99), label="Markup (%)")
+    fixed = forms.DecimalField(max_digits=16, decimal_places=4, initial=Decimal(0), label="Plus, per 1000")
+    rounding = forms.ChoiceField(choices=MarkupRule.Rounding.choices, initial=MarkupRule.Rounding.CENT)
+
+
+def _upstream_label(upstream: ProviderService) -> str:
+    return (
+        f"{upstream.provider} #{upstream.remote_id} {upstream.name}: {upstream.rate:f} "
+        f"{upstream.provider.currency} per 1000, {upstream.min_quantity} to {upstream.max_quantity}"
+    )
+
+
+class MoveForm(ActionForm):
+    provider_service = forms.ModelChoiceField(
+        queryset=ProviderService.objects.none(), label="Provider service"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        service = self.queryset.first()
+        self.fields["provider_service"].queryset = (
+            ProviderService.objects.filter(type=service.type, active=True)
+            .exclude(pk=service.provider_service_id)
+            .select_related("provider")
+            .order_by("provider__name", "rate")
+        )
+        self.fields["provider_service"].label_from_instance = _upstream_label
 
 
 @admin.register(Service)
@@ -44,7 +80,7 @@ class ServiceAdmin(admin.ModelAdmin):
     list_select_related = ["provider_service__provider"]
     raw_id_fields = ["provider_service"]
     readonly_fields = ["paused_by_sync", "created_at", "updated_at"]
-    actions = ["pause", "resume"]
+    actions = ["pause", "resume", "reprice", "move"]
 
     @admin.display(description="Provider")
     def provider(self, service):
@@ -55,17 +91,64 @@ class ServiceAdmin(admin.ModelAdmin):
         upstream = service.provider_service
         return f"{upstream.rate.normalize():f} {upstream.provider.currency}"
 
-    @admin.action(description="Disable (stop selling)")
+    @admin.action(description="Disable (stop selling)", permissions=["change"])
     def pause(self, request, queryset):
         count = queryset.update(status=Service.Status.DISABLED, paused_by_sync=False)
         self.message_user(request, f"{count} services disabled.", messages.SUCCESS)
 
-    @admin.action(description="Put back on sale")
+    @admin.action(description="Put back on sale", permissions=["change"])
     def resume(self, request, queryset):
         count = queryset.filter(provider_service__active=True).update(
             status=Service.Status.ACTIVE, paused_by_sync=False, pause_reason=""
         )
         self.message_user(request, f"{count} services on sale (services missing upstream stay paused).")
+
+    @admin.action(description="Reprice at a markup over cost…", permissions=["change"])
+    def reprice(self, request, queryset):
+        form, page = action_form(
+            self,
+            request,
+            queryset,
+            form_class=RepriceForm,
+            action="reprice",
+            title=f"Reprice {queryset.count()} service(s)",
+            submit="Reprice",
+            help="Each service gets its own markup rule over its provider's cost; hand-set prices go.",
+        )
+        if page:
+            return page
+        result = services_reprice(services=queryset, **form.cleaned_data)
+        self.message_user(request, f"Repriced: {result.summary()}.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Sell from another provider service…", permissions=["change"])
+    def move(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one service to move.", messages.ERROR)
+            return None
+        form, page = action_form(
+            self,
+            request,
+            queryset,
+            form_class=MoveForm,
+            action="move",
+            title=f"Sell {queryset.first()} from another provider service",
+            submit="Move",
+            help="New orders go to the chosen provider service; placed orders stay where they were sent.",
+        )
+        if page:
+            return page
+        try:
+            service = service_move(
+                service=queryset.first(), provider_service=form.cleaned_data["provider_service"]
+            )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request, f"{service} is now sold from {service.provider_service}.", messages.SUCCESS
+            )
+        return None
 
 
 @admin.register(MarkupRule)
@@ -104,6 +187,10 @@ class RefillInline(ReadOnlyInline):
     fields = ["created_at", "status", "provider_refill_id", "provider_status", "message"]
 
 
+class ResolveForm(ActionForm):
+    note = forms.CharField(max_length=200, required=False, label="What you checked")
+
+
 class AttachProviderIdForm(forms.Form):
     provider_order_id = forms.CharField(max_length=64, label="The provider's order id")
 
@@ -123,12 +210,20 @@ class OrderAdmin(admin.ModelAdmin):
         "provider",
         "provider_order_id",
     ]
-    list_filter = ["status", "provider", "type", "created_at"]
+    list_filter = [
+        "status",
+        "provider",
+        ("service", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "type",
+        ("cancel_requested_at", admin.EmptyFieldListFilter),
+        "created_at",
+    ]
     search_fields = ["=id", "link", "provider_order_id", "user__username"]
     list_select_related = ["user", "service", "provider"]
     date_hierarchy = "created_at"
     inlines = [OrderEventInline, RefillInline]
-    actions = ["resend", "refund"]
+    actions = ["resend", "refund", "mark_resolved"]
     change_form_template = "admin/orders/order/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
@@ -154,13 +249,13 @@ class OrderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Order #{order.pk}: {done}", messages.SUCCESS)
 
-    @admin.action(description="Resend (I checked: the provider has no such order)")
+    @admin.action(description="Resend (I checked: the provider has no such order)", permissions=["change"])
     def resend(self, request, queryset):
         self._each(
             request, queryset, lambda order: order_resend(order=order, actor=request.user), "sent again."
         )
 
-    @admin.action(description="Refund in full (never placed upstream)")
+    @admin.action(description="Refund in full (never placed upstream)", permissions=["change"])
     def refund(self, request, queryset):
         reason = "The operator confirmed the order was never placed upstream."
         self._each(
@@ -169,6 +264,30 @@ class OrderAdmin(admin.ModelAdmin):
             lambda order: order_fail_and_refund(order=order, actor=request.user, reason=reason),
             "refunded.",
         )
+
+    @admin.action(description="Mark resolved (I checked this stuck order)…", permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        form, page = action_form(
+            self,
+            request,
+            queryset,
+            form_class=ResolveForm,
+            action="mark_resolved",
+            title=f"Mark {queryset.count()} order(s) resolved",
+            submit="Mark resolved",
+            help="They leave the review queue until they get stuck again. Unknown outcomes need attach, "
+            "resend or refund instead.",
+        )
+        if page:
+            return page
+        note = form.cleaned_data["note"]
+        self._each(
+            request,
+            queryset,
+            lambda order: order_mark_resolved(order=order, actor=request.user, note=note),
+            "marked resolved.",
+        )
+        return None
 
     def get_urls(self):
         attach = self.admin_site.admin_view(self.attach_view)
@@ -236,3 +355,13 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return render(request, "admin/orders/publish.html", context)
+
+
+@admin.register(Refill)
+class RefillAdmin(ReadOnlyAdmin):
+    """Customers' refill requests and how they ended."""
+
+    list_display = ["pk", "created_at", "order", "status", "provider_refill_id", "provider_status", "message"]
+    list_filter = ["status", "created_at", "order__provider"]
+    search_fields = ["=order__id", "provider_refill_id", "order__user__username"]
+    list_select_related = ["order"]

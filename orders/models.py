@@ -210,6 +210,8 @@ class Order(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # An operator checked a stuck order and took it off the review queue (it returns if it gets stuck again).
+    review_resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

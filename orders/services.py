@@ -111,6 +111,7 @@ def order_transition(*, order: Order, to: str, message: str, public: str = "", a
     for name, value in changes.items():
         setattr(order, name, value)
     order.status = to
+    order.review_resolved_at = None  # a new state: whether it is stuck is judged afresh
     if to in FINAL:
         order.finished_at = timezone.now()
     order.save()
@@ -559,6 +560,23 @@ def order_cancel_send(*, order_id: int) -> int | None:
 
 
 # --- an operator resolves a review ----------------------------------------------------------------
+
+
+def order_mark_resolved(*, order: Order, actor, note: str = "") -> None:
+    """The operator checked a stuck order (waiting, a cancel the provider never confirmed, …) and takes it
+    off the review queue. An unknown outcome cannot be waved away: it needs attach, resend or refund."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status == S.NEEDS_REVIEW:
+            raise OrderRefused(
+                f"Order #{order.pk}: an unknown outcome is resolved by attaching the provider's id, "
+                "resending or refunding."
+            )
+        order.review_resolved_at = timezone.now()
+        order.save(update_fields=["review_resolved_at"])
+        order_event(
+            order=order, message=f"Marked resolved by {actor}{': ' + note if note else ''}.", actor=actor
+        )
 
 
 def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> None:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
@@ -185,3 +186,46 @@ def storefront_follow_catalogue(*, provider: Provider) -> FollowResult:
 @receiver(catalogue_synced)
 def _follow_catalogue(sender, provider: Provider, **kwargs) -> None:
     storefront_follow_catalogue(provider=provider)
+
+
+def services_reprice(
+    *, services, percent: Decimal, fixed: Decimal = Decimal(0), rounding: str = MarkupRule.Rounding.CENT
+) -> PublishResult:
+    """Price these storefront services at a markup over their provider's cost from now on (a rule per
+    provider service, so later cost changes follow it); hand-set prices are given up."""
+    with transaction.atomic():
+        services = Service.objects.filter(pk__in=[service.pk for service in services])
+        services.update(manual_price=False)
+        return services_publish_selected(
+            provider_services=ProviderService.objects.filter(storefront__in=services).distinct(),
+            percent=percent,
+            fixed=fixed,
+            rounding=rounding,
+        )
+
+
+def service_move(*, service: Service, provider_service: ProviderService) -> Service:
+    """Sell ``service`` from another provider service of the same type: its min/max are kept within the new
+    provider's, and its price follows the new cost (unless set by hand). Orders already placed stay where
+    they were sent."""
+    if provider_service.type != service.type:
+        raise ValidationError({"provider_service": f"Choose a {service.type} service, like this one."})
+    if not provider_service.active:
+        raise ValidationError(
+            {"provider_service": "That provider service is not listed by its provider now."}
+        )
+    with transaction.atomic():
+        service.provider_service = provider_service
+        service.min_quantity = max(service.min_quantity, provider_service.min_quantity)
+        service.max_quantity = min(service.max_quantity, provider_service.max_quantity)
+        if service.min_quantity > service.max_quantity:
+            service.min_quantity, service.max_quantity = (
+                provider_service.min_quantity,
+                provider_service.max_quantity,
+            )
+        if service.paused_by_sync:
+            service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
+        service.save()
+        _publish(ProviderService.objects.filter(pk=provider_service.pk))
+    service.refresh_from_db()
+    return service

@@ -6,7 +6,8 @@ from celery import shared_task
 
 from orders.refills import refill_send, refills_sweep, refills_sync_statuses
 from orders.services import order_cancel_send, order_submit, orders_sweep, orders_sync_statuses
-from panels.models import Provider
+from panels.models import Provider, SyncRun
+from panels.services import sync_run_fail, sync_run_finish, sync_run_start
 from reseller.locks import exclusive
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,19 @@ def sync_order_statuses(provider_id: int) -> None:
         if not acquired:
             return  # the previous run is still going: never overlap
         provider = Provider.objects.get(pk=provider_id)
-        result = orders_sync_statuses(provider=provider)
-        refills = refills_sync_statuses(provider=provider)
-        logger.info("Status sync of provider %s: %s; %s refills changed", provider_id, result, refills)
+        run = sync_run_start(provider=provider, kind=SyncRun.Kind.STATUS)
+        try:
+            result = orders_sync_statuses(provider=provider)
+            refills = refills_sync_statuses(provider=provider)
+        except Exception as error:
+            sync_run_fail(run=run, error=error)
+            raise
+        summary = (
+            f"{result.checked} orders checked in {result.calls} calls, {result.moved} moved, "
+            f"{result.failed_batches} batches failed; {refills} refills changed"
+        )
+        if result.failed_batches:
+            sync_run_fail(run=run, error=RuntimeError(summary))
+        else:
+            sync_run_finish(run=run, summary=summary)
+        logger.info("Status sync of provider %s: %s", provider_id, summary)

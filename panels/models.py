@@ -159,6 +159,7 @@ class SyncRun(models.Model):
     class Kind(models.TextChoices):
         CATALOGUE = "catalogue", "Catalogue"
         BALANCE = "balance", "Balance"
+        STATUS = "status", "Order statuses"
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sync_runs")
     kind = models.CharField(max_length=16, choices=Kind.choices)

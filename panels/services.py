@@ -85,12 +85,20 @@ def provider_calls_record(*, provider: Provider, records: list[CallRecord]) -> N
 def provider_calls_prune(*, older_than: timedelta | None = None) -> int:
     """Delete call-log rows older than the retention period; returns how many went."""
     older_than = older_than or timedelta(days=settings.PROVIDER_CALL_LOG_DAYS)
-    deleted, _ = ProviderCall.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    cutoff = timezone.now() - older_than
+    deleted, _ = ProviderCall.objects.filter(created_at__lt=cutoff).delete()
+    # Status syncs run every minute: their records go with the call log.
+    SyncRun.objects.filter(kind=SyncRun.Kind.STATUS, started_at__lt=cutoff).delete()
     return deleted
 
 
 def sync_run_start(*, provider: Provider, kind: str) -> SyncRun:
     return SyncRun.objects.create(provider=provider, kind=kind)
+
+
+def sync_run_finish(*, run: SyncRun, summary: str) -> None:
+    run.ok, run.summary, run.finished_at = True, summary[:500], timezone.now()
+    run.save(update_fields=["ok", "summary", "finished_at"])
 
 
 def sync_run_fail(*, run: SyncRun, error: ProviderError | Exception) -> None:

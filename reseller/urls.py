@@ -5,8 +5,10 @@ from api.v2 import ApiV2View
 
 admin.site.site_header = "Reseller panel — operator console"
 admin.site.site_title = "Reseller panel"
+admin.site.index_template = "admin/console_index.html"
 
 urlpatterns = [
+    path("admin/console/", include("console.urls")),
     path("admin/", admin.site.urls),
     # API v2 as providers serve it: clients are configured with ".../api/v2", some add a slash.
     path("api/v2", ApiV2View.as_view(), name="api-v2"),

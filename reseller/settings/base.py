@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "orders",
     "api",
     "storefront",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
     "prune-provider-calls": {
         "task": "panels.tasks.prune_provider_calls",
         "schedule": crontab(minute=17, hour=3),
+    },
+    "heartbeat": {
+        "task": "console.tasks.heartbeat",
+        "schedule": 60,
     },
     "prune-api-requests": {
         "task": "api.tasks.prune_api_requests",

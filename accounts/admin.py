@@ -1,0 +1,86 @@
+"""Customers in the admin: who they are, their balance, their prices, and disabling them."""
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.models import Profile
+from accounts.services import customers_disable, customers_enable
+from orders.models import CustomerPricing
+
+User = get_user_model()
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+
+
+class PricingInline(admin.StackedInline):
+    model = CustomerPricing
+    can_delete = False
+    verbose_name_plural = "discount"
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "timezone"]
+    search_fields = ["user__username"]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class CustomerAdmin(UserAdmin):
+    list_display = ["username", "email", "is_active", "is_staff", "balance", "order_count", "date_joined"]
+    list_filter = ["is_active", "is_staff", "groups", "date_joined"]
+    list_select_related = ["account"]
+    inlines = [ProfileInline, PricingInline]
+    actions = ["disable", "enable"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(order_count=Count("orders"))
+
+    @admin.display(description="Balance", ordering="account__balance")
+    def balance(self, user):
+        account = getattr(user, "account", None)
+        if account is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:billing_account_change", args=[account.pk]), account.balance
+        )
+
+    @admin.display(description="Orders", ordering="order_count")
+    def order_count(self, user):
+        return format_html(
+            '<a href="{}?user__id__exact={}">{}</a>',
+            reverse("admin:orders_order_changelist"),
+            user.pk,
+            user.order_count,
+        )
+
+    def get_list_display(self, request):
+        # Support staff see customers, not their money.
+        shown = super().get_list_display(request)
+        return (
+            shown if request.user.has_perm("billing.view_account") else [n for n in shown if n != "balance"]
+        )
+
+    def get_inlines(self, request, obj):
+        # Support staff see customers, not their prices.
+        return self.inlines if request.user.has_perm("orders.view_customerpricing") else [ProfileInline]
+
+    @admin.action(description="Disable: no log in, API keys revoked", permissions=["change"])
+    def disable(self, request, queryset):
+        count = customers_disable(users=queryset.exclude(pk=request.user.pk))
+        self.message_user(request, f"{count} account(s) disabled.", messages.SUCCESS)
+
+    @admin.action(description="Enable again", permissions=["change"])
+    def enable(self, request, queryset):
+        self.message_user(
+            request, f"{customers_enable(users=queryset)} account(s) enabled.", messages.SUCCESS
+        )

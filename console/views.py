@@ -1,0 +1,54 @@
+"""The operator's console beyond the model pages: the dashboard and the review queue."""
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from console.charts import money_chart
+from console.heartbeat import HEARTBEAT_STALE_SECONDS, heartbeat_last
+from console.selectors import (
+    balances,
+    money_by_day,
+    orders_by_status,
+    provider_health,
+    review_queue,
+    top_services,
+)
+
+
+@staff_member_required
+@permission_required(
+    "panels.view_provider", raise_exception=True
+)  # owners: figures include money and providers
+def dashboard(request):
+    days, unpriced = money_by_day(days=30)
+    beat = heartbeat_last()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "days": days,
+        "chart": money_chart(days),
+        "unpriced_currencies": unpriced,
+        "totals": {
+            "revenue": sum(day.revenue for day in days),
+            "cost": sum(day.cost for day in days),
+            "profit": sum(day.profit for day in days),
+        },
+        "orders_by_status": orders_by_status(),
+        "top_services": top_services(),
+        "balances": balances(),
+        "providers": provider_health(),
+        "heartbeat": beat,
+        "heartbeat_stale": beat is None or (timezone.now() - beat).total_seconds() > HEARTBEAT_STALE_SECONDS,
+        "review_count": len(review_queue()),
+    }
+    return render(request, "console/dashboard.html", context)
+
+
+@staff_member_required
+@permission_required("orders.change_order", raise_exception=True)
+def review(request):
+    context = {**admin.site.each_context(request), "title": "Needs review", "entries": review_queue()}
+    return render(request, "console/review_queue.html", context)
