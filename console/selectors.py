@@ -177,11 +177,10 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
     providers = list(
         providers_with_health()
         .annotate(
-            finished=Count(
-                "orders", filter=recent & Q(orders__status__in=[S.COMPLETED, S.PARTIAL, S.CANCELED])
-            ),
-            partials=Count("orders", filter=recent & Q(orders__status=S.PARTIAL)),
-            cancels=Count("orders", filter=recent & Q(orders__status=S.CANCELED)),
+            # distinct: the services counted by providers_with_health multiply the joined rows.
+            finished=Count("orders", filter=recent & Q(orders__status__in=FINISHED), distinct=True),
+            partials=Count("orders", filter=recent & Q(orders__status=S.PARTIAL), distinct=True),
+            cancels=Count("orders", filter=recent & Q(orders__status=S.CANCELED), distinct=True),
             completion=Avg(
                 ExpressionWrapper(
                     F("orders__finished_at") - F("orders__sent_at"), output_field=DurationField()

@@ -1,0 +1,323 @@
+"""The operator console: roles, the review queue and its actions, service publishing actions, customers,
+and the dashboard's figures checked against a known data set."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.utils import timezone
+
+from api.models import ApiKey
+from api.services import api_key_issue
+from billing.models import Account
+from billing.services import account_for, balance_deposit
+from console import selectors
+from console.heartbeat import HEARTBEAT_KEY
+from console.tasks import heartbeat
+from orders.models import CurrencyRate, MarkupRule, Order, Service
+from orders.services import order_place
+from panels.models import ProviderService, SyncRun
+from tests.orders.support import data_for, service_of
+
+pytestmark = pytest.mark.django_db
+S = Order.Status
+
+
+def staff(client, name: str, group: str):
+    user = User.objects.create_user(name, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def placed(shop, customer):
+    """Orders of one customer on the smmcloud simulator's shop, made to order."""
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default", cancel=True)
+
+    def make(status=S.QUEUED, age=timedelta(0), **changes):
+        order = order_place(
+            user=customer,
+            service=service,
+            data=data_for(service, link=f"https://x.example/{Order.objects.count()}"),
+        )
+        Order.objects.filter(pk=order.pk).update(status=status, created_at=timezone.now() - age, **changes)
+        order.refresh_from_db()
+        return order
+
+    make.provider, make.service = provider, service
+    return make
+
+
+# --- roles ----------------------------------------------------------------------------------------------
+
+
+def test_support_sees_orders_and_customers_but_no_prices_providers_or_balances(client, placed):
+    placed()
+    staff(client, "sue", "Support")
+    for path in [
+        "/admin/orders/order/",
+        "/admin/auth/user/",
+        "/admin/orders/refill/",
+        "/admin/console/review/",
+    ]:
+        assert client.get(path).status_code == 200, path
+    for path in [
+        "/admin/orders/service/",
+        "/admin/orders/markuprule/",
+        "/admin/panels/provider/",
+        "/admin/billing/account/",
+        "/admin/billing/topup/",
+        "/admin/billing/ledgerentry/",
+        "/admin/console/dashboard/",
+    ]:
+        assert client.get(path).status_code == 403, path
+    assert "Balance" not in client.get("/admin/auth/user/").content.decode()
+    service = placed.service
+    response = client.post(
+        "/admin/orders/service/",
+        {
+            "action": "reprice",
+            "_selected_action": [service.pk],
+            "confirmed": "1",
+            "percent": "1",
+            "fixed": "0",
+            "rounding": "0.01",
+        },
+    )
+    assert response.status_code == 403
+    assert Service.objects.get(pk=service.pk).price == service.price
+
+
+def test_owner_runs_everything(client, placed):
+    staff(client, "olive", "Owner")
+    for path in [
+        "/admin/orders/service/",
+        "/admin/panels/provider/",
+        "/admin/billing/account/",
+        "/admin/console/dashboard/",
+        "/admin/console/review/",
+    ]:
+        assert client.get(path).status_code == 200, path
+
+
+# --- the review queue -----------------------------------------------------------------------------------
+
+
+def test_review_queue_lists_unknown_and_stuck_orders_with_what_to_check(client, placed):
+    unknown = placed(S.NEEDS_REVIEW, wait_reason="Timed out")
+    queued = placed(S.QUEUED, age=timedelta(minutes=30))
+    waiting = placed(S.WAITING, age=timedelta(hours=2), wait_reason="The provider is out of funds.")
+    sending = placed(S.SENDING, sending_since=timezone.now() - timedelta(hours=1))
+    cancel = placed(
+        S.IN_PROGRESS, provider_order_id="77", cancel_requested_at=timezone.now() - timedelta(hours=3)
+    )
+    placed(S.QUEUED)  # fresh: not stuck
+    placed(S.COMPLETED, age=timedelta(days=1))
+
+    entries = {entry.order.pk: entry for entry in selectors.review_queue()}
+    assert set(entries) == {unknown.pk, queued.pk, waiting.pk, sending.pk, cancel.pk}
+    assert entries[unknown.pk].reason == "unknown" and "attach its order id" in entries[unknown.pk].check
+    assert entries[waiting.pk].check.endswith("The provider is out of funds.")
+    assert entries[cancel.pk].reason == "cancel"
+
+    staff(client, "sue", "Support")
+    page = client.get("/admin/console/review/").content.decode()
+    assert "Needs review <small>(5)</small>" in page and f"/admin/orders/order/{unknown.pk}/attach/" in page
+    assert "5</strong> orders waiting" in client.get("/admin/").content.decode()
+
+
+def test_queue_actions_resolve_orders(client, placed):
+    unknown = placed(S.NEEDS_REVIEW)
+    waiting = placed(S.WAITING, age=timedelta(hours=2))
+    staff(client, "sue", "Support")
+
+    # Marking needs a note form first, then takes the order off the queue; an unknown outcome cannot be waved off.
+    form = client.post("/admin/orders/order/", {"action": "mark_resolved", "_selected_action": [waiting.pk]})
+    assert b"What you checked" in form.content
+    client.post(
+        "/admin/orders/order/",
+        {
+            "action": "mark_resolved",
+            "_selected_action": [waiting.pk, unknown.pk],
+            "confirmed": "1",
+            "note": "Topped up the provider",
+        },
+    )
+    assert {entry.order.pk for entry in selectors.review_queue()} == {unknown.pk}
+    assert "Topped up the provider" in Order.objects.get(pk=waiting.pk).events.last().message
+    assert Order.objects.get(pk=unknown.pk).review_resolved_at is None
+
+    balance = account_for(unknown.user).balance
+    client.post("/admin/orders/order/", {"action": "refund", "_selected_action": [unknown.pk]})
+    assert Order.objects.get(pk=unknown.pk).status == S.FAILED
+    assert account_for(unknown.user).balance == balance + unknown.charge
+    assert selectors.review_queue() == []
+
+
+def test_a_resolved_order_returns_when_it_gets_stuck_again(placed):
+    from orders.services import order_mark_resolved, order_transition
+
+    order = placed(S.QUEUED, age=timedelta(hours=1))
+    order_mark_resolved(order=order, actor=None)
+    assert selectors.review_queue() == []
+    order_transition(order=order, to=S.WAITING, message="out of funds again")
+    assert [entry.order.pk for entry in selectors.review_queue()] == [order.pk]
+
+
+# --- publishing -----------------------------------------------------------------------------------------
+
+
+def test_reprice_and_move_services_in_the_admin(client, placed, shop):
+    staff(client, "olive", "Owner")
+    service = placed.service
+    upstream = service.provider_service
+    client.post(
+        "/admin/orders/service/",
+        {
+            "action": "reprice",
+            "_selected_action": [service.pk],
+            "confirmed": "1",
+            "percent": "100",
+            "fixed": "0",
+            "rounding": "0.0001",
+        },
+    )
+    service.refresh_from_db()
+    assert service.price == (upstream.rate * 2).quantize(Decimal("0.0001"))
+    assert MarkupRule.objects.get(provider_service=upstream).percent == 100
+
+    _, other_provider = shop("smmcool")
+    target = ProviderService.objects.filter(provider=other_provider, type="Default", active=True).first()
+    page = client.post(
+        "/admin/orders/service/", {"action": "move", "_selected_action": [service.pk]}
+    ).content.decode()
+    assert f'value="{target.pk}"' in page
+    client.post(
+        "/admin/orders/service/",
+        {"action": "move", "_selected_action": [service.pk], "confirmed": "1", "provider_service": target.pk},
+    )
+    service.refresh_from_db()
+    assert service.provider_service == target
+    assert target.min_quantity <= service.min_quantity <= service.max_quantity <= target.max_quantity
+
+
+def test_service_pause_and_resume(client, placed):
+    staff(client, "olive", "Owner")
+    service = placed.service
+    client.post("/admin/orders/service/", {"action": "pause", "_selected_action": [service.pk]})
+    assert Service.objects.get(pk=service.pk).status == Service.Status.DISABLED
+    client.post("/admin/orders/service/", {"action": "resume", "_selected_action": [service.pk]})
+    assert Service.objects.get(pk=service.pk).status == Service.Status.ACTIVE
+
+
+# --- customers ------------------------------------------------------------------------------------------
+
+
+def test_disabling_a_customer_stops_logins_and_api_keys(client, customer):
+    _, key = api_key_issue(user=customer)
+    staff(client, "olive", "Owner")
+    client.post("/admin/auth/user/", {"action": "disable", "_selected_action": [customer.pk]})
+    customer.refresh_from_db()
+    assert not customer.is_active
+    assert not ApiKey.objects.filter(user=customer, revoked_at__isnull=True).exists()
+    assert client.post("/api/v2", {"key": key, "action": "balance"}).json() == {"error": "Invalid API key"}
+    client.post("/admin/auth/user/", {"action": "enable", "_selected_action": [customer.pk]})
+    assert User.objects.get(pk=customer.pk).is_active
+
+
+# --- the dashboard --------------------------------------------------------------------------------------
+
+
+def test_dashboard_figures_match_a_known_data_set(client, placed):
+    cache.delete(HEARTBEAT_KEY)
+    CurrencyRate.objects.update_or_create(currency="EUR", defaults={"rate": Decimal("1.10")})
+    now = timezone.now()
+    day = timedelta(days=1)
+    placed(
+        S.COMPLETED,
+        age=2 * day,
+        charge=Decimal("10"),
+        cost=Decimal("4"),
+        cost_currency="USD",
+        sent_at=now - 2 * day,
+        finished_at=now - 2 * day + timedelta(hours=2),
+    )
+    placed(
+        S.PARTIAL,
+        age=2 * day,
+        charge=Decimal("6"),
+        refunded=Decimal("1.5"),
+        cost=Decimal("2"),
+        cost_currency="EUR",
+        sent_at=now - 2 * day,
+        finished_at=now - day,
+    )
+    placed(
+        S.CANCELED,
+        age=day,
+        charge=Decimal("3"),
+        refunded=Decimal("3"),
+        cost=Decimal("0"),
+        cost_currency="USD",
+    )
+    placed(S.FAILED, age=day, charge=Decimal("5"), refunded=Decimal("5"))  # never counted as revenue
+    placed(
+        S.COMPLETED, age=40 * day, charge=Decimal("100"), cost=Decimal("1"), cost_currency="USD"
+    )  # too old
+    placed(S.IN_PROGRESS, charge=Decimal("2"), cost=Decimal("1"), cost_currency="GBP")  # no rate: flagged
+
+    days, unpriced = selectors.money_by_day(days=30)
+    assert len(days) == 30 and unpriced == ["GBP"]
+    by_day = {entry.day: entry for entry in days}
+    two_days_ago = by_day[(now - 2 * day).date()]
+    assert two_days_ago.revenue == Decimal("14.5") and two_days_ago.cost == Decimal("6.2")
+    assert by_day[(now - day).date()].revenue == 0
+    assert sum(entry.revenue for entry in days) == Decimal("16.5")
+    assert sum(entry.profit for entry in days) == Decimal("16.5") - Decimal("6.2")
+
+    statuses = dict(selectors.orders_by_status())
+    assert statuses["Completed"] == 2 and statuses["Partial"] == 1 and statuses["Failed (refunded)"] == 1
+
+    assert selectors.top_services()[0]["revenue"] == Decimal("16.5")
+
+    totals = selectors.balances()
+    assert totals.customers == sum(account.balance for account in Account.objects.all())
+
+    (health,) = selectors.provider_health()
+    assert health.finished == 3 and health.partials == 1 and health.cancels == 1
+    assert health.partial_share.quantize(Decimal("0.1")) == Decimal("33.3")
+    assert health.completion == timedelta(hours=2)
+
+    staff(client, "olive", "Owner")
+    page = client.get("/admin/console/dashboard/").content.decode()
+    assert '<strong id="revenue">16.5' in page and "No exchange rate for GBP" in page
+    assert "never seen" in page  # no heartbeat yet
+
+
+def test_heartbeat_and_status_sync_runs_show_on_the_dashboard(client, placed, settings):
+    from orders.tasks import sync_order_statuses
+
+    cache.delete(HEARTBEAT_KEY)
+    heartbeat()
+    placed(S.PENDING, provider_order_id="10001", sent_at=timezone.now())
+    sync_order_statuses(placed.provider.pk)
+    run = SyncRun.objects.get(kind=SyncRun.Kind.STATUS)
+    assert run.ok and "1 orders checked in 1 calls" in run.summary
+    (health,) = selectors.provider_health()
+    assert health.last_ok_status_sync == run.finished_at
+    staff(client, "olive", "Owner")
+    page = client.get("/admin/console/dashboard/").content.decode()
+    assert '<span class="ok">now</span>' in page and "never seen" not in page
+
+
+def test_customer_and_provider_balances(placed):
+    provider = placed.provider
+    totals = selectors.balances()
+    assert totals.providers == [(provider, provider.balance)]
+    extra = User.objects.create_user("rich")
+    balance_deposit(account=account_for(extra), amount=Decimal("1000"))
+    assert selectors.balances().customers == totals.customers + 1000
