@@ -50,5 +50,6 @@ def dashboard(request):
 @staff_member_required
 @permission_required("orders.change_order", raise_exception=True)
 def review(request):
-    context = {**admin.site.each_context(request), "title": "Needs review", "entries": review_queue()}
+    entries = review_queue()
+    context = {**admin.site.each_context(request), "title": f"Needs review ({len(entries)})", "entries": entries}
     return render(request, "console/review_queue.html", context)

@@ -1,0 +1,63 @@
+"""The operator's screens in a real browser: log in to the admin, see the review queue and the dashboard."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from console.heartbeat import heartbeat_record
+from orders.models import Order
+from orders.services import order_place
+from tests.browser import shoot
+from tests.orders.support import data_for, service_of
+
+pytestmark = pytest.mark.slow
+
+
+def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page, shop, customer):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    now = timezone.now()
+    for n, (status, age, extra) in enumerate(
+        [
+            (Order.Status.NEEDS_REVIEW, timedelta(minutes=20), {"wait_reason": "Read timeout after sending"}),
+            (
+                Order.Status.WAITING,
+                timedelta(hours=3),
+                {"wait_reason": "The provider said: Not enough funds on balance"},
+            ),
+            (Order.Status.COMPLETED, timedelta(days=3), {"cost": Decimal("0.05"), "cost_currency": "USD"}),
+            (
+                Order.Status.PARTIAL,
+                timedelta(days=2),
+                {"refunded": Decimal("0.01"), "cost": Decimal("0.03"), "cost_currency": "USD"},
+            ),
+            (Order.Status.IN_PROGRESS, timedelta(days=1), {"cost": Decimal("0.02"), "cost_currency": "USD"}),
+        ]
+    ):
+        order = order_place(
+            user=customer, service=service, data=data_for(service, link=f"https://instagram.com/p/{n}")
+        )
+        Order.objects.filter(pk=order.pk).update(status=status, created_at=now - age, **extra)
+    heartbeat_record()
+    boss = User.objects.create_user("owner", password="owner-pass-42", is_staff=True)
+    boss.groups.add(Group.objects.get(name="Owner"))
+
+    page = browser_page
+    page.goto("/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("owner")
+    page.get_by_label("Password").fill("owner-pass-42")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#console-links")).to_contain_text("2 orders waiting for an operator")
+
+    page.get_by_role("link", name="Needs review").click()
+    expect(page.locator("#review-queue tbody tr")).to_have_count(2)
+    shoot(page, "admin-review-queue")
+
+    page.goto("/admin/console/dashboard/")
+    expect(page.locator("#money-chart rect")).to_have_count(60)
+    expect(page.locator("#heartbeat .ok")).to_be_visible()  # fresh, not flagged
+    shoot(page, "admin-dashboard")
