@@ -51,5 +51,9 @@ def dashboard(request):
 @permission_required("orders.change_order", raise_exception=True)
 def review(request):
     entries = review_queue()
-    context = {**admin.site.each_context(request), "title": f"Needs review ({len(entries)})", "entries": entries}
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Needs review ({len(entries)})",
+        "entries": entries,
+    }
     return render(request, "console/review_queue.html", context)

@@ -1,23 +1,9 @@
-"""The two staff roles as Django groups.
-
-Owner: everything in the panel. Support: sees orders and customers and resolves reviews (the order actions need
-the change permission on orders); no prices, providers, balances or payments.
-"""
+"""The staff roles Owner and Support (see ``console/roles.py``)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-OWNER_APPS = ["panels", "orders", "billing", "api", "accounts"]
-SUPPORT = [
-    ("orders", "view_order"),
-    ("orders", "change_order"),
-    ("orders", "view_orderevent"),
-    ("orders", "view_refill"),
-    ("auth", "view_user"),
-    ("accounts", "view_profile"),
-    ("api", "view_apikey"),
-    ("api", "view_apirequest"),
-]
+from console.roles import roles_sync
 
 
 def create_roles(apps, schema_editor):
@@ -26,18 +12,7 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    owner, _ = Group.objects.get_or_create(name="Owner")
-    owner.permissions.set(
-        Permission.objects.filter(content_type__app_label__in=OWNER_APPS)
-        | Permission.objects.filter(content_type__app_label="auth", content_type__model="user")
-    )
-    support, _ = Group.objects.get_or_create(name="Support")
-    wanted = Permission.objects.none()
-    for app_label, codename in SUPPORT:
-        wanted |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-    support.permissions.set(wanted)
+    roles_sync(apps)
 
 
 def remove_roles(apps, schema_editor):

@@ -26,6 +26,7 @@ def test_schedule_is_declared_for_every_periodic_task():
         "orders.tasks.sync_all_order_statuses",
         "orders.tasks.sweep_orders",
         "api.tasks.prune_api_requests",
+        "console.tasks.heartbeat",
     }
     app.loader.import_default_modules()  # what a worker does at start: import every app's tasks
     assert scheduled <= set(app.tasks)

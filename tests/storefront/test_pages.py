@@ -350,7 +350,8 @@ def test_top_up_approval_in_the_admin(admin_client, make_customer):
     form = admin_client.post("/admin/billing/topup/", {"action": "reject", "_selected_action": [other.pk]})
     assert b"Shown to the customer" in form.content
     admin_client.post(
-        "/admin/billing/topup/", {"action": "reject", "_selected_action": [other.pk], "note": "Not received"}
+        "/admin/billing/topup/",
+        {"action": "reject", "_selected_action": [other.pk], "confirmed": "1", "note": "Not received"},
     )
     other.refresh_from_db()
     assert other.status == TopUp.Status.REJECTED and other.note == "Not received"

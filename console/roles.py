@@ -1,0 +1,35 @@
+"""The two staff roles, as Django groups.
+
+Owner: everything in the panel. Support: sees orders and customers and resolves reviews (the order actions
+need the change permission on orders); no prices, providers, balances or payments. Kept in step after every
+``migrate`` (and test-database flush), so permissions of models added later reach the Owner too.
+"""
+
+from django.apps import apps as global_apps
+
+OWNER_APPS = ["panels", "orders", "billing", "api", "accounts"]
+SUPPORT = [
+    ("orders", "view_order"),
+    ("orders", "change_order"),
+    ("orders", "view_orderevent"),
+    ("orders", "view_refill"),
+    ("auth", "view_user"),
+    ("accounts", "view_profile"),
+    ("api", "view_apikey"),
+    ("api", "view_apirequest"),
+]
+
+
+def roles_sync(apps=global_apps) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    owner, _ = Group.objects.get_or_create(name="Owner")
+    owner.permissions.set(
+        Permission.objects.filter(content_type__app_label__in=OWNER_APPS)
+        | Permission.objects.filter(content_type__app_label="auth", content_type__model="user")
+    )
+    support, _ = Group.objects.get_or_create(name="Support")
+    wanted = Permission.objects.none()
+    for app_label, codename in SUPPORT:
+        wanted |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    support.permissions.set(wanted)
