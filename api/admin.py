@@ -17,7 +17,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     actions = ["revoke"]
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request, queryset):
         count = api_keys_revoke(queryset)
         self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)

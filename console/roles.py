@@ -1,13 +1,16 @@
 """The two staff roles, as Django groups.
 
-Owner: everything in the panel. Support: sees orders and customers and resolves reviews (the order actions
-need the change permission on orders); no prices, providers, balances or payments. Kept in step after every
-``migrate`` (and test-database flush), so permissions of models added later reach the Owner too.
+Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
+Support: sees orders and customers, resolves reviews (the order actions need the change permission on
+orders) and unlocks customers locked out by failed logins; no prices, providers, balances or payments.
+
+Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
+the Owner too.
 """
 
 from django.apps import apps as global_apps
 
-OWNER_APPS = ["panels", "orders", "billing", "api", "accounts"]
+OWNER_APPS = ["panels", "orders", "billing", "api", "accounts", "auth", "django_celery_beat", "axes"]
 SUPPORT = [
     ("orders", "view_order"),
     ("orders", "change_order"),
@@ -17,6 +20,8 @@ SUPPORT = [
     ("accounts", "view_profile"),
     ("api", "view_apikey"),
     ("api", "view_apirequest"),
+    ("axes", "view_accessattempt"),
+    ("axes", "delete_accessattempt"),  # unlocking a locked-out customer
 ]
 
 
@@ -24,10 +29,7 @@ def roles_sync(apps=global_apps) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     owner, _ = Group.objects.get_or_create(name="Owner")
-    owner.permissions.set(
-        Permission.objects.filter(content_type__app_label__in=OWNER_APPS)
-        | Permission.objects.filter(content_type__app_label="auth", content_type__model="user")
-    )
+    owner.permissions.set(Permission.objects.filter(content_type__app_label__in=OWNER_APPS))
     support, _ = Group.objects.get_or_create(name="Support")
     wanted = Permission.objects.none()
     for app_label, codename in SUPPORT:

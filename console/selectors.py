@@ -1,7 +1,7 @@
 """What the operator console reads: the review queue and the dashboard's figures, each in a few queries."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,14 +12,11 @@ from django.utils import timezone
 from billing.models import Account
 from billing.money import to_money
 from orders.models import CurrencyRate, Order
-from orders.services import OPEN_UPSTREAM, STUCK_SENDING
+from orders.selectors import orders_needing_review
 from panels.models import Provider, SyncRun
 from panels.selectors import providers_with_health
 
 S = Order.Status
-STUCK_QUEUED = timedelta(minutes=10)
-STUCK_WAITING = timedelta(hours=1)
-UNCONFIRMED_CANCEL = timedelta(hours=1)
 FINISHED = [S.COMPLETED, S.PARTIAL, S.CANCELED]
 
 # Why an order is in the queue, and what the operator should check.
@@ -42,23 +39,10 @@ class QueueEntry:
 
 
 def review_queue(*, now=None) -> list[QueueEntry]:
-    """Every order whose outcome is unknown or that is stuck, oldest first; one query."""
-    now = now or timezone.now()
-    stuck = (
-        Q(status=S.NEEDS_REVIEW)
-        | Q(status=S.SENDING, sending_since__lt=now - STUCK_SENDING)
-        | Q(status=S.QUEUED, created_at__lt=now - STUCK_QUEUED)
-        | Q(status=S.WAITING, created_at__lt=now - STUCK_WAITING)
-        | Q(status__in=OPEN_UPSTREAM, cancel_requested_at__lt=now - UNCONFIRMED_CANCEL)
-    )
-    orders = (
-        Order.objects.filter(stuck)
-        .filter(Q(status=S.NEEDS_REVIEW) | Q(review_resolved_at__isnull=True))
-        .select_related("user", "service", "provider")
-        .order_by("created_at")
-    )
+    """Every order an operator must look at (``orders_needing_review``) with why and what to check; one
+    query."""
     entries = []
-    for order in orders:
+    for order in orders_needing_review(now=now).select_related("user", "service", "provider"):
         reason = {
             S.NEEDS_REVIEW: "unknown",
             S.SENDING: "sending",
@@ -71,7 +55,7 @@ def review_queue(*, now=None) -> list[QueueEntry]:
 
 
 def review_queue_count() -> int:
-    return len(review_queue())
+    return orders_needing_review().count()
 
 
 # --- the dashboard ----------------------------------------------------------------------------------------
@@ -112,7 +96,7 @@ def money_by_day(*, days: int = 30, now=None) -> tuple[list[Day], list[str]]:
         entry = by_day.get(row["day"])
         if entry is None:
             continue
-        entry.revenue += row["revenue"] or 0
+        entry.revenue += to_money(row["revenue"] or 0)
         if row["cost"] is not None:
             if row["cost_currency"] in rates:
                 entry.cost += to_money(row["cost"] * rates[row["cost_currency"]])
@@ -128,13 +112,14 @@ def orders_by_status() -> list[tuple[str, int]]:
 
 def top_services(*, days: int = 30, limit: int = 10, now=None) -> list[dict]:
     since = (now or timezone.now()) - timedelta(days=days)
-    return list(
+    rows = list(
         Order.objects.filter(created_at__gte=since)
         .exclude(status=S.FAILED)
         .values("service_id", "service__name")
         .annotate(revenue=Sum(F("charge") - F("refunded")), orders=Count("pk"))
         .order_by("-revenue", "service_id")[:limit]
     )
+    return [{**row, "revenue": to_money(row["revenue"])} for row in rows]
 
 
 @dataclass
@@ -159,41 +144,57 @@ def balances() -> Balances:
         for provider in Provider.objects.order_by("name")
     ]
     total = Account.objects.aggregate(total=Sum("balance"))["total"] or Decimal(0)
-    return Balances(customers=total, providers=providers)
+    return Balances(customers=to_money(total), providers=providers)
 
 
-def _last_ok(kind: str):
-    from django.db.models import OuterRef, Subquery
+# A sync is late once it has not worked for this many of its intervals: one failed run is no alarm.
+LATE_AFTER_INTERVALS = 3
 
-    runs = SyncRun.objects.filter(provider=OuterRef("pk"), kind=kind, ok=True)
-    return Subquery(runs.order_by("-finished_at").values("finished_at")[:1])
+
+def sync_intervals() -> dict[str, timedelta]:
+    return {
+        SyncRun.Kind.STATUS: timedelta(seconds=settings.STATUS_SYNC_SECONDS),
+        SyncRun.Kind.CATALOGUE: timedelta(minutes=settings.CATALOGUE_SYNC_MINUTES),
+        SyncRun.Kind.BALANCE: timedelta(minutes=settings.BALANCE_SYNC_MINUTES),
+    }
+
+
+@dataclass
+class SyncState:
+    kind: str
+    last_ok: datetime | None
+    late: bool
 
 
 def provider_health(*, days: int = 30, now=None) -> list[Provider]:
     """Per provider: error rate of the last 24 h, share of partial and canceled among finished orders and
-    average time from sending to completion over ``days`` days, and the last successful syncs."""
-    since = (now or timezone.now()) - timedelta(days=days)
-    recent = Q(orders__created_at__gte=since)
-    providers = list(
-        providers_with_health()
+    average time from sending to completion over ``days`` days, and each kind of sync's last success, late
+    when it has not worked for ``LATE_AFTER_INTERVALS`` of its intervals."""
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    # Order figures in a query of their own: joined to the provider's services they would multiply.
+    figures = {
+        row["provider"]: row
+        for row in Order.objects.filter(created_at__gte=since, provider__isnull=False)
+        .values("provider")
         .annotate(
-            # distinct: the services counted by providers_with_health multiply the joined rows.
-            finished=Count("orders", filter=recent & Q(orders__status__in=FINISHED), distinct=True),
-            partials=Count("orders", filter=recent & Q(orders__status=S.PARTIAL), distinct=True),
-            cancels=Count("orders", filter=recent & Q(orders__status=S.CANCELED), distinct=True),
+            finished=Count("pk", filter=Q(status__in=FINISHED)),
+            partials=Count("pk", filter=Q(status=S.PARTIAL)),
+            cancels=Count("pk", filter=Q(status=S.CANCELED)),
             completion=Avg(
-                ExpressionWrapper(
-                    F("orders__finished_at") - F("orders__sent_at"), output_field=DurationField()
-                ),
-                filter=recent & Q(orders__status=S.COMPLETED),
+                ExpressionWrapper(F("finished_at") - F("sent_at"), output_field=DurationField()),
+                filter=Q(status=S.COMPLETED),
             ),
-            last_ok_status_sync=_last_ok(SyncRun.Kind.STATUS),
-            last_ok_catalogue_sync=_last_ok(SyncRun.Kind.CATALOGUE),
-            last_ok_balance_sync=_last_ok(SyncRun.Kind.BALANCE),
         )
-        .order_by("name")
-    )
+        .order_by()
+    }
+    providers = list(providers_with_health().order_by("name"))
     for provider in providers:
+        row = figures.get(provider.pk, {})
+        provider.finished = row.get("finished", 0)
+        provider.partials = row.get("partials", 0)
+        provider.cancels = row.get("cancels", 0)
+        provider.completion = row.get("completion")
         provider.error_rate = (
             Decimal(provider.recent_failed_calls or 0) / provider.recent_calls * 100
             if provider.recent_calls
@@ -205,4 +206,10 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
         provider.cancel_share = (
             Decimal(provider.cancels) / provider.finished * 100 if provider.finished else None
         )
+        provider.syncs = []
+        for kind, interval in sync_intervals().items():
+            last_ok = getattr(provider, f"last_ok_{kind}_sync")
+            # A disabled provider is not synced: nothing to be late for.
+            late = provider.enabled and (last_ok is None or now - last_ok > LATE_AFTER_INTERVALS * interval)
+            provider.syncs.append(SyncState(kind=kind, last_ok=last_ok, late=late))
     return providers

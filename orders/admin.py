@@ -17,6 +17,7 @@ from orders.models import (
     Refill,
     Service,
 )
+from orders.selectors import orders_needing_review
 from orders.services import (
     OrderRefused,
     order_attach_provider_id,
@@ -187,6 +188,21 @@ class RefillInline(ReadOnlyInline):
     fields = ["created_at", "status", "provider_refill_id", "provider_status", "message"]
 
 
+class ReviewQueueFilter(admin.SimpleListFilter):
+    """The orders of the review queue (``orders_needing_review``): unknown outcomes and stuck orders."""
+
+    title = "needs review"
+    parameter_name = "needs_review"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In the review queue")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=orders_needing_review().values("pk"))
+        return queryset
+
+
 class ResolveForm(ActionForm):
     note = forms.CharField(max_length=200, required=False, label="What you checked")
 
@@ -211,6 +227,7 @@ class OrderAdmin(admin.ModelAdmin):
         "provider_order_id",
     ]
     list_filter = [
+        ReviewQueueFilter,
         "status",
         "provider",
         ("service", admin.RelatedOnlyFieldListFilter),
@@ -337,7 +354,10 @@ admin.site.unregister(ProviderService)
 class PublishingProviderServiceAdmin(ProviderServiceAdmin):
     actions = [*ProviderServiceAdmin.actions, "publish"]
 
-    @admin.action(description="Publish on the storefront…")
+    def has_publish_permission(self, request):
+        return request.user.has_perm("orders.add_service")
+
+    @admin.action(description="Publish on the storefront…", permissions=["publish"])
     def publish(self, request, queryset):
         form = PublishForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -355,6 +375,19 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return render(request, "admin/orders/publish.html", context)
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdmin):
+    """Every order's history in one place: status moves, provider calls, operators' resolutions."""
+
+    list_display = ["created_at", "order", "from_status", "to_status", "message", "actor"]
+    list_filter = ["to_status", ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["=order__id", "message", "order__provider_order_id"]
+    list_select_related = ["order", "actor"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]
+    list_per_page = 100
 
 
 @admin.register(Refill)

@@ -1,8 +1,18 @@
 """Reads shared by the storefront, both APIs and the admin."""
 
-from django.db.models import QuerySet
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from orders.models import Order, Refill, Service
+from orders.services import OPEN_UPSTREAM, STUCK_SENDING
+
+S = Order.Status
+# How long an order may sit before an operator should look at it.
+STUCK_QUEUED = timedelta(minutes=10)
+STUCK_WAITING = timedelta(hours=1)
+UNCONFIRMED_CANCEL = timedelta(hours=1)
 
 
 def services_on_sale() -> QuerySet[Service]:
@@ -19,3 +29,19 @@ def orders_of(user) -> QuerySet[Order]:
 
 def refills_of(user) -> QuerySet[Refill]:
     return Refill.objects.filter(order__user=user)
+
+
+def orders_needing_review(*, now=None) -> QuerySet[Order]:
+    """Orders an operator must look at, oldest first: the outcome is unknown (the provider may or may not
+    have it), or the order is stuck sending, not sent, waiting, or its cancel was never confirmed. A stuck
+    order the operator marked resolved stays out until it gets stuck again; an unknown outcome never does."""
+    now = now or timezone.now()
+    stuck = (
+        Q(status=S.SENDING, sending_since__lt=now - STUCK_SENDING)
+        | Q(status=S.QUEUED, created_at__lt=now - STUCK_QUEUED)
+        | Q(status=S.WAITING, created_at__lt=now - STUCK_WAITING)
+        | Q(status__in=OPEN_UPSTREAM, cancel_requested_at__lt=now - UNCONFIRMED_CANCEL)
+    )
+    return Order.objects.filter(
+        Q(status=S.NEEDS_REVIEW) | (stuck & Q(review_resolved_at__isnull=True))
+    ).order_by("created_at", "pk")

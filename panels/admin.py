@@ -2,9 +2,10 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from panels.catalogue import CatalogueRefused, catalogue_sync
 from panels.client import ProviderError
@@ -81,7 +82,7 @@ class ProviderAdmin(admin.ModelAdmin):
         "balance_display",
         "balance_checked_at",
         "active_services_display",
-        "last_catalogue_sync_display",
+        "last_syncs_display",
         "error_rate_display",
         "api_url",
     ]
@@ -112,18 +113,26 @@ class ProviderAdmin(admin.ModelAdmin):
     def active_services_display(self, provider):
         return provider.active_services
 
-    @admin.display(description="Last catalogue sync", ordering="last_catalogue_sync_at")
-    def last_catalogue_sync_display(self, provider):
-        if provider.last_catalogue_sync_at is None:
-            return "never"
-        when = provider.last_catalogue_sync_at.strftime("%Y-%m-%d %H:%M")
-        if provider.last_catalogue_sync_ok:
-            return f"{when} ✓"
-        return format_html(
-            '{} <span style="color:#ba2121" title="{}">failed</span>',
-            when,
-            provider.last_catalogue_sync_error,
-        )
+    @admin.display(description="Last syncs")
+    def last_syncs_display(self, provider):
+        lines = []
+        for kind, label in SyncRun.Kind.choices:
+            when = getattr(provider, f"last_{kind}_sync_at")
+            if when is None:
+                lines.append(format_html("{}: never", label))
+            elif getattr(provider, f"last_{kind}_sync_ok"):
+                lines.append(format_html("{}: {} ✓", label, naturaltime(when)))
+            else:
+                error = getattr(provider, f"last_{kind}_sync_error")
+                lines.append(
+                    format_html(
+                        '{}: {} <span style="color:#ba2121" title="{}">failed</span>',
+                        label,
+                        naturaltime(when),
+                        error,
+                    )
+                )
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
 
     @admin.display(description="Errors (24 h)")
     def error_rate_display(self, provider):
@@ -145,11 +154,11 @@ class ProviderAdmin(admin.ModelAdmin):
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Provider]):
         self._run_for_each(request, queryset, provider_test_connection, str)
 
-    @admin.action(description="Sync catalogue now")
+    @admin.action(description="Sync catalogue now", permissions=["change"])
     def sync_catalogue(self, request, queryset):
         self._run_for_each(request, queryset, catalogue_sync, lambda result: result.summary())
 
-    @admin.action(description="Sync balance now")
+    @admin.action(description="Sync balance now", permissions=["change"])
     def sync_balance(self, request, queryset):
         self._run_for_each(request, queryset, balance_sync, lambda b: f"balance {b.amount} {b.currency}")
 
@@ -216,7 +225,7 @@ class ProviderServiceAdmin(admin.ModelAdmin):
         ]
         return " · ".join(allowed) or "—"
 
-    @admin.action(description="Mark as reviewed (clear the “new” flag)")
+    @admin.action(description="Mark as reviewed (clear the “new” flag)", permissions=["change"])
     def mark_reviewed(self, request, queryset):
         count = queryset.filter(is_new=True).update(is_new=False)
         self.message_user(request, f"{count} services marked as reviewed.", messages.SUCCESS)

@@ -24,6 +24,7 @@ from api.services import api_key_issue, api_keys_revoke
 from api.v2_actions import MULTI_LIMIT
 from billing.gateways import GATEWAYS, BadSignature
 from billing.models import TopUp
+from billing.money import to_money
 from billing.services import InsufficientFunds, account_for
 from billing.topups import topup_gateway_callback, topup_request
 from orders.mass_orders import mass_order_place
@@ -119,7 +120,8 @@ def dashboard(request):
         {
             "account": account,
             "recent": orders_of(request.user).select_related("service")[:5],
-            "spent_30_days": (spent["charged"] or Decimal(0)) - (spent["refunded"] or Decimal(0)),
+            # to_money: SQLite's sums come back with more decimals than the columns have.
+            "spent_30_days": to_money((spent["charged"] or Decimal(0)) - (spent["refunded"] or Decimal(0))),
             "orders_30_days": spent["count"],
             "open_orders": orders_of(request.user)
             .exclude(status__in=[*TABS["completed"][1], *TABS["partial"][1], *TABS["canceled"][1]])

@@ -172,20 +172,23 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CATALOGUE_SYNC_MINUTES = env.int("CATALOGUE_SYNC_MINUTES", default=30)
+BALANCE_SYNC_MINUTES = env.int("BALANCE_SYNC_MINUTES", default=5)
+STATUS_SYNC_SECONDS = env.int("STATUS_SYNC_SECONDS", default=60)
 # Periodic work is declared here; django-celery-beat mirrors it into the database, where the
 # operator can see and pause it in the admin.
 CELERY_BEAT_SCHEDULE = {
     "sync-all-catalogues": {
         "task": "panels.tasks.sync_all_catalogues",
-        "schedule": crontab(minute=f"*/{env.int('CATALOGUE_SYNC_MINUTES', default=30)}"),
+        "schedule": crontab(minute=f"*/{CATALOGUE_SYNC_MINUTES}"),
     },
     "sync-all-balances": {
         "task": "panels.tasks.sync_all_balances",
-        "schedule": crontab(minute=f"*/{env.int('BALANCE_SYNC_MINUTES', default=5)}"),
+        "schedule": crontab(minute=f"*/{BALANCE_SYNC_MINUTES}"),
     },
     "sync-order-statuses": {
         "task": "orders.tasks.sync_all_order_statuses",
-        "schedule": env.int("STATUS_SYNC_SECONDS", default=60),
+        "schedule": STATUS_SYNC_SECONDS,
     },
     "sweep-orders": {
         "task": "orders.tasks.sweep_orders",

@@ -12,6 +12,7 @@ from django.utils import timezone
 from api.models import ApiKey
 from api.services import api_key_issue
 from billing.models import Account
+from billing.money import to_money
 from billing.services import account_for, balance_deposit
 from console import selectors
 from console.heartbeat import HEARTBEAT_KEY
@@ -324,3 +325,131 @@ def test_customer_and_provider_balances(placed):
     extra = User.objects.create_user("rich")
     balance_deposit(account=account_for(extra), amount=Decimal("1000"))
     assert selectors.balances().customers == totals.customers + 1000
+
+
+# --- the admin's model pages ------------------------------------------------------------------------------
+
+
+def test_order_list_filters_the_review_queue(client, placed):
+    unknown = placed(S.NEEDS_REVIEW)
+    waiting = placed(S.WAITING, age=timedelta(hours=2))
+    placed(S.WAITING)  # not for long: not in the queue
+    placed(S.COMPLETED, age=timedelta(days=1))
+    staff(client, "sue", "Support")
+    response = client.get("/admin/orders/order/", {"needs_review": "yes"})
+    assert {order.pk for order in response.context["cl"].result_list} == {unknown.pk, waiting.pk}
+    assert "In the review queue" in response.content.decode()
+
+
+def test_order_events_are_searchable_and_read_only(client, placed):
+    order = placed(S.NEEDS_REVIEW)
+    staff(client, "sue", "Support")
+    response = client.get("/admin/orders/orderevent/", {"q": str(order.pk)})
+    events = list(response.context["cl"].result_list)
+    assert events and {event.order_id for event in events} == {order.pk}
+    event = events[0]
+    page = client.get(f"/admin/orders/orderevent/{event.pk}/change/").content.decode()
+    assert 'name="message"' not in page and event.message[:20] in page
+    assert client.post(f"/admin/orders/orderevent/{event.pk}/delete/").status_code == 403
+
+
+def test_provider_list_shows_each_kind_of_sync(client, placed):
+    provider = placed.provider  # its balance and catalogue were synced by the shop fixture
+    now = timezone.now()
+    SyncRun.objects.create(
+        provider=provider,
+        kind=SyncRun.Kind.STATUS,
+        started_at=now,
+        finished_at=now,
+        ok=False,
+        error="Provider answered HTML",
+    )
+    staff(client, "olive", "Owner")
+    page = client.get("/admin/panels/provider/").content.decode()
+    assert "Catalogue: now ✓" in page and "Balance: now ✓" in page
+    assert 'Order statuses: now <span style="color:#ba2121" title="Provider answered HTML">failed' in page
+
+
+def test_new_provider_services_marked_reviewed(client, placed):
+    fresh = ProviderService.objects.filter(provider=placed.provider, is_new=True)
+    chosen = list(fresh.values_list("pk", flat=True)[:3])
+    assert len(chosen) == 3
+    staff(client, "olive", "Owner")
+    client.post("/admin/panels/providerservice/", {"action": "mark_reviewed", "_selected_action": chosen})
+    assert not ProviderService.objects.filter(pk__in=chosen, is_new=True).exists()
+    assert fresh.exists()  # the others stay flagged
+
+
+def test_discounts_and_custom_prices_set_in_the_admin(client, placed, customer):
+    from orders.pricing import customer_price
+
+    service = placed.service
+    staff(client, "olive", "Owner")
+    response = client.post(
+        "/admin/orders/customerpricing/add/", {"user": customer.pk, "discount_percent": "10"}
+    )
+    assert response.status_code == 302
+    assert customer_price(user=customer, service=service) == to_money(service.price * Decimal("0.9"))
+    refused = client.post(
+        "/admin/orders/customerpricing/add/", {"user": customer.pk, "discount_percent": "150"}
+    )
+    assert b"less than or equal to 100" in refused.content
+
+    client.post(
+        "/admin/orders/customerserviceprice/add/",
+        {"user": customer.pk, "service": service.pk, "price": "0.5"},
+    )
+    assert customer_price(user=customer, service=service) == Decimal("0.5")
+    order = order_place(user=customer, service=service, data=data_for(service))
+    assert order.charge == to_money(Decimal("0.5") * order.units / 1000)
+
+
+def test_late_syncs_are_flagged_on_the_dashboard(client, placed, settings):
+    settings.STATUS_SYNC_SECONDS, settings.BALANCE_SYNC_MINUTES = 60, 5
+    provider = placed.provider  # catalogue and balance synced just now by the shop fixture
+    now = timezone.now()
+
+    def ran(kind, ago, ok=True):
+        when = now - ago
+        SyncRun.objects.create(provider=provider, kind=kind, started_at=when, finished_at=when, ok=ok)
+
+    ran(SyncRun.Kind.STATUS, timedelta(minutes=10))
+    ran(SyncRun.Kind.STATUS, timedelta(minutes=1), ok=False)  # failing since: late after 3 intervals
+    SyncRun.objects.filter(kind=SyncRun.Kind.BALANCE).update(finished_at=now - timedelta(minutes=14))
+
+    (health,) = selectors.provider_health(now=now)
+    late = {sync.kind: sync.late for sync in health.syncs}
+    assert late == {"status": True, "catalogue": False, "balance": False}
+    later = selectors.provider_health(now=now + timedelta(minutes=2))[0]
+    assert {sync.kind: sync.late for sync in later.syncs}["balance"]  # 16 minutes: over 3 intervals
+
+    staff(client, "olive", "Owner")
+    page = client.get("/admin/console/dashboard/").content.decode()
+    assert f"{provider.name}: the status sync has not worked since 10" in page
+    assert "the catalogue sync has not worked" not in page
+
+    provider.enabled = False
+    provider.save()
+    assert not any(sync.late for sync in selectors.provider_health(now=now)[0].syncs)
+
+
+def test_dashboard_and_queue_queries_do_not_grow_with_the_business(client, placed, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff(client, "olive", "Owner")
+    placed(S.COMPLETED, age=timedelta(days=1))
+    placed(S.NEEDS_REVIEW)
+
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return len(captured)
+
+    before = {path: queries(path) for path in ["/admin/console/dashboard/", "/admin/console/review/"]}
+    shop("smmcool")
+    for n in range(5):
+        placed(S.PARTIAL, age=timedelta(days=n), refunded=Decimal("0.01"))
+        placed(S.NEEDS_REVIEW)
+    after = {path: queries(path) for path in before}
+    assert after == before

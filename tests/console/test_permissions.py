@@ -1,0 +1,149 @@
+"""Every admin page, custom view and action, for each role: what Owner and Support may do, and that the rest
+is refused over HTTP. A model page or action added later fails here until its role is decided."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.test import RequestFactory
+
+from billing.services import account_for
+
+pytestmark = pytest.mark.django_db
+
+# What Support staff reach: orders (and their resolution), customers and their keys, read-only.
+SUPPORT = {
+    "orders.order": {"resend", "refund", "mark_resolved"},
+    "orders.orderevent": set(),
+    "orders.refill": set(),
+    "auth.user": set(),
+    "accounts.profile": set(),
+    "api.apikey": set(),
+    "api.apirequest": set(),
+    # Unlocking a customer locked out by failed logins.
+    "axes.accessattempt": {"cleanup_expired_attempts", "delete_selected"},
+}
+# The Owner's actions on every model page (Django's own bulk delete only where deleting is allowed).
+OWNER = {
+    "panels.provider": {"test_connection", "sync_catalogue", "sync_balance", "delete_selected"},
+    "panels.providerservice": {"mark_reviewed", "publish"},
+    "panels.syncrun": set(),
+    "panels.providercall": set(),
+    "orders.service": {"pause", "resume", "reprice", "move", "delete_selected"},
+    "orders.markuprule": {"delete_selected"},
+    "orders.currencyrate": {"delete_selected"},
+    "orders.customerpricing": {"delete_selected"},
+    "orders.customerserviceprice": {"delete_selected"},
+    "orders.order": {"resend", "refund", "mark_resolved"},
+    "orders.orderevent": set(),
+    "orders.refill": set(),
+    "billing.account": set(),
+    "billing.ledgerentry": set(),
+    "billing.topup": {"approve", "reject"},
+    "auth.user": {"disable", "enable", "delete_selected"},
+    "accounts.profile": {"delete_selected"},
+    "api.apikey": {"revoke"},
+    "api.apirequest": set(),
+    "auth.group": {"delete_selected"},
+    "django_celery_beat.periodictask": {
+        "enable_tasks",
+        "disable_tasks",
+        "toggle_tasks",
+        "run_tasks",
+        "delete_selected",
+    },
+    "django_celery_beat.clockedschedule": {"delete_selected"},
+    "django_celery_beat.crontabschedule": {"delete_selected"},
+    "django_celery_beat.solarschedule": {"delete_selected"},
+    "django_celery_beat.intervalschedule": {"delete_selected"},
+    "axes.accessattempt": {"cleanup_expired_attempts", "delete_selected"},
+    "axes.accesslog": {"delete_selected"},
+    "axes.accessfailurelog": {"delete_selected"},
+}
+
+
+def member(group: str) -> User:
+    user = User.objects.create_user(group.lower(), password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def actions_for(user: User, model_admin) -> set[str]:
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return set(model_admin.get_actions(request))
+
+
+def label(model) -> str:
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def changelist(model) -> str:
+    return f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+
+
+def test_every_model_page_has_its_roles_decided():
+    registered = {label(model) for model in admin.site._registry}
+    assert registered == set(OWNER), "a model page was added or removed: decide who may use it"
+    assert set(SUPPORT) <= registered
+
+
+@pytest.mark.parametrize(("role", "expected"), [("Owner", OWNER), ("Support", SUPPORT)])
+def test_each_role_sees_its_model_pages_and_no_others(client, role, expected):
+    client.force_login(member(role))
+    for model in admin.site._registry:
+        status = client.get(changelist(model)).status_code
+        assert status == (200 if label(model) in expected else 403), (role, label(model), status)
+
+
+@pytest.mark.parametrize(("role", "expected"), [("Owner", OWNER), ("Support", SUPPORT)])
+def test_each_role_gets_exactly_its_actions(role, expected):
+    user = member(role)
+    for model, model_admin in admin.site._registry.items():
+        if label(model) in expected:
+            assert actions_for(user, model_admin) == expected[label(model)], (role, label(model))
+
+
+def test_support_cannot_run_owner_actions_by_posting_them(client, customer):
+    """Hidden actions are refused, not merely hidden: a hand-made POST changes nothing."""
+    from api.services import api_key_issue
+
+    key, _ = api_key_issue(user=customer)
+    client.force_login(member("Support"))
+    for path, action, pk in [
+        ("/admin/auth/user/", "disable", customer.pk),
+        ("/admin/api/apikey/", "revoke", key.pk),
+    ]:
+        assert client.post(path, {"action": action, "_selected_action": [pk]}).status_code == 200
+    customer.refresh_from_db()
+    key.refresh_from_db()
+    assert customer.is_active and key.revoked_at is None
+
+
+def test_owner_only_pages_beyond_model_pages(client, customer):
+    account = account_for(customer)
+    adjust = f"/admin/billing/account/{account.pk}/adjust/"
+    support = member("Support")
+    client.force_login(support)
+    assert client.get("/admin/console/dashboard/").status_code == 403
+    assert client.get("/admin/console/review/").status_code == 200
+    assert client.post(adjust, {"amount": "5", "reason": "x"}).status_code in (302, 403)
+    assert account_for(customer).balance == account.balance
+    index = client.get("/admin/").content.decode()
+    assert "Needs review" in index and "/admin/console/dashboard/" not in index
+
+    client.force_login(member("Owner"))
+    assert client.get("/admin/console/dashboard/").status_code == 200
+    assert client.get(adjust).status_code == 200
+    assert "/admin/console/dashboard/" in client.get("/admin/").content.decode()
+
+
+def test_staff_without_a_role_and_customers_get_nothing(client, customer):
+    nobody = User.objects.create_user("newhire", password="pw", is_staff=True)
+    client.force_login(nobody)
+    for model in admin.site._registry:
+        assert client.get(changelist(model)).status_code == 403, label(model)
+    assert client.get("/admin/console/review/").status_code == 403
+    client.force_login(customer)
+    for path in ["/admin/", "/admin/console/review/", "/admin/console/dashboard/", "/admin/orders/order/"]:
+        response = client.get(path)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], path
