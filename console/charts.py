@@ -9,7 +9,8 @@ WIDTH, HEIGHT, PAD = 900, 240, 30
 
 def money_chart(days: list[Day]) -> dict:
     """Coordinates for revenue and cost bars per day and the profit line, scaled to the largest figure."""
-    top = max([Decimal(1), *(day.revenue for day in days), *(day.cost for day in days)])
+    # Scaled to the largest figure, however small the business; 1 when there is nothing to draw.
+    top = max([*(day.revenue for day in days), *(day.cost for day in days)], default=0) or Decimal(1)
     slot = (WIDTH - 2 * PAD) / max(1, len(days))
     bar = max(1.0, slot / 2 - 1)
 
