@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from accounts.models import Profile
 from accounts.services import customers_disable, customers_enable
-from orders.models import CustomerPricing
+from orders.models import CustomerPricing, CustomerServicePrice
 
 User = get_user_model()
 
@@ -23,6 +23,13 @@ class PricingInline(admin.StackedInline):
     model = CustomerPricing
     can_delete = False
     verbose_name_plural = "discount"
+
+
+class CustomPriceInline(admin.TabularInline):
+    model = CustomerServicePrice
+    extra = 0
+    raw_id_fields = ["service"]
+    verbose_name_plural = "custom prices (per 1000, or per package)"
 
 
 @admin.register(Profile)
@@ -39,7 +46,7 @@ class CustomerAdmin(UserAdmin):
     list_display = ["username", "email", "is_active", "is_staff", "balance", "order_count", "date_joined"]
     list_filter = ["is_active", "is_staff", "groups", "date_joined"]
     list_select_related = ["account"]
-    inlines = [ProfileInline, PricingInline]
+    inlines = [ProfileInline, PricingInline, CustomPriceInline]
     actions = ["disable", "enable"]
 
     def get_queryset(self, request):

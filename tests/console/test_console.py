@@ -453,3 +453,47 @@ def test_dashboard_and_queue_queries_do_not_grow_with_the_business(client, place
         placed(S.NEEDS_REVIEW)
     after = {path: queries(path) for path in before}
     assert after == before
+
+
+def test_a_customers_page_holds_their_discount_and_custom_prices(client, placed, customer):
+    from orders.pricing import customer_price
+
+    service = placed.service
+    staff(client, "olive", "Owner")
+    url = f"/admin/auth/user/{customer.pk}/change/"
+    assert "custom prices (per 1000, or per package)" in client.get(url).content.decode().lower()
+    inlines = {  # each inline's management form, as the page sends it
+        prefix: {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0"}
+        for prefix in ["profile", "pricing", "custom_prices"]
+    }
+    response = client.post(
+        url,
+        {
+            "username": customer.username,
+            "email": "dave@example.com",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            **inlines["profile"],  # the fixture's customer has no profile yet: the page adds one
+            "profile-0-user": str(customer.pk),
+            "profile-0-timezone": "UTC",
+            **inlines["pricing"],
+            "pricing-0-user": str(customer.pk),
+            "pricing-0-discount_percent": "20",
+            **inlines["custom_prices"],
+            "custom_prices-0-user": str(customer.pk),
+            "custom_prices-0-service": str(service.pk),
+            "custom_prices-0-price": "0.25",
+        },
+    )
+    assert response.status_code == 302, response.context and [
+        response.context["adminform"].form.errors,
+        [formset.formset.errors for formset in response.context["inline_admin_formsets"]],
+    ]
+    assert customer_price(user=customer, service=service) == Decimal("0.25")
+    other = Service.objects.exclude(pk=service.pk).filter(status=Service.Status.ACTIVE).first()
+    assert customer_price(user=customer, service=other) == to_money(other.price * Decimal("0.8"))
+
+    staff(client, "sue", "Support")
+    page = client.get(url).content.decode().lower()
+    assert "custom prices" not in page and "discount" not in page
