@@ -203,6 +203,12 @@ class ReviewQueueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProviderCheckedForm(ActionForm):
+    checked = forms.BooleanField(
+        label="I searched the provider's panel for these links: it has no such order (or it was never sent)."
+    )
+
+
 class ResolveForm(ActionForm):
     note = forms.CharField(max_length=200, required=False, label="What you checked")
 
@@ -266,14 +272,47 @@ class OrderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Order #{order.pk}: {done}", messages.SUCCESS)
 
-    @admin.action(description="Resend (I checked: the provider has no such order)", permissions=["change"])
+    def _checked_at_the_provider(self, request, queryset, *, action: str, title: str, risk: str):
+        """The page asking the operator to confirm they checked the provider; None once they did."""
+        _, page = action_form(
+            self,
+            request,
+            queryset,
+            form_class=ProviderCheckedForm,
+            action=action,
+            title=f"{title} {queryset.count()} order(s)",
+            submit=title,
+            help=risk,
+        )
+        return page
+
+    @admin.action(description="Resend (I checked: the provider has no such order)…", permissions=["change"])
     def resend(self, request, queryset):
+        # The API has no idempotency key: resending an order the provider has pays for it twice.
+        if page := self._checked_at_the_provider(
+            request,
+            queryset,
+            action="resend",
+            title="Resend",
+            risk="If the provider has the order already, sending it again pays for it twice.",
+        ):
+            return page
         self._each(
             request, queryset, lambda order: order_resend(order=order, actor=request.user), "sent again."
         )
+        return None
 
-    @admin.action(description="Refund in full (never placed upstream)", permissions=["change"])
+    @admin.action(description="Refund in full (never placed upstream)…", permissions=["change"])
     def refund(self, request, queryset):
+        if page := self._checked_at_the_provider(
+            request,
+            queryset,
+            action="refund",
+            title="Refund",
+            risk="If the provider has the order, it delivers it and charges you while the customer gets "
+            "their money back.",
+        ):
+            return page
         reason = "The operator confirmed the order was never placed upstream."
         self._each(
             request,
@@ -281,6 +320,7 @@ class OrderAdmin(admin.ModelAdmin):
             lambda order: order_fail_and_refund(order=order, actor=request.user, reason=reason),
             "refunded.",
         )
+        return None
 
     @admin.action(description="Mark resolved (I checked this stuck order)…", permissions=["change"])
     def mark_resolved(self, request, queryset):

@@ -153,7 +153,10 @@ def test_queue_actions_resolve_orders(client, placed):
     assert Order.objects.get(pk=unknown.pk).review_resolved_at is None
 
     balance = account_for(unknown.user).balance
-    client.post("/admin/orders/order/", {"action": "refund", "_selected_action": [unknown.pk]})
+    client.post(
+        "/admin/orders/order/",
+        {"action": "refund", "_selected_action": [unknown.pk], "confirmed": "1", "checked": "on"},
+    )
     assert Order.objects.get(pk=unknown.pk).status == S.FAILED
     assert account_for(unknown.user).balance == balance + unknown.charge
     assert selectors.review_queue() == []

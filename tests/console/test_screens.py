@@ -62,6 +62,16 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
     expect(page.locator("#review-queue tbody tr")).to_have_count(2)
     shoot(page, "admin-review-queue")
 
+    # Refunding the order that never left asks first whether the provider was checked.
+    waiting = page.locator("#review-queue tbody tr", has_text="Waiting")
+    waiting.get_by_role("button", name="Refund").click()
+    expect(page.get_by_text("charges you while the customer gets their money back")).to_be_visible()
+    page.get_by_label("I searched the provider's panel").check()
+    page.get_by_role("button", name="Refund").click()
+    expect(page.locator(".messagelist")).to_contain_text("refunded.")
+    page.goto("/admin/console/review/")
+    expect(page.locator("#review-queue tbody tr")).to_have_count(1)
+
     page.goto("/admin/console/dashboard/")
     expect(page.locator("#money-chart rect")).to_have_count(60)
     expect(page.locator("#heartbeat .ok")).to_be_visible()  # fresh, not flagged

@@ -48,12 +48,27 @@ def test_attach_the_provider_id_found_upstream(operator_client, order_in_review)
 
 
 def run_action(client, action, order):
+    """Post the action, confirming that the provider was checked, as its form asks."""
     response = client.post(
         reverse("admin:orders_order_changelist"),
-        {"action": action, "_selected_action": [order.pk]},
+        {"action": action, "_selected_action": [order.pk], "confirmed": "1", "checked": "on"},
         follow=True,
     )
     return [str(message) for message in response.context["messages"]]
+
+
+def test_resend_and_refund_ask_whether_the_provider_was_checked(operator_client, order_in_review):
+    _, order = order_in_review
+    changelist = reverse("admin:orders_order_changelist")
+    for action in ["resend", "refund"]:
+        page = operator_client.post(changelist, {"action": action, "_selected_action": [order.pk]})
+        assert b"pays for it twice" in page.content or b"charges you" in page.content
+        unticked = operator_client.post(
+            changelist, {"action": action, "_selected_action": [order.pk], "confirmed": "1"}
+        )
+        assert b"This field is required" in unticked.content
+        order.refresh_from_db()
+        assert order.status == S.NEEDS_REVIEW and order.refunded == 0
 
 
 def test_resend_and_refund_actions(operator_client, order_in_review, monkeypatch):
