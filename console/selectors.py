@@ -38,11 +38,11 @@ class QueueEntry:
     check: str
 
 
-def review_queue(*, now=None) -> list[QueueEntry]:
-    """Every order an operator must look at (``orders_needing_review``) with why and what to check; one
-    query."""
+def review_queue(*, now=None, limit: int | None = None) -> list[QueueEntry]:
+    """The orders an operator must look at (``orders_needing_review``), oldest first, with why and what to
+    check; one query."""
     entries = []
-    for order in orders_needing_review(now=now).select_related("user", "service", "provider"):
+    for order in orders_needing_review(now=now).select_related("user", "service", "provider")[:limit]:
         reason = {
             S.NEEDS_REVIEW: "unknown",
             S.SENDING: "sending",

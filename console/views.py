@@ -14,8 +14,12 @@ from console.selectors import (
     orders_by_status,
     provider_health,
     review_queue,
+    review_queue_count,
     top_services,
 )
+
+# The queue page lists the oldest this many; the order list filtered to the queue has them all.
+REVIEW_PAGE_SIZE = 100
 
 
 @staff_member_required
@@ -42,7 +46,7 @@ def dashboard(request):
         "providers": provider_health(),
         "heartbeat": beat,
         "heartbeat_stale": beat is None or (timezone.now() - beat).total_seconds() > HEARTBEAT_STALE_SECONDS,
-        "review_count": len(review_queue()),
+        "review_count": review_queue_count(),
     }
     return render(request, "console/dashboard.html", context)
 
@@ -50,10 +54,11 @@ def dashboard(request):
 @staff_member_required
 @permission_required("orders.change_order", raise_exception=True)
 def review(request):
-    entries = review_queue()
+    total = review_queue_count()
     context = {
         **admin.site.each_context(request),
-        "title": f"Needs review ({len(entries)})",
-        "entries": entries,
+        "title": f"Needs review ({total})",
+        "entries": review_queue(limit=REVIEW_PAGE_SIZE),
+        "total": total,
     }
     return render(request, "console/review_queue.html", context)

@@ -500,3 +500,14 @@ def test_a_customers_page_holds_their_discount_and_custom_prices(client, placed,
     staff(client, "sue", "Support")
     page = client.get(url).content.decode().lower()
     assert "custom prices" not in page and "discount" not in page
+
+
+def test_a_long_queue_shows_the_oldest_and_leads_to_the_rest(client, placed, monkeypatch):
+    monkeypatch.setattr("console.views.REVIEW_PAGE_SIZE", 2)
+    oldest = [placed(S.NEEDS_REVIEW, age=timedelta(hours=5 - n)) for n in range(4)]
+    staff(client, "sue", "Support")
+    response = client.get("/admin/console/review/")
+    assert [entry.order for entry in response.context["entries"]] == oldest[:2]
+    page = response.content.decode()
+    assert "Needs review (4)" in page and "The 2 oldest of 4 are shown here" in page
+    assert "/admin/orders/order/?needs_review=yes" in page
