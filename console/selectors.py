@@ -169,7 +169,8 @@ class SyncState:
 def provider_health(*, days: int = 30, now=None) -> list[Provider]:
     """Per provider: error rate of the last 24 h, share of partial and canceled among finished orders and
     average time from sending to completion over ``days`` days, and each kind of sync's last success, late
-    when it has not worked for ``LATE_AFTER_INTERVALS`` of its intervals."""
+    when it has not worked for ``LATE_AFTER_INTERVALS`` of its intervals (or, never, since the provider was
+    added)."""
     now = now or timezone.now()
     since = now - timedelta(days=days)
     # Order figures in a query of their own: joined to the provider's services they would multiply.
@@ -209,7 +210,8 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
         provider.syncs = []
         for kind, interval in sync_intervals().items():
             last_ok = getattr(provider, f"last_ok_{kind}_sync")
-            # A disabled provider is not synced: nothing to be late for.
-            late = provider.enabled and (last_ok is None or now - last_ok > LATE_AFTER_INTERVALS * interval)
+            # A disabled provider is not synced: nothing to be late for. A new one gets its first intervals.
+            since = last_ok or provider.created_at
+            late = provider.enabled and now - since > LATE_AFTER_INTERVALS * interval
             provider.syncs.append(SyncState(kind=kind, last_ok=last_ok, late=late))
     return providers

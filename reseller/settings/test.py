@@ -19,6 +19,10 @@ STORAGES = {
 MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise")]
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Tasks queued by tests stay in this process: in var/broker a demo worker would run them later,
+    # against its own orders with the same ids.
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 # Tests never wait long for a rate-limit slot.
 PROVIDER_RATE_LIMIT_MAX_WAIT = 2.0
 PROVIDER_RETRY_BACKOFF = 0.01

@@ -429,7 +429,16 @@ def test_late_syncs_are_flagged_on_the_dashboard(client, placed, settings):
     staff(client, "olive", "Owner")
     page = client.get("/admin/console/dashboard/").content.decode()
     assert f"{provider.name}: the status sync has not worked since 10" in page
+    assert '<td class="sync-status">10\xa0minutes ago <span class="bad">late</span></td>' in page
+    assert '<td class="sync-balance">14\xa0minutes ago</td>' in page
     assert "the catalogue sync has not worked" not in page
+
+    # A provider added a moment ago is not late for a sync that never ran yet; minutes later it is.
+    SyncRun.objects.filter(kind=SyncRun.Kind.STATUS).delete()
+    status = {sync.kind: sync for sync in selectors.provider_health(now=now)[0].syncs}["status"]
+    assert status.last_ok is None and not status.late
+    later = selectors.provider_health(now=now + timedelta(minutes=4))[0]
+    assert {sync.kind: sync.late for sync in later.syncs}["status"]
 
     provider.enabled = False
     provider.save()
