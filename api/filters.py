@@ -57,7 +57,8 @@ class ServiceFilter(django_filters.FilterSet):
 
 
 class RefillFilter(django_filters.FilterSet):
-    order = django_filters.NumberFilter(field_name="order_id")
+    # Bounded to a database id: past 64 bits SQLite cannot even compare it (found by the fuzzer).
+    order = django_filters.NumberFilter(field_name="order_id", min_value=1, max_value=2**63 - 1)
 
     class Meta:
         model = Refill

@@ -181,3 +181,10 @@ def test_impossible_utc_offsets_are_a_400_not_a_500(reseller):
     response = reseller.rest("get", "orders/?created_before=2000-01-01T00:00:00%2B16:00")
     assert response.status_code == 400 and "UTC offset" in str(response.json())
     assert reseller.rest("get", "orders/?created_before=2000-01-01T00:00:00%2B05:30").status_code == 200
+
+
+@pytest.mark.parametrize("order", ["9.223372036854776e+18", "99999999999999999999", "0"])
+def test_impossible_order_ids_in_the_refill_filter_are_a_400_not_a_500(reseller, order):
+    # Found by the fuzzer on SQLite: an id past 64 bits cannot be compared there.
+    response = reseller.rest("get", f"refills/?order={order}")
+    assert response.status_code == 400 and "order" in response.json()
