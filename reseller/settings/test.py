@@ -6,7 +6,7 @@ import uuid
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
 from reseller.settings.base import *  # noqa: F403
-from reseller.settings.base import MIDDLEWARE, REDIS_URL
+from reseller.settings.base import DATABASES, MIDDLEWARE, REDIS_URL, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -17,6 +17,10 @@ STORAGES = {
 }
 # Tests serve no collected static files.
 MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise")]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, as the embedded panel runs it (busy timeout, IMMEDIATE transactions): an in-memory database
+    # shared by the live server's threads locks whole tables and fails at once instead of waiting.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Tasks queued by tests stay in this process: in var/broker a demo worker would run them later,
