@@ -26,8 +26,9 @@ from orders.services import (
     order_resend,
 )
 from orders.storefront import service_move, services_publish_selected, services_reprice
-from panels.admin import ProviderServiceAdmin
-from panels.models import ProviderService
+from orders.tasks import sync_order_statuses
+from panels.admin import ProviderAdmin, ProviderServiceAdmin
+from panels.models import Provider, ProviderService
 from reseller.admin_tools import ActionForm, ReadOnlyAdmin, ReadOnlyInline, action_form
 
 
@@ -415,6 +416,34 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return render(request, "admin/orders/publish.html", context)
+
+
+# Order statuses are synced by orders: the provider list gets its "sync now" from here, as publishing.
+admin.site.unregister(Provider)
+
+
+@admin.register(Provider)
+class StatusSyncingProviderAdmin(ProviderAdmin):
+    actions = [*ProviderAdmin.actions, "sync_statuses"]
+
+    @admin.action(description="Sync order statuses now", permissions=["change"])
+    def sync_statuses(self, request, queryset):
+        # Queued, not run here: a provider with many open orders takes longer than a request should.
+        for provider in queryset:
+            if not provider.enabled:
+                self.message_user(request, f"{provider.name}: disabled, not synced.", messages.WARNING)
+                continue
+            try:
+                sync_order_statuses.delay(provider.pk)
+            except Exception:  # the broker is down; its error may name the broker's address and password
+                message = "could not queue the sync: the task broker is not answering."
+                self.message_user(request, f"{provider.name}: {message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{provider.name}: status sync queued; its result shows under Last syncs.",
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(OrderEvent)

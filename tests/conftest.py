@@ -117,6 +117,16 @@ def unused_tcp_port():
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def eager_celery():
+    """Tasks queued with ``delay`` run at once, in the test's thread."""
+    from reseller.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 # --- a real browser ------------------------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -18,7 +18,7 @@ from console import selectors
 from console.heartbeat import HEARTBEAT_KEY
 from console.tasks import heartbeat
 from orders.models import CurrencyRate, MarkupRule, Order, Service
-from orders.services import order_place
+from orders.services import order_place, order_submit
 from panels.models import ProviderService, SyncRun
 from tests.orders.support import data_for, service_of
 
@@ -36,7 +36,7 @@ def staff(client, name: str, group: str):
 @pytest.fixture
 def placed(shop, customer):
     """Orders of one customer on the smmcloud simulator's shop, made to order."""
-    _, provider = shop("smmcloud")
+    server, provider = shop("smmcloud")
     service = service_of(provider, "Default", cancel=True)
 
     def make(status=S.QUEUED, age=timedelta(0), **changes):
@@ -49,7 +49,7 @@ def placed(shop, customer):
         order.refresh_from_db()
         return order
 
-    make.provider, make.service = provider, service
+    make.server, make.provider, make.service = server, provider, service
     return make
 
 
@@ -371,6 +371,34 @@ def test_provider_list_shows_each_kind_of_sync(client, placed):
     page = client.get("/admin/panels/provider/").content.decode()
     assert "Catalogue: now ✓" in page and "Balance: now ✓" in page
     assert 'Order statuses: now <span style="color:#ba2121" title="Provider answered HTML">failed' in page
+
+
+def test_order_statuses_synced_now_from_the_provider_list(client, placed, eager_celery, monkeypatch):
+    from orders.tasks import sync_order_statuses
+
+    order = placed()
+    order_submit(order_id=order.pk)
+    placed.server.sim.advance()  # the provider moves the order on; we learn it at the next sync
+    staff(client, "olive", "Owner")
+    sync_now = {"action": "sync_statuses", "_selected_action": [placed.provider.pk]}
+    page = client.post("/admin/panels/provider/", sync_now, follow=True).content.decode()
+    assert "Smmcloud: status sync queued" in page
+    run = SyncRun.objects.get(provider=placed.provider, kind=SyncRun.Kind.STATUS)
+    assert run.ok and "1 orders checked in 1 calls, 1 moved" in run.summary
+    assert Order.objects.get(pk=order.pk).status == S.IN_PROGRESS
+
+    def broker_down(*args):
+        raise OSError("Error connecting to redis://:hunter2@broker:6379")
+
+    monkeypatch.setattr(sync_order_statuses, "delay", broker_down)
+    page = client.post("/admin/panels/provider/", sync_now, follow=True).content.decode()
+    assert "could not queue the sync: the task broker is not answering" in page and "hunter2" not in page
+
+    placed.provider.enabled = False
+    placed.provider.save()
+    page = client.post("/admin/panels/provider/", sync_now, follow=True).content.decode()
+    assert "Smmcloud: disabled, not synced." in page
+    assert SyncRun.objects.filter(kind=SyncRun.Kind.STATUS).count() == 1
 
 
 def test_new_provider_services_marked_reviewed(client, placed):

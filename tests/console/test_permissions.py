@@ -24,7 +24,13 @@ SUPPORT = {
 }
 # The Owner's actions on every model page (Django's own bulk delete only where deleting is allowed).
 OWNER = {
-    "panels.provider": {"test_connection", "sync_catalogue", "sync_balance", "delete_selected"},
+    "panels.provider": {
+        "test_connection",
+        "sync_catalogue",
+        "sync_balance",
+        "sync_statuses",
+        "delete_selected",
+    },
     "panels.providerservice": {"mark_reviewed", "publish"},
     "panels.syncrun": set(),
     "panels.providercall": set(),

@@ -1,4 +1,4 @@
-"""The operator's screens in a real browser: log in to the admin, see the review queue and the dashboard."""
+"""The operator's screens in a real browser: log in to the admin, the review queue, the dashboard, providers."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -77,3 +77,12 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
     expect(page.locator("#heartbeat .ok")).to_be_visible()  # fresh, not flagged
     expect(page.locator("#late-syncs li")).to_have_count(0)
     shoot(page, "admin-dashboard")
+
+    page.set_viewport_size({"width": 1600, "height": 900})  # the provider list is wide
+    page.goto("/admin/panels/provider/")
+    page.locator("#toggle-nav-sidebar").click()
+    expect(page.locator("#result_list")).to_contain_text("Order statuses:")
+    shoot(page, "admin-providers")
+    page.goto(f"/admin/panels/providerservice/?provider__id__exact={provider.pk}")
+    expect(page.locator("#result_list tbody tr").first).to_be_visible()
+    shoot(page, "admin-provider-services")

@@ -1,18 +1,9 @@
 """Periodic provider work: it fans out per provider, never overlaps, and records failures."""
 
-import pytest
-
 from panels import tasks
 from panels.models import Provider, ProviderService, SyncRun
 from reseller.celery import app
 from reseller.locks import exclusive
-
-
-@pytest.fixture
-def eager_celery():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def test_schedule_is_declared_for_every_periodic_task():

@@ -3,7 +3,7 @@
 The journey of issue 5: sign up, funds approved by an operator in the admin, orders of several types with the
 live quote, statuses moving on the simulator's clock, a refill, a cancel, a partial, and the refunds in the
 balance and the history. Also the mass order and the sandbox card gateway. Screenshots of the main pages go
-to docs/screenshots/.
+to SCREENSHOTS (tests/browser.py).
 """
 
 import re
