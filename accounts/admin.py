@@ -77,6 +77,16 @@ class CustomerAdmin(UserAdmin):
             shown if request.user.has_perm("billing.view_account") else [n for n in shown if n != "balance"]
         )
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Read-only staff: the password field's help leads to a form they may not use.
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f != "password"]})
+            for name, opts in fieldsets
+        ]
+
     def get_inlines(self, request, obj):
         # Support staff see customers, not their prices.
         return self.inlines if request.user.has_perm("orders.view_customerpricing") else [ProfileInline]

@@ -57,7 +57,7 @@ def placed(shop, customer):
 
 
 def test_support_sees_orders_and_customers_but_no_prices_providers_or_balances(client, placed):
-    placed()
+    order = placed()
     staff(client, "sue", "Support")
     for path in [
         "/admin/orders/order/",
@@ -77,6 +77,8 @@ def test_support_sees_orders_and_customers_but_no_prices_providers_or_balances(c
     ]:
         assert client.get(path).status_code == 403, path
     assert "Balance" not in client.get("/admin/auth/user/").content.decode()
+    customer_page = client.get(f"/admin/auth/user/{order.user_id}/change/")
+    assert customer_page.status_code == 200 and "password/" not in customer_page.content.decode()
     service = placed.service
     response = client.post(
         "/admin/orders/service/",
