@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import template
 
 from console.selectors import review_queue_count
@@ -8,3 +10,18 @@ register = template.Library()
 @register.simple_tag
 def needs_review_count() -> int:
     return review_queue_count()
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A span as an operator reads it: '1 d 3 h', '2 h 5 min', '4 min'; '—' for none."""
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else "under a minute"

@@ -19,7 +19,7 @@ from console.heartbeat import HEARTBEAT_KEY
 from console.tasks import heartbeat
 from orders.models import CurrencyRate, MarkupRule, Order, Service
 from orders.services import order_place, order_submit
-from panels.models import ProviderService, SyncRun
+from panels.models import ProviderCall, ProviderService, SyncRun
 from tests.orders.support import data_for, service_of
 
 pytestmark = pytest.mark.django_db
@@ -293,15 +293,34 @@ def test_dashboard_figures_match_a_known_data_set(client, placed):
     totals = selectors.balances()
     assert totals.customers == sum(account.balance for account in Account.objects.all())
 
+    # Calls of the last 24 h: 3 answered, 1 refused, 1 of unknown outcome; an older failure is not counted.
+    ProviderCall.objects.all().delete()
+    Outcome = ProviderCall.Outcome
+    for outcome, age in [
+        (Outcome.OK, timedelta(hours=1)),
+        (Outcome.OK, timedelta(hours=2)),
+        (Outcome.OK, timedelta(hours=23)),
+        (Outcome.REJECTED, timedelta(hours=3)),
+        (Outcome.UNKNOWN, timedelta(hours=4)),
+        (Outcome.UNAVAILABLE, timedelta(hours=25)),
+    ]:
+        ProviderCall.objects.create(
+            provider=placed.provider, action="status", duration_ms=5, outcome=outcome, created_at=now - age
+        )
     (health,) = selectors.provider_health()
+    assert health.recent_calls == 5 and health.error_rate == Decimal(40)
     assert health.finished == 3 and health.partials == 1 and health.cancels == 1
     assert health.partial_share.quantize(Decimal("0.1")) == Decimal("33.3")
+    assert health.cancel_share.quantize(Decimal("0.1")) == Decimal("33.3")
     assert health.completion == timedelta(hours=2)
 
     staff(client, "olive", "Owner")
     page = client.get("/admin/console/dashboard/").content.decode()
     assert '<strong id="revenue">16.5' in page and "No exchange rate for GBP" in page
     assert "never seen" in page  # no heartbeat yet
+    provider_row = page.split('id="provider-health"')[1].split("</table>")[0]
+    assert ">40.0%</span> of 5" in provider_row and "<td>33.3%</td>" in provider_row
+    assert "<td>2 h 0 min</td>" in provider_row
 
 
 def test_heartbeat_and_status_sync_runs_show_on_the_dashboard(client, placed, settings):
@@ -550,3 +569,19 @@ def test_a_long_queue_shows_the_oldest_and_leads_to_the_rest(client, placed, mon
     page = response.content.decode()
     assert "Needs review (4)" in page and "The 2 oldest of 4 are shown here" in page
     assert "/admin/orders/order/?needs_review=yes" in page
+
+
+@pytest.mark.parametrize(
+    ("span", "shown"),
+    [
+        (None, "—"),
+        (timedelta(seconds=59), "under a minute"),
+        (timedelta(minutes=4, seconds=59), "4 min"),
+        (timedelta(hours=2, minutes=5), "2 h 5 min"),
+        (timedelta(days=1, hours=3, minutes=59), "1 d 3 h"),
+    ],
+)
+def test_durations_as_an_operator_reads_them(span, shown):
+    from console.templatetags.console import duration
+
+    assert duration(span) == shown
