@@ -20,6 +20,8 @@ from console.selectors import (
 
 # The queue page lists the oldest this many; the order list filtered to the queue has them all.
 REVIEW_PAGE_SIZE = 100
+# The dashboard's periods, in days; anything else in ?days= shows the default.
+PERIODS, DEFAULT_PERIOD = (7, 30, 90), 30
 
 
 @staff_member_required
@@ -27,11 +29,14 @@ REVIEW_PAGE_SIZE = 100
     "panels.view_provider", raise_exception=True
 )  # owners: figures include money and providers
 def dashboard(request):
-    days, unpriced = money_by_day(days=30)
+    period = next((choice for choice in PERIODS if request.GET.get("days") == str(choice)), DEFAULT_PERIOD)
+    days, unpriced = money_by_day(days=period)
     beat = heartbeat_last()
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
+        "period": period,
+        "periods": PERIODS,
         "days": days,
         "chart": money_chart(days),
         "unpriced_currencies": unpriced,
@@ -41,9 +46,9 @@ def dashboard(request):
             "profit": sum(day.profit for day in days),
         },
         "orders_by_status": orders_by_status(),
-        "top_services": top_services(),
+        "top_services": top_services(days=period),
         "balances": balances(),
-        "providers": provider_health(),
+        "providers": provider_health(days=period),
         "heartbeat": beat,
         "heartbeat_stale": beat is None or (timezone.now() - beat).total_seconds() > HEARTBEAT_STALE_SECONDS,
         "review_count": review_queue_count(),

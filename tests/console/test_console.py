@@ -323,6 +323,46 @@ def test_dashboard_figures_match_a_known_data_set(client, placed):
     assert "<td>2 h 0 min</td>" in provider_row
 
 
+def test_dashboard_periods(client, placed):
+    day = timedelta(days=1)
+    placed(S.COMPLETED, age=3 * day, charge=Decimal("1"))
+    placed(S.COMPLETED, age=10 * day, charge=Decimal("2"))
+    placed(S.COMPLETED, age=60 * day, charge=Decimal("4"))
+    placed(S.COMPLETED, age=100 * day, charge=Decimal("8"))
+    staff(client, "olive", "Owner")
+    for asked, period, revenue in [
+        ("7", 7, "1"),
+        ("30", 30, "3"),
+        ("90", 90, "7"),
+        ("365", 30, "3"),  # not offered: the default
+        ("x", 30, "3"),
+    ]:
+        response = client.get("/admin/console/dashboard/", {"days": asked})
+        page = response.content.decode()
+        assert response.context["period"] == period and f"Revenue, {period} days" in page
+        assert f'<strong id="revenue">{revenue}' in page, asked
+        assert page.count('fill="#417690"><title>') == period
+        assert response.context["top_services"][0]["revenue"] == Decimal(revenue)
+    assert "<strong>30 days</strong>" in page and '<a href="?days=90">90 days</a>' in page
+
+
+def test_chart_goes_below_zero_on_a_day_at_a_loss():
+    from console.charts import HEIGHT, PAD, money_chart
+
+    today = timezone.now().date()
+    days = [
+        selectors.Day(today - timedelta(days=1), revenue=Decimal("10"), cost=Decimal("4")),
+        selectors.Day(today, revenue=Decimal("2"), cost=Decimal("7")),  # a loss of 5
+    ]
+    chart = money_chart(days)
+    assert chart["top"] == 10 and chart["bottom"] == -5
+    # 10 at the top, -5 at the bottom: zero a third of the way up.
+    assert chart["axis_y"] == PAD + (HEIGHT - 2 * PAD) * 2 / 3
+    (_, gain), (_, loss) = (point.split(",") for point in chart["profit_points"].split())
+    assert float(gain) < chart["axis_y"] < float(loss) == HEIGHT - PAD
+    assert chart["bars"][1]["cost_h"] == round(chart["axis_y"] - chart["bars"][1]["cost_y"], 1) > 0
+
+
 def test_heartbeat_and_status_sync_runs_show_on_the_dashboard(client, placed, settings):
     from orders.tasks import sync_order_statuses
 
