@@ -1,9 +1,15 @@
-"""Production settings pass Django's deployment checks and refuse to start without their secrets."""
+"""Production settings pass Django's deployment checks and refuse to start without their secrets; the
+one-command runner refuses busy ports and stops everything it started."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.running_panel import RunningPanel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,3 +81,21 @@ def test_runpanel_refuses_a_port_that_is_taken():
         )
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+@pytest.mark.slow
+def test_runpanel_stops_everything_it_started(tmp_path, unused_tcp_port):
+    """Ctrl-C stops the web server, worker and scheduler with it (killed if they dawdle): no worker is left
+    behind to take the next run's tasks."""
+    panel = RunningPanel(tmp_path, unused_tcp_port)
+    panel.manage("migrate", "--verbosity", "0")
+    panel.start()
+    try:
+        assert len(panel.processes()) >= 4  # runpanel, worker (and its pool), beat, web
+        panel.process.send_signal(signal.SIGINT)
+        panel.process.wait(timeout=30)  # all are asked at once; what is left after 15 s is killed
+        assert panel.processes() == [], panel.logs()
+    finally:
+        panel.stop()
+        for pid in panel.processes():
+            os.kill(pid, signal.SIGKILL)

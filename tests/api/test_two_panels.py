@@ -6,9 +6,6 @@ broker, worker and scheduler). B registers A as a provider with the key of A's c
 A's catalogue, and B's customer orders every type through B's API v2.
 """
 
-import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -25,65 +22,11 @@ from orders.models import Order, Refill
 from orders.refills import refill_send, refills_sync_statuses
 from orders.services import OPEN_UPSTREAM, order_cancel_send, order_submit, orders_sync_statuses
 from tests.panels.test_client import FIELDS_BY_TYPE, LINE_FIELDS
+from tests.running_panel import RunningPanel
 
 pytestmark = pytest.mark.slow
 
 BASE_DIR = Path(django_settings.BASE_DIR)
-
-
-class PanelB:
-    def __init__(self, tmp_path: Path, port: int):
-        self.port, self.url = port, f"http://127.0.0.1:{port}"
-        self.env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
-            "VAR_DIR": str(tmp_path / "panel-b"),
-            "DJANGO_SETTINGS_MODULE": "reseller.settings.local",
-            "STATUS_SYNC_SECONDS": "2",
-            "RATELIMIT_NAMESPACE": f"panel-b-{port}",
-        }
-        self.process = self.log = None
-
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    def start(self) -> None:
-        self.log = open(Path(self.env["VAR_DIR"]) / "runpanel.log", "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runpanel", "--no-simulator", "--port", str(self.port)],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{self.url}/api/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.3)
-        raise AssertionError("panel B did not start:\n" + self.logs())
-
-    def logs(self) -> str:
-        return (Path(self.env["VAR_DIR"]) / "runpanel.log").read_text()[-5000:]
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            self.process.wait(timeout=30)
-        if self.log:
-            self.log.close()
 
 
 def fields_for(entry: dict, link: str) -> dict:
@@ -121,7 +64,7 @@ def drive_panel_a(shops, *, advance: bool) -> None:
 
 @pytest.fixture
 def panel_b(tmp_path, unused_tcp_port):
-    panel = PanelB(tmp_path, unused_tcp_port)
+    panel = RunningPanel(tmp_path, unused_tcp_port)
     yield panel
     panel.stop()
 

@@ -45,13 +45,25 @@ class Child:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        # To the child alone: a Celery worker shuts its own pool down; signalled together, it waits for them.
         if self.alive():
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.terminate()
+
+    def wait_or_kill(self, deadline: float) -> None:
+        try:
+            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def stop_all(children: list[Child], *, seconds: float = 15) -> None:
+    """Ask every child to stop at once, then kill what is left (and what it started) after ``seconds``."""
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + seconds
+    for child in children:
+        child.wait_or_kill(deadline)
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -148,8 +160,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for child in reversed(children):
-                child.stop()
+            stop_all(list(reversed(children)))
 
     def _ensure_operator(self) -> None:
         username, password = DEMO_LOGIN

@@ -1,0 +1,81 @@
+"""A second panel instance run by ``manage.py runpanel`` in a process of its own, on its embedded defaults
+(its own SQLite database, file broker, worker and scheduler under a temporary VAR_DIR)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings as django_settings
+
+BASE_DIR = Path(django_settings.BASE_DIR)
+
+
+class RunningPanel:
+    def __init__(self, tmp_path: Path, port: int):
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "VAR_DIR": str(tmp_path / "panel"),
+            "DJANGO_SETTINGS_MODULE": "reseller.settings.local",
+            "STATUS_SYNC_SECONDS": "2",
+            "RATELIMIT_NAMESPACE": f"panel-{port}",
+        }
+        self.process = self.log = None
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def start(self) -> None:
+        self.log = open(Path(self.env["VAR_DIR"]) / "runpanel.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runpanel", "--no-simulator", "--port", str(self.port)],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.url}/api/", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        raise AssertionError("the panel did not start:\n" + self.logs())
+
+    def processes(self) -> list[int]:
+        """Every process of this panel (runpanel and its children), found by the VAR_DIR they run with."""
+        marker = f"VAR_DIR={self.env['VAR_DIR']}".encode()
+        pids = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue  # gone meanwhile, or not ours
+        return pids
+
+    def logs(self) -> str:
+        return (Path(self.env["VAR_DIR"]) / "runpanel.log").read_text()[-5000:]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        if self.log:
+            self.log.close()
