@@ -94,7 +94,8 @@ def test_login_is_throttled_after_five_failures(client, make_customer):
 
 def test_password_reset_by_email(client, make_customer):
     make_customer("rosa")
-    client.post("/accounts/password_reset/", {"email": "rosa@example.com"})
+    asked = client.post("/accounts/password_reset/", {"email": "rosa@example.com"}, follow=True)
+    assert "a link to choose a new password is on its way" in asked.content.decode()
     assert len(mail.outbox) == 1
     link = re.search(r"(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     form = client.get(link, follow=True)
@@ -102,10 +103,29 @@ def test_password_reset_by_email(client, make_customer):
         form.redirect_chain[-1][0], {"new_password1": "New-pass-4242", "new_password2": "New-pass-4242"}
     )
     assert response.status_code == 302
+    assert "Your new password is set" in client.get(response["Location"]).content.decode()
     assert (
         Client().post("/accounts/login/", {"username": "rosa", "password": "New-pass-4242"}).status_code
         == 302
     )
+
+
+def test_password_change(signed_in):
+    page = signed_in.get("/accounts/password_change/").content.decode()
+    assert 'name="old_password"' in page and 'name="new_password1"' in page
+    wrong = {"old_password": "nope", "new_password1": "Other-pass-77", "new_password2": "Other-pass-77"}
+    assert (
+        "Your old password was entered incorrectly"
+        in signed_in.post("/accounts/password_change/", wrong).content.decode()
+    )
+    done = signed_in.post(
+        "/accounts/password_change/", {**wrong, "old_password": "pw-Secret-123"}, follow=True
+    )
+    page = done.content.decode()
+    assert "Your password is changed." in page and 'href="/dashboard/"' in page
+    assert signed_in.get("/dashboard/").status_code == 200  # still signed in
+    signed_in.user.refresh_from_db()
+    assert signed_in.user.check_password("Other-pass-77")
 
 
 def test_settings_change_email_and_time_zone(signed_in, make_customer):
