@@ -9,7 +9,7 @@ from billing.models import Account, LedgerEntry, TopUp
 from billing.money import MONEY_PLACES
 from billing.services import InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
-from reseller.admin_tools import ActionForm, ReadOnlyAdmin, ReadOnlyInline, action_form
+from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, action_form
 
 
 class AdjustmentForm(forms.Form):
@@ -101,7 +101,7 @@ class RejectForm(ActionForm):
 
 
 @admin.register(TopUp)
-class TopUpAdmin(admin.ModelAdmin):
+class TopUpAdmin(ActionsOnlyAdmin):
     """Customers' payments: approve a manual one once the money arrived (one ledger credit), or reject."""
 
     list_display = [
@@ -118,14 +118,7 @@ class TopUpAdmin(admin.ModelAdmin):
     list_filter = ["status", "method", "created_at"]
     search_fields = ["user__username", "user__email", "reference", "gateway_reference"]
     list_select_related = ["user", "decided_by"]
-    readonly_fields = [field.name for field in TopUp._meta.fields]
     actions = ["approve", "reject"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Approve: the money arrived (credits the balance)", permissions=["change"])
     def approve(self, request, queryset):
@@ -151,7 +144,3 @@ class TopUpAdmin(admin.ModelAdmin):
         rejected = sum(topup_reject(topup=topup, actor=request.user, note=note) for topup in queryset)
         self.message_user(request, f"{rejected} payment(s) rejected.", messages.SUCCESS)
         return None
-
-    def has_change_permission(self, request, obj=None):
-        # The actions need it; the form itself stays read-only.
-        return request.user.has_perm("billing.change_topup")

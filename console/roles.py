@@ -1,8 +1,8 @@
 """The two staff roles, as Django groups.
 
 Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
-Support: sees orders and customers, resolves reviews (the order actions need the change permission on
-orders) and unlocks customers locked out by failed logins; no prices, providers, balances or payments.
+Support: sees orders and customers, resolves reviews (the order and refill actions need the change permission
+on them) and unlocks customers locked out by failed logins; no prices, providers, balances or payments.
 
 Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
 the Owner too.
@@ -16,6 +16,7 @@ SUPPORT = [
     ("orders", "change_order"),
     ("orders", "view_orderevent"),
     ("orders", "view_refill"),
+    ("orders", "change_refill"),  # resolving refill requests of unknown outcome
     ("auth", "view_user"),
     ("accounts", "view_profile"),
     ("api", "view_apikey"),

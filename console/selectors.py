@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from billing.models import Account
 from billing.money import to_money
-from orders.models import CurrencyRate, Order
-from orders.selectors import orders_needing_review
+from orders.models import CurrencyRate, Order, Refill
+from orders.selectors import orders_needing_review, refills_needing_review
 from panels.models import Provider, SyncRun
 from panels.selectors import providers_with_health
 
@@ -54,8 +54,34 @@ def review_queue(*, now=None, limit: int | None = None) -> list[QueueEntry]:
     return entries
 
 
-def review_queue_count() -> int:
+REFILL_CHECK = (
+    "The refill request got no valid answer: look in the provider's refills for its order #{}. Found: attach "
+    "its refill id. Not there: close the request (the customer may ask again)."
+)
+
+
+@dataclass
+class RefillEntry:
+    refill: Refill
+    check: str
+
+
+def review_refills(*, limit: int | None = None) -> list[RefillEntry]:
+    """Refill requests of unknown outcome (``refills_needing_review``), oldest first; one query."""
+    refills = refills_needing_review().select_related("order__user", "order__provider", "order__service")
+    return [
+        RefillEntry(refill=refill, check=REFILL_CHECK.format(refill.order.provider_order_id))
+        for refill in refills[:limit]
+    ]
+
+
+def review_orders_count() -> int:
     return orders_needing_review().count()
+
+
+def review_queue_count() -> int:
+    """Orders and refill requests waiting for an operator."""
+    return review_orders_count() + refills_needing_review().count()
 
 
 # --- the dashboard ----------------------------------------------------------------------------------------

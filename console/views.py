@@ -13,8 +13,10 @@ from console.selectors import (
     money_by_day,
     orders_by_status,
     provider_health,
+    review_orders_count,
     review_queue,
     review_queue_count,
+    review_refills,
     top_services,
 )
 
@@ -64,6 +66,8 @@ def review(request):
         **admin.site.each_context(request),
         "title": f"Needs review ({total})",
         "entries": review_queue(limit=REVIEW_PAGE_SIZE),
+        "orders_total": review_orders_count(),
+        "refills": review_refills(limit=REVIEW_PAGE_SIZE),
         "total": total,
     }
     return render(request, "console/review_queue.html", context)

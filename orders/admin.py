@@ -17,6 +17,7 @@ from orders.models import (
     Refill,
     Service,
 )
+from orders.refills import refill_attach_provider_id, refill_close
 from orders.selectors import orders_needing_review
 from orders.services import (
     OrderRefused,
@@ -29,7 +30,7 @@ from orders.storefront import service_move, services_publish_selected, services_
 from orders.tasks import sync_order_statuses
 from panels.admin import ProviderAdmin, ProviderServiceAdmin
 from panels.models import Provider, ProviderService
-from reseller.admin_tools import ActionForm, ReadOnlyAdmin, ReadOnlyInline, action_form
+from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, action_form
 
 
 class RepriceForm(ActionForm):
@@ -219,7 +220,7 @@ class AttachProviderIdForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ActionsOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -250,28 +251,7 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["resend", "refund", "mark_resolved"]
     change_form_template = "admin/orders/order/change_form.html"
 
-    def get_readonly_fields(self, request, obj=None):
-        # An order is a record of what happened: operators act on it through the actions, never by editing.
-        return [field.name for field in Order._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        no_saving = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **no_saving})
-
-    def _each(self, request, queryset, operation, done: str):
-        for order in queryset:
-            try:
-                operation(order)
-            except (OrderRefused, ValidationError) as error:
-                self.message_user(request, f"Order #{order.pk}: {error}", messages.ERROR)
-            else:
-                self.message_user(request, f"Order #{order.pk}: {done}", messages.SUCCESS)
+    refused = (OrderRefused, ValidationError)
 
     def _checked_at_the_provider(self, request, queryset, *, action: str, title: str, risk: str):
         """The page asking the operator to confirm they checked the provider; None once they did."""
@@ -298,7 +278,7 @@ class OrderAdmin(admin.ModelAdmin):
             risk="If the provider has the order already, sending it again pays for it twice.",
         ):
             return page
-        self._each(
+        self.act_on_each(
             request, queryset, lambda order: order_resend(order=order, actor=request.user), "sent again."
         )
         return None
@@ -315,7 +295,7 @@ class OrderAdmin(admin.ModelAdmin):
         ):
             return page
         reason = "The operator confirmed the order was never placed upstream."
-        self._each(
+        self.act_on_each(
             request,
             queryset,
             lambda order: order_fail_and_refund(order=order, actor=request.user, reason=reason),
@@ -339,7 +319,7 @@ class OrderAdmin(admin.ModelAdmin):
         if page:
             return page
         note = form.cleaned_data["note"]
-        self._each(
+        self.act_on_each(
             request,
             queryset,
             lambda order: order_mark_resolved(order=order, actor=request.user, note=note),
@@ -459,11 +439,74 @@ class OrderEventAdmin(ReadOnlyAdmin):
     list_per_page = 100
 
 
+class AttachRefillIdForm(ActionForm):
+    provider_refill_id = forms.CharField(max_length=64, label="The provider's refill id")
+
+    def clean(self):
+        if self.queryset.count() != 1:
+            raise forms.ValidationError("Choose exactly one refill: each has its own id at the provider.")
+        return super().clean()
+
+
+class CloseRefillForm(ActionForm):
+    checked = forms.BooleanField(label="I searched the provider's refills: it has no such refill.")
+    note = forms.CharField(max_length=120, required=False, label="Note for the history")
+
+
 @admin.register(Refill)
-class RefillAdmin(ReadOnlyAdmin):
-    """Customers' refill requests and how they ended."""
+class RefillAdmin(ActionsOnlyAdmin):
+    """Customers' refill requests and how they ended; the operator resolves those of unknown outcome."""
 
     list_display = ["pk", "created_at", "order", "status", "provider_refill_id", "provider_status", "message"]
     list_filter = ["status", "created_at", "order__provider"]
     search_fields = ["=order__id", "provider_refill_id", "order__user__username"]
     list_select_related = ["order"]
+    actions = ["attach", "close"]
+
+    @admin.action(description="Attach the provider's refill id (found there)…", permissions=["change"])
+    def attach(self, request, queryset):
+        form, page = action_form(
+            self,
+            request,
+            queryset,
+            form_class=AttachRefillIdForm,
+            action="attach",
+            title="Attach the provider's refill id",
+            submit="Attach",
+            help="Find the refill in the provider's panel for this order; from now on it is followed there.",
+        )
+        if page:
+            return page
+        refill_id = form.cleaned_data["provider_refill_id"]
+        self.act_on_each(
+            request,
+            queryset,
+            lambda refill: refill_attach_provider_id(
+                refill_id=refill.pk, provider_refill_id=refill_id, actor=request.user
+            ),
+            "followed from now on.",
+        )
+        return None
+
+    @admin.action(description="Close (the provider has no such refill)…", permissions=["change"])
+    def close(self, request, queryset):
+        form, page = action_form(
+            self,
+            request,
+            queryset,
+            form_class=CloseRefillForm,
+            action="close",
+            title=f"Close {queryset.count()} refill request(s)",
+            submit="Close",
+            help="The customer sees the refill rejected and may ask for another one.",
+        )
+        if page:
+            return page
+        note = form.cleaned_data["note"]
+        self.act_on_each(
+            request,
+            queryset,
+            lambda refill: refill_close(refill_id=refill.pk, actor=request.user, note=note),
+            "closed.",
+        )
+        return None

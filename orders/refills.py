@@ -84,7 +84,7 @@ def refill_send(*, refill_id: int) -> int | None:
     return None
 
 
-def _settle(refill: Refill, status: str, message: str, **changes) -> None:
+def _settle(refill: Refill, status: str, message: str, *, actor=None, **changes) -> None:
     with transaction.atomic():
         shown_before = refill.public_status
         refill.status, refill.message = status, message[:255]
@@ -96,7 +96,38 @@ def _settle(refill: Refill, status: str, message: str, **changes) -> None:
             order=refill.order,
             message=f"Refill: {message}",
             public=f"Refill: {shown.lower()}." if shown != shown_before else "",
+            actor=actor,
         )
+
+
+def _unknown_refill(refill_id: int) -> Refill:
+    """The refill, locked, if its outcome is unknown: only those are the operator's to resolve."""
+    refill = Refill.objects.select_for_update().select_related("order").get(pk=refill_id)
+    if refill.status != R.NEEDS_REVIEW:
+        raise ValidationError(f"{refill.get_status_display()}, not in review.")
+    return refill
+
+
+def refill_attach_provider_id(*, refill_id: int, provider_refill_id: str, actor) -> None:
+    """The operator found the refill at the provider: follow it from now on."""
+    provider_refill_id = provider_refill_id.strip()
+    with transaction.atomic():
+        refill = _unknown_refill(refill_id)
+        _settle(
+            refill,
+            R.PENDING,
+            f"Provider refill #{provider_refill_id} attached by {actor}.",
+            actor=actor,
+            provider_refill_id=provider_refill_id,
+        )
+
+
+def refill_close(*, refill_id: int, actor, note: str = "") -> None:
+    """The operator found no such refill at the provider: close it, so that the customer may ask again."""
+    with transaction.atomic():
+        refill = _unknown_refill(refill_id)
+        message = f"Closed by {actor}: the provider has no such refill." + (f" {note}" if note else "")
+        _settle(refill, R.REJECTED, message, actor=actor)
 
 
 def refills_sweep(*, now=None) -> dict[str, int]:

@@ -45,3 +45,9 @@ def orders_needing_review(*, now=None) -> QuerySet[Order]:
     return Order.objects.filter(
         Q(status=S.NEEDS_REVIEW) | (stuck & Q(review_resolved_at__isnull=True))
     ).order_by("created_at", "pk")
+
+
+def refills_needing_review() -> QuerySet[Refill]:
+    """Refill requests sent with no valid answer: the provider may or may not have them. Never re-sent by
+    the panel; the operator attaches the provider's id or closes them."""
+    return Refill.objects.filter(status=Refill.Status.NEEDS_REVIEW).order_by("updated_at", "pk")

@@ -1,7 +1,8 @@
 """Admin building blocks shared by the apps."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
 
 
@@ -16,6 +17,39 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ActionsOnlyAdmin(admin.ModelAdmin):
+    """Records that change only through their actions (the services behind them): every field read-only,
+    nothing added or deleted, no save buttons. The change permission is what the actions ask for."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        no_saving = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **no_saving})
+
+    # What the services raise when a record's state does not allow the operation.
+    refused: tuple[type[Exception], ...] = (ValidationError,)
+
+    def act_on_each(self, request, queryset, operation, done: str) -> None:
+        """Run ``operation`` on each selected record, with a message for each: done, or why it was refused."""
+        name = self.model._meta.verbose_name.capitalize()
+        for obj in queryset:
+            try:
+                operation(obj)
+            except self.refused as error:
+                why = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                self.message_user(request, f"{name} #{obj.pk}: {why}", messages.ERROR)
+            else:
+                self.message_user(request, f"{name} #{obj.pk}: {done}", messages.SUCCESS)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -159,6 +159,11 @@ class Simulator:
         with self._lock:
             return list(self._orders.values())
 
+    def refills(self) -> list[SimRefill]:
+        """Every refill this provider accepted, as an operator sees them in its panel."""
+        with self._lock:
+            return list(self._refills.values())
+
     def order(self, order_id: str) -> SimOrder:
         with self._lock:
             return self._orders[str(order_id)]

@@ -17,10 +17,10 @@ from billing.services import account_for, balance_deposit
 from console import selectors
 from console.heartbeat import HEARTBEAT_KEY
 from console.tasks import heartbeat
-from orders.models import CurrencyRate, MarkupRule, Order, Service
+from orders.models import CurrencyRate, MarkupRule, Order, Refill, Service
 from orders.services import order_place, order_submit
 from panels.models import ProviderCall, ProviderService, SyncRun
-from tests.orders.support import data_for, service_of
+from tests.orders.support import data_for, service_of, settle
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -130,7 +130,7 @@ def test_review_queue_lists_unknown_and_stuck_orders_with_what_to_check(client, 
     staff(client, "sue", "Support")
     page = client.get("/admin/console/review/").content.decode()
     assert "Needs review (5)" in page and f"/admin/orders/order/{unknown.pk}/attach/" in page
-    assert "5</strong> orders waiting" in client.get("/admin/").content.decode()
+    assert "5</strong> waiting for an operator" in client.get("/admin/").content.decode()
 
 
 def test_queue_actions_resolve_orders(client, placed):
@@ -162,6 +162,72 @@ def test_queue_actions_resolve_orders(client, placed):
     assert Order.objects.get(pk=unknown.pk).status == S.FAILED
     assert account_for(unknown.user).balance == balance + unknown.charge
     assert selectors.review_queue() == []
+
+
+@pytest.fixture
+def lost_refill(placed):
+    """A refill the provider accepted whose answer was lost (HTTP 500 after processing): outcome unknown."""
+    from orders.refills import refill_request, refill_send
+
+    order = placed()
+    order_submit(order_id=order.pk)
+    order = settle(placed.server, placed.provider, order)
+    assert order.status == S.COMPLETED
+    refill = refill_request(order=order)
+    placed.server.sim.set_fault("http_500", action="refill", times=1)
+    refill_send(refill_id=refill.pk)
+    refill.refresh_from_db()
+    assert refill.status == Refill.Status.NEEDS_REVIEW
+    return refill
+
+
+def test_refills_of_unknown_outcome_are_in_the_queue_and_attached(client, placed, lost_refill):
+    from orders.refills import refills_sync_statuses
+
+    staff(client, "sue", "Support")  # resolving reviews is support's work
+    page = client.get("/admin/console/review/").content.decode()
+    assert "Needs review (1)" in page and 'id="review-refills"' in page
+    assert f"look in the provider&#x27;s refills for its order #{lost_refill.order.provider_order_id}" in page
+    assert "1</strong> waiting for an operator" in client.get("/admin/").content.decode()
+
+    attach = {"action": "attach", "_selected_action": [lost_refill.pk]}
+    asked = client.post("/admin/orders/refill/", attach).content.decode()
+    assert "The provider&#x27;s refill id" in asked
+    (upstream,) = placed.server.sim.refills()  # what the operator finds in the provider's panel
+    client.post(
+        "/admin/orders/refill/", {**attach, "confirmed": "1", "provider_refill_id": f" {upstream.id} "}
+    )
+    lost_refill.refresh_from_db()
+    assert lost_refill.status == Refill.Status.PENDING and lost_refill.provider_refill_id == upstream.id
+    assert "Nothing needs an operator" in client.get("/admin/console/review/").content.decode()
+    event = lost_refill.order.events.latest("pk")
+    assert event.actor.username == "sue" and f"refill #{upstream.id} attached" in event.message
+
+    placed.server.sim.advance(3)
+    assert refills_sync_statuses(provider=placed.provider) == 1  # followed at the provider from now on
+    lost_refill.refresh_from_db()
+    assert lost_refill.status == Refill.Status.COMPLETED
+    assert len(placed.server.sim.refills()) == 1  # never asked twice
+
+    again = {**attach, "confirmed": "1", "provider_refill_id": "9"}
+    page = client.post("/admin/orders/refill/", again, follow=True).content.decode()
+    assert f"Refill #{lost_refill.pk}: Completed, not in review." in page
+    lost_refill.refresh_from_db()
+    assert lost_refill.provider_refill_id == upstream.id
+
+
+def test_a_refill_the_provider_never_got_is_closed_and_can_be_asked_again(client, placed, lost_refill):
+    from orders.refills import refill_request
+
+    staff(client, "sue", "Support")
+    close = {"action": "close", "_selected_action": [lost_refill.pk]}
+    unconfirmed = client.post("/admin/orders/refill/", {**close, "confirmed": "1"}).content.decode()
+    assert "This field is required" in unconfirmed
+    client.post("/admin/orders/refill/", {**close, "confirmed": "1", "checked": "on", "note": "not there"})
+    lost_refill.refresh_from_db()
+    assert lost_refill.status == Refill.Status.REJECTED and lost_refill.public_status == "Rejected"
+    assert "the provider has no such refill. not there" in lost_refill.message
+    assert refill_request(order=lost_refill.order).status == Refill.Status.REQUESTED
 
 
 def test_a_resolved_order_returns_when_it_gets_stuck_again(placed):
@@ -607,7 +673,7 @@ def test_a_long_queue_shows_the_oldest_and_leads_to_the_rest(client, placed, mon
     response = client.get("/admin/console/review/")
     assert [entry.order for entry in response.context["entries"]] == oldest[:2]
     page = response.content.decode()
-    assert "Needs review (4)" in page and "The 2 oldest of 4 are shown here" in page
+    assert "Needs review (4)" in page and "The 2 oldest of 4 orders are shown here" in page
     assert "/admin/orders/order/?needs_review=yes" in page
 
 

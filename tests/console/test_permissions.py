@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 SUPPORT = {
     "orders.order": {"resend", "refund", "mark_resolved"},
     "orders.orderevent": set(),
-    "orders.refill": set(),
+    "orders.refill": {"attach", "close"},
     "auth.user": set(),
     "accounts.profile": set(),
     "api.apikey": set(),
@@ -41,7 +41,7 @@ OWNER = {
     "orders.customerserviceprice": {"delete_selected"},
     "orders.order": {"resend", "refund", "mark_resolved"},
     "orders.orderevent": set(),
-    "orders.refill": set(),
+    "orders.refill": {"attach", "close"},
     "billing.account": set(),
     "billing.ledgerentry": set(),
     "billing.topup": {"approve", "reject"},

@@ -56,7 +56,7 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
     page.get_by_label("Username").fill("owner")
     page.get_by_label("Password").fill("owner-pass-42")
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#console-links")).to_contain_text("2 orders waiting for an operator")
+    expect(page.locator("#console-links")).to_contain_text("2 waiting for an operator")
 
     page.get_by_role("link", name="Needs review").click()
     expect(page.locator("#review-queue tbody tr")).to_have_count(2)
