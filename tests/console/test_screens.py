@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from console.heartbeat import heartbeat_record
-from orders.models import Order
+from orders.models import Order, Refill
 from orders.services import order_place
 from panels.models import SyncRun
 from panels.services import sync_run_finish, sync_run_start
@@ -44,6 +44,14 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
             user=customer, service=service, data=data_for(service, link=f"https://instagram.com/p/{n}")
         )
         Order.objects.filter(pk=order.pk).update(status=status, created_at=now - age, **extra)
+        if status == Order.Status.COMPLETED:
+            completed = order
+    Order.objects.filter(pk=completed.pk).update(provider_order_id="10003")
+    Refill.objects.create(
+        order=completed,
+        status=Refill.Status.NEEDS_REVIEW,
+        message="No valid answer to the refill request (HTTP 500).",
+    )
     heartbeat_record()
     sync_run_finish(
         run=sync_run_start(provider=provider, kind=SyncRun.Kind.STATUS), summary="5 orders checked"
@@ -56,10 +64,11 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
     page.get_by_label("Username").fill("owner")
     page.get_by_label("Password").fill("owner-pass-42")
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#console-links")).to_contain_text("2 waiting for an operator")
+    expect(page.locator("#console-links")).to_contain_text("3 waiting for an operator")
 
     page.get_by_role("link", name="Needs review").click()
     expect(page.locator("#review-queue tbody tr")).to_have_count(2)
+    expect(page.locator("#review-refills tbody tr")).to_have_count(1)
     shoot(page, "admin-review-queue")
 
     # Refunding the order that never left asks first whether the provider was checked.
