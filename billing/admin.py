@@ -9,7 +9,7 @@ from billing.models import Account, LedgerEntry, TopUp
 from billing.money import MONEY_PLACES
 from billing.services import InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
-from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, action_form
+from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
 
 
 class AdjustmentForm(forms.Form):
@@ -128,18 +128,8 @@ class TopUpAdmin(ActionsOnlyAdmin):
         )
 
     @admin.action(description="Reject the selected payments…", permissions=["change"])
-    def reject(self, request, queryset):
-        form, page = action_form(
-            self,
-            request,
-            queryset,
-            form_class=RejectForm,
-            action="reject",
-            title=f"Reject {queryset.count()} payment(s)",
-            submit="Reject",
-        )
-        if page:
-            return page
+    @asks(RejectForm, title="Reject {count} payment(s)", submit="Reject")
+    def reject(self, request, queryset, form):
         note = form.cleaned_data["note"]
         rejected = sum(topup_reject(topup=topup, actor=request.user, note=note) for topup in queryset)
         self.message_user(request, f"{rejected} payment(s) rejected.", messages.SUCCESS)

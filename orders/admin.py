@@ -30,7 +30,7 @@ from orders.storefront import service_move, services_publish_selected, services_
 from orders.tasks import sync_order_statuses
 from panels.admin import ProviderAdmin, ProviderServiceAdmin
 from panels.models import Provider, ProviderService
-from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, action_form
+from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
 
 
 class RepriceForm(ActionForm):
@@ -107,40 +107,26 @@ class ServiceAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} services on sale (services missing upstream stay paused).")
 
     @admin.action(description="Reprice at a markup over cost…", permissions=["change"])
-    def reprice(self, request, queryset):
-        form, page = action_form(
-            self,
-            request,
-            queryset,
-            form_class=RepriceForm,
-            action="reprice",
-            title=f"Reprice {queryset.count()} service(s)",
-            submit="Reprice",
-            help="Each service gets its own markup rule over its provider's cost; hand-set prices go.",
-        )
-        if page:
-            return page
+    @asks(
+        RepriceForm,
+        title="Reprice {count} service(s)",
+        submit="Reprice",
+        help="Each service gets its own markup rule over its provider's cost; hand-set prices go.",
+    )
+    def reprice(self, request, queryset, form):
         result = services_reprice(services=queryset, **form.cleaned_data)
         self.message_user(request, f"Repriced: {result.summary()}.", messages.SUCCESS)
         return None
 
     @admin.action(description="Sell from another provider service…", permissions=["change"])
-    def move(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Choose exactly one service to move.", messages.ERROR)
-            return None
-        form, page = action_form(
-            self,
-            request,
-            queryset,
-            form_class=MoveForm,
-            action="move",
-            title=f"Sell {queryset.first()} from another provider service",
-            submit="Move",
-            help="New orders go to the chosen provider service; placed orders stay where they were sent.",
-        )
-        if page:
-            return page
+    @asks(
+        MoveForm,
+        title="Sell {first} from another provider service",
+        submit="Move",
+        help="New orders go to the chosen provider service; placed orders stay where they were sent.",
+        one_at_a_time="Choose exactly one service to move.",
+    )
+    def move(self, request, queryset, form):
         try:
             service = service_move(
                 service=queryset.first(), provider_service=form.cleaned_data["provider_service"]
@@ -253,47 +239,30 @@ class OrderAdmin(ActionsOnlyAdmin):
 
     refused = (OrderRefused, ValidationError)
 
-    def _checked_at_the_provider(self, request, queryset, *, action: str, title: str, risk: str):
-        """The page asking the operator to confirm they checked the provider; None once they did."""
-        _, page = action_form(
-            self,
-            request,
-            queryset,
-            form_class=ProviderCheckedForm,
-            action=action,
-            title=f"{title} {queryset.count()} order(s)",
-            submit=title,
-            help=risk,
-        )
-        return page
-
+    # The API has no idempotency key: resending an order the provider has pays for it twice. Both ask the
+    # operator to confirm they searched the provider's panel first.
     @admin.action(description="Resend (I checked: the provider has no such order)…", permissions=["change"])
-    def resend(self, request, queryset):
-        # The API has no idempotency key: resending an order the provider has pays for it twice.
-        if page := self._checked_at_the_provider(
-            request,
-            queryset,
-            action="resend",
-            title="Resend",
-            risk="If the provider has the order already, sending it again pays for it twice.",
-        ):
-            return page
+    @asks(
+        ProviderCheckedForm,
+        title="Resend {count} order(s)",
+        submit="Resend",
+        help="If the provider has the order already, sending it again pays for it twice.",
+    )
+    def resend(self, request, queryset, form):
         self.act_on_each(
             request, queryset, lambda order: order_resend(order=order, actor=request.user), "sent again."
         )
         return None
 
     @admin.action(description="Refund in full (never placed upstream)…", permissions=["change"])
-    def refund(self, request, queryset):
-        if page := self._checked_at_the_provider(
-            request,
-            queryset,
-            action="refund",
-            title="Refund",
-            risk="If the provider has the order, it delivers it and charges you while the customer gets "
-            "their money back.",
-        ):
-            return page
+    @asks(
+        ProviderCheckedForm,
+        title="Refund {count} order(s)",
+        submit="Refund",
+        help="If the provider has the order, it delivers it and charges you while the customer gets their "
+        "money back.",
+    )
+    def refund(self, request, queryset, form):
         reason = "The operator confirmed the order was never placed upstream."
         self.act_on_each(
             request,
@@ -304,20 +273,14 @@ class OrderAdmin(ActionsOnlyAdmin):
         return None
 
     @admin.action(description="Mark resolved (I checked this stuck order)…", permissions=["change"])
-    def mark_resolved(self, request, queryset):
-        form, page = action_form(
-            self,
-            request,
-            queryset,
-            form_class=ResolveForm,
-            action="mark_resolved",
-            title=f"Mark {queryset.count()} order(s) resolved",
-            submit="Mark resolved",
-            help="They leave the review queue until they get stuck again. Unknown outcomes need attach, "
-            "resend or refund instead.",
-        )
-        if page:
-            return page
+    @asks(
+        ResolveForm,
+        title="Mark {count} order(s) resolved",
+        submit="Mark resolved",
+        help="They leave the review queue until they get stuck again. Unknown outcomes need attach, resend "
+        "or refund instead.",
+    )
+    def mark_resolved(self, request, queryset, form):
         note = form.cleaned_data["note"]
         self.act_on_each(
             request,
@@ -442,11 +405,6 @@ class OrderEventAdmin(ReadOnlyAdmin):
 class AttachRefillIdForm(ActionForm):
     provider_refill_id = forms.CharField(max_length=64, label="The provider's refill id")
 
-    def clean(self):
-        if self.queryset.count() != 1:
-            raise forms.ValidationError("Choose exactly one refill: each has its own id at the provider.")
-        return super().clean()
-
 
 class CloseRefillForm(ActionForm):
     checked = forms.BooleanField(label="I searched the provider's refills: it has no such refill.")
@@ -464,19 +422,14 @@ class RefillAdmin(ActionsOnlyAdmin):
     actions = ["attach", "close"]
 
     @admin.action(description="Attach the provider's refill id (found there)…", permissions=["change"])
-    def attach(self, request, queryset):
-        form, page = action_form(
-            self,
-            request,
-            queryset,
-            form_class=AttachRefillIdForm,
-            action="attach",
-            title="Attach the provider's refill id",
-            submit="Attach",
-            help="Find the refill in the provider's panel for this order; from now on it is followed there.",
-        )
-        if page:
-            return page
+    @asks(
+        AttachRefillIdForm,
+        title="Attach the provider's id to {first}",
+        submit="Attach",
+        help="Find the refill in the provider's panel for this order; from now on it is followed there.",
+        one_at_a_time="Choose exactly one refill: each has its own id at the provider.",
+    )
+    def attach(self, request, queryset, form):
         refill_id = form.cleaned_data["provider_refill_id"]
         self.act_on_each(
             request,
@@ -489,19 +442,13 @@ class RefillAdmin(ActionsOnlyAdmin):
         return None
 
     @admin.action(description="Close (the provider has no such refill)…", permissions=["change"])
-    def close(self, request, queryset):
-        form, page = action_form(
-            self,
-            request,
-            queryset,
-            form_class=CloseRefillForm,
-            action="close",
-            title=f"Close {queryset.count()} refill request(s)",
-            submit="Close",
-            help="The customer sees the refill rejected and may ask for another one.",
-        )
-        if page:
-            return page
+    @asks(
+        CloseRefillForm,
+        title="Close {count} refill request(s)",
+        submit="Close",
+        help="The customer sees the refill rejected and may ask for another one.",
+    )
+    def close(self, request, queryset, form):
         note = form.cleaned_data["note"]
         self.act_on_each(
             request,

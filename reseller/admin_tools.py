@@ -1,5 +1,7 @@
 """Admin building blocks shared by the apps."""
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -71,20 +73,34 @@ class ActionForm(forms.Form):
         self.queryset = queryset
 
 
-def action_form(modeladmin, request, queryset, *, form_class, action: str, title: str, submit: str, help=""):
-    """``(form, None)`` once the action's form was posted back valid; otherwise ``(form, page)``: the page
-    asking for it (again, with its errors)."""
-    form = form_class(request.POST if "confirmed" in request.POST else None, queryset=queryset)
-    if form.is_bound and form.is_valid():
-        return form, None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "objects": queryset,
-        "form": form,
-        "action": action,
-        "submit": submit,
-        "help": help,
-        "opts": modeladmin.model._meta,
-    }
-    return form, render(request, "admin/action_form.html", context)
+def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: str = ""):
+    """Make an admin action ask its form first: it runs, with the valid form, once the form is posted back.
+
+    ``title`` may name ``{count}`` (how many are selected) and ``{first}``; with ``one_at_a_time`` (the
+    message), the action refuses a selection of more or fewer than one.
+    """
+
+    def decorate(action):
+        @functools.wraps(action)
+        def asking(modeladmin, request, queryset):
+            if one_at_a_time and queryset.count() != 1:
+                modeladmin.message_user(request, one_at_a_time, messages.ERROR)
+                return None
+            form = form_class(request.POST if "confirmed" in request.POST else None, queryset=queryset)
+            if form.is_bound and form.is_valid():
+                return action(modeladmin, request, queryset, form)
+            context = {
+                **modeladmin.admin_site.each_context(request),
+                "title": title.format(count=queryset.count(), first=queryset.first()),
+                "objects": queryset,
+                "form": form,
+                "action": action.__name__,
+                "submit": submit,
+                "help": help,
+                "opts": modeladmin.model._meta,
+            }
+            return render(request, "admin/action_form.html", context)
+
+        return asking
+
+    return decorate

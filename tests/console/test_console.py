@@ -264,10 +264,15 @@ def test_reprice_and_move_services_in_the_admin(client, placed, shop):
 
     _, other_provider = shop("smmcool")
     target = ProviderService.objects.filter(provider=other_provider, type="Default", active=True).first()
+    two = Service.objects.exclude(pk=service.pk).first()
+    refused = client.post(
+        "/admin/orders/service/", {"action": "move", "_selected_action": [service.pk, two.pk]}, follow=True
+    ).content.decode()
+    assert "Choose exactly one service to move." in refused and 'name="provider_service"' not in refused
     page = client.post(
         "/admin/orders/service/", {"action": "move", "_selected_action": [service.pk]}
     ).content.decode()
-    assert f'value="{target.pk}"' in page
+    assert f"Sell {service} from another provider service" in page and f'value="{target.pk}"' in page
     client.post(
         "/admin/orders/service/",
         {"action": "move", "_selected_action": [service.pk], "confirmed": "1", "provider_service": target.pk},
