@@ -20,6 +20,7 @@ from bench._django import benchmark_database
 
 PAGES = {
     "dashboard": "/admin/console/dashboard/",
+    "dashboard, 90 days": "/admin/console/dashboard/?days=90",
     "review queue": "/admin/console/review/",
     "admin front page": "/admin/",
     "orders in the review queue": "/admin/orders/order/?needs_review=yes",

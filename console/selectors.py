@@ -75,13 +75,13 @@ def review_refills(*, limit: int | None = None) -> list[RefillEntry]:
     ]
 
 
-def review_orders_count() -> int:
-    return orders_needing_review().count()
+def review_counts() -> tuple[int, int]:
+    """How many orders and how many refill requests wait for an operator."""
+    return orders_needing_review().count(), refills_needing_review().count()
 
 
 def review_queue_count() -> int:
-    """Orders and refill requests waiting for an operator."""
-    return review_orders_count() + refills_needing_review().count()
+    return sum(review_counts())
 
 
 # --- the dashboard ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from console.selectors import (
     money_by_day,
     orders_by_status,
     provider_health,
-    review_orders_count,
+    review_counts,
     review_queue,
     review_queue_count,
     review_refills,
@@ -61,13 +61,13 @@ def dashboard(request):
 @staff_member_required
 @permission_required("orders.change_order", raise_exception=True)
 def review(request):
-    total = review_queue_count()
+    orders_total, refills_total = review_counts()
     context = {
         **admin.site.each_context(request),
-        "title": f"Needs review ({total})",
+        "title": f"Needs review ({orders_total + refills_total})",
         "entries": review_queue(limit=REVIEW_PAGE_SIZE),
-        "orders_total": review_orders_count(),
+        "orders_total": orders_total,
         "refills": review_refills(limit=REVIEW_PAGE_SIZE),
-        "total": total,
+        "refills_total": refills_total,
     }
     return render(request, "console/review_queue.html", context)

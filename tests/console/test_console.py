@@ -674,12 +674,18 @@ def test_a_customers_page_holds_their_discount_and_custom_prices(client, placed,
 def test_a_long_queue_shows_the_oldest_and_leads_to_the_rest(client, placed, monkeypatch):
     monkeypatch.setattr("console.views.REVIEW_PAGE_SIZE", 2)
     oldest = [placed(S.NEEDS_REVIEW, age=timedelta(hours=5 - n)) for n in range(4)]
+    refills = [Refill.objects.create(order=oldest[0], status=Refill.Status.NEEDS_REVIEW) for _ in range(3)]
     staff(client, "sue", "Support")
     response = client.get("/admin/console/review/")
     assert [entry.order for entry in response.context["entries"]] == oldest[:2]
+    assert [entry.refill for entry in response.context["refills"]] == refills[:2]
     page = response.content.decode()
-    assert "Needs review (4)" in page and "The 2 oldest of 4 orders are shown here" in page
+    assert "Needs review (7)" in page and "The 2 oldest of 4 orders are shown here" in page
     assert "/admin/orders/order/?needs_review=yes" in page
+    assert (
+        "The 2 oldest of 3 are shown here" in page
+        and "/admin/orders/refill/?status__exact=needs_review" in page
+    )
 
 
 @pytest.mark.parametrize(
