@@ -15,5 +15,6 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost python manage.py
 
 USER panel
 EXPOSE 8000
+# The access log redacts API keys that resellers send in query strings (reseller/log.py).
 CMD ["gunicorn", "reseller.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--timeout", "60", "--access-logfile", "-"]
+     "--timeout", "60", "--access-logfile", "-", "--logger-class", "reseller.log.GunicornLogger"]

@@ -1,14 +1,18 @@
 """Customers in the admin: who they are, their balance, their prices, and disabling them."""
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Profile
 from accounts.services import customers_disable, customers_enable
+from orders.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
 from orders.models import CustomerPricing, CustomerServicePrice
 
 User = get_user_model()
@@ -21,15 +25,30 @@ class ProfileInline(admin.StackedInline):
 
 class PricingInline(admin.StackedInline):
     model = CustomerPricing
+    form = DiscountForm
     can_delete = False
     verbose_name_plural = "discount"
+    readonly_fields = ["lowest_margin"]
+
+    @admin.display(description="Lowest margin it gives")
+    def lowest_margin(self, pricing):
+        return discount_lowest_margin(pricing)
 
 
 class CustomPriceInline(admin.TabularInline):
     model = CustomerServicePrice
+    form = CustomPriceForm
     extra = 0
     raw_id_fields = ["service"]
     verbose_name_plural = "custom prices (per 1000, or per package)"
+    readonly_fields = ["margin"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("service__provider_service__provider")
+
+    @admin.display(description="Margin")
+    def margin(self, custom_price):
+        return custom_price_margin(custom_price)
 
 
 @admin.register(Profile)
@@ -101,3 +120,15 @@ class CustomerAdmin(UserAdmin):
         self.message_user(
             request, f"{customers_enable(users=queryset)} account(s) enabled.", messages.SUCCESS
         )
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    @admin.action(description="Clean up expired attempts")
+    def cleanup_expired_attempts(self, request, queryset):
+        # django-axes' action reads the time its login handler stamps on a request: a 500 without it.
+        request.axes_attempt_time = timezone.now()
+        return super().cleanup_expired_attempts(request, queryset)

@@ -1,4 +1,4 @@
-"""What a customer sets for themselves beyond Django's user: their time zone."""
+"""A customer's own settings beyond Django's user (time zone), and whether their sign-up is confirmed."""
 
 import zoneinfo
 
@@ -18,6 +18,9 @@ def validate_timezone(value: str) -> None:
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
+    # Signed up on the storefront, the email link not followed yet: the user cannot log in (is_active False)
+    # and another sign-up with the same email replaces this one.
+    awaiting_confirmation = models.BooleanField(_("awaiting email confirmation"), default=False)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.timezone})"

@@ -16,16 +16,26 @@ def customer_sign_up(*, username: str, email: str, password: str, timezone: str 
     return user
 
 
+def email_owner(email: str, *, other_than=None):
+    """The account that uses ``email`` (a sign-up still waiting for its link does not count), or ``None``."""
+    users = (
+        get_user_model()
+        .objects.filter(email__iexact=email)
+        .exclude(is_active=False, profile__awaiting_confirmation=True)
+    )
+    if other_than is not None:
+        users = users.exclude(pk=other_than.pk)
+    return users.order_by("pk").first()
+
+
 def profile_for(user) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
     return profile
 
 
-def account_settings_update(*, user, email: str, timezone: str) -> None:
-    with transaction.atomic():
-        user.email = email
-        user.save(update_fields=["email"])
-        Profile.objects.update_or_create(user=user, defaults={"timezone": timezone})
+def account_settings_update(*, user, timezone: str) -> None:
+    """A new email goes through accounts.email_change: it changes once the new address follows a link."""
+    Profile.objects.update_or_create(user=user, defaults={"timezone": timezone})
 
 
 def customers_disable(*, users) -> int:

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import django_filters
 from django import forms
@@ -17,13 +17,20 @@ PUBLIC_STATUSES = {
 
 
 class RealDateTimeField(IsoDateTimeField):
-    """ISO 8601, with a UTC offset that exists (PostgreSQL refuses the rest with an error)."""
+    """ISO 8601, with a UTC offset that exists (PostgreSQL refuses the rest with an error), for a moment that
+    is a moment in UTC too: 0001-01-01T00:00+14:00 and 9999-12-31T23:59-14:00 are outside Python's years, and
+    the database backends convert to UTC before they compare."""
 
     def to_python(self, value):
         moment = super().to_python(value)
         offset = moment.utcoffset() if moment and moment.tzinfo else None
         if offset is not None and abs(offset) > timedelta(hours=14):
             raise forms.ValidationError("Enter a UTC offset between -14:00 and +14:00.")
+        if moment is not None:
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError("Enter a date between the years 1 and 9999 in UTC.") from None
         return moment
 
 

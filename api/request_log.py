@@ -6,6 +6,7 @@ from rest_framework.exceptions import APIException
 
 from api.models import ApiKey
 from api.services import api_request_log
+from reseller.client_ip import client_ip
 
 
 class LoggedRequestsMixin:
@@ -31,7 +32,7 @@ class LoggedRequestsMixin:
                 action=self.log_action(request),
                 http_status=response.status_code,
                 error=_error_of(response),
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=client_ip(request),
                 duration_ms=round((time.monotonic() - getattr(self, "started", time.monotonic())) * 1000),
             )
         return response

@@ -9,10 +9,24 @@ from billing.models import LedgerEntry
 from billing.money import MONEY_FIELD
 from orders.models import Order, OrderEvent, Refill, Service
 from orders.order_types import ALL_FIELDS
+from reseller.numbers import whole_number
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A JSON number, or a string of ASCII digits (``reseller.numbers.whole_number``): DRF's own field would
+    read "١٢" or "1_000" through int()."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            number = whole_number(data)
+            if number is None:
+                self.fail("invalid")
+            data = number
+        return super().to_internal_value(data)
 
 
 def _count(help_text: str = "") -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, min_value=0, max_value=10**12, help_text=help_text)
+    return WholeNumberField(required=False, min_value=0, max_value=10**12, help_text=help_text)
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -121,7 +135,7 @@ class OrderDetailSerializer(OrderSerializer):
 class OrderCreateSerializer(serializers.Serializer):
     """The service and the fields of its type (see the service's ``type``); the others are ignored."""
 
-    service = serializers.IntegerField(min_value=1)
+    service = WholeNumberField(min_value=1, max_value=2**63 - 1)
     link = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     comments = serializers.CharField(required=False, allow_blank=True, help_text="One per line.")
     username = serializers.CharField(required=False, allow_blank=True)

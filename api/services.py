@@ -4,12 +4,14 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
 from api.models import ApiKey, ApiRequest
+from reseller.log import redact_secrets
 
 _keys = KeyGenerator(prefix_length=8, secret_key_length=32)
 KEY_SHAPE = re.compile(r"[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}")
@@ -23,6 +25,9 @@ def api_key_issue(*, user) -> tuple[ApiKey, str]:
     """A new key for ``user``; the previous one stops working at once. Only here is the full key known."""
     raw, prefix, hashed = _keys.generate()
     with transaction.atomic():
+        # Two rotations at once (two tabs, two scripts) take turns on the user's row: otherwise both revoke
+        # the same old key and both insert, and the one-live-key constraint fails the second.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk").get()
         api_keys_revoke(ApiKey.objects.filter(user=user))
         key = ApiKey.objects.create(user=user, prefix=prefix, hashed_key=hashed)
     return key, raw
@@ -60,9 +65,10 @@ def api_request_log(
         api_key=key,
         user_id=key.user_id,
         interface=interface,
-        action=action[:64],
+        # A path or a quoted field value may hold a key that was sent in the wrong place.
+        action=redact_secrets(action)[:64],
         http_status=http_status,
-        error=error[:255],
+        error=redact_secrets(error)[:255],
         ip=ip,
         duration_ms=duration_ms,
     )

@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.models import ApiKey
+from reseller.client_ip import client_ip
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -20,5 +21,5 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
-            ident = f"ip:{self.get_ident(request)}"
+            ident = f"ip:{client_ip(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,8 +1,8 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api import rest
+from api import docs, rest
 
 router = DefaultRouter()
 router.register("services", rest.ServiceViewSet, basename="service")
@@ -16,6 +16,6 @@ urlpatterns = [
     path("ledger/", rest.LedgerView.as_view(), name="ledger"),
     path("requests/", rest.ApiRequestView.as_view(), name="requests"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("docs/", docs.swagger_ui, name="docs"),
+    path("redoc/", docs.redoc, name="redoc"),
 ]

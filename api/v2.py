@@ -7,10 +7,11 @@ processed, try later"). What each action does lives in ``api.v2_actions``.
 """
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -18,19 +19,10 @@ from rest_framework.views import APIView
 
 from api.authentication import ApiKeyAuthentication
 from api.models import ApiRequest
+from api.parsers import RequestTooLarge, SafeJSONParser, TooManyFields, as_api_exception
 from api.request_log import LoggedRequestsMixin
 from api.throttling import ApiKeyRateThrottle
 from api.v2_actions import ACTIONS, KNOWN_FIELDS, Refusal
-
-
-class SafeJSONParser(JSONParser):
-    """JSON nested thousands deep exhausts the parser's recursion: that is a bad request too."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise Refusal("Incorrect request") from None
 
 
 class JsonOnly(DefaultContentNegotiation):
@@ -62,6 +54,14 @@ def v2_params(request) -> dict[str, str]:
     if (params := getattr(request, "_v2_params", None)) is not None:
         return params
     try:
+        request._v2_params = _read_params(request)
+    except SuspiciousOperation as error:  # too many fields, a body larger than Content-Length said
+        raise as_api_exception(error) from None
+    return request._v2_params
+
+
+def _read_params(request) -> dict[str, str]:
+    try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise Refusal("Incorrect request") from None
@@ -79,7 +79,6 @@ def v2_params(request) -> dict[str, str]:
         if "\x00" in text:
             raise Refusal(f"Incorrect request: a NUL character in {name}")
         params[name] = text
-    request._v2_params = params
     return params
 
 
@@ -113,6 +112,7 @@ class ApiV2View(LoggedRequestsMixin, APIView):
         return getattr(request, "_v2_params", {}).get("action", "") or "(none)"
 
     def handle_exception(self, exc):
+        exc = as_api_exception(exc)
         if isinstance(exc, Throttled):
             wait = max(1, round(exc.wait or 1))
             return Response(
@@ -122,7 +122,7 @@ class ApiV2View(LoggedRequestsMixin, APIView):
             )
         if isinstance(exc, NotAuthenticated):
             message = "Invalid API key"
-        elif isinstance(exc, AuthenticationFailed | Refusal):
+        elif isinstance(exc, AuthenticationFailed | Refusal | RequestTooLarge | TooManyFields):
             message = str(exc.detail)
         elif isinstance(exc, APIException):  # unparsable body, unsupported media type, wrong method
             message = "Incorrect request"

@@ -4,7 +4,6 @@ Ids are this panel's own; money and counts are strings; money is in the panel's 
 the canonical spellings. Each action calls the same service functions as the website.
 """
 
-import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -19,10 +18,10 @@ from orders.pricing import customer_prices
 from orders.refills import refill_request
 from orders.selectors import orders_of, refills_of, services_on_sale
 from orders.services import order_cancel, order_place
+from reseller.numbers import whole_number
 
 MULTI_LIMIT = 100
 KNOWN_FIELDS = frozenset({"key", "action", "service", "order", "orders", "refill", "refills", *ALL_FIELDS})
-_ID = re.compile(r"\d{1,18}")
 
 
 class Refusal(APIException):
@@ -48,11 +47,13 @@ def _id_list(params: dict, single: str, multi: str, *, missing: str) -> tuple[li
 
 def _as_number(raw: str) -> int | str:
     """Ids are echoed as numbers, as the documents show them; what is not a number comes back as given."""
-    return int(raw) if _ID.fullmatch(raw) else raw
+    number = whole_number(raw)
+    return raw if number is None else number
 
 
 def _by_id(queryset, ids: list[str]) -> dict[str, object]:
-    wanted = {raw: int(raw) for raw in ids if _ID.fullmatch(raw)}
+    # ASCII digits only: an Arabic-Indic or full-width "3" is no id (int() would read it as 3).
+    wanted = {raw: number for raw in ids if (number := whole_number(raw)) is not None}
     found = queryset.in_bulk(set(wanted.values()))
     return {raw: found[pk] for raw, pk in wanted.items() if pk in found}
 
@@ -103,10 +104,10 @@ def services(user, params: dict) -> list[dict]:
 
 
 def add(user, params: dict) -> dict:
-    raw = params.get("service", "").strip()
+    number = whole_number(params.get("service", ""))
     service = (
-        Service.objects.select_related("provider_service__provider").filter(pk=int(raw)).first()
-        if _ID.fullmatch(raw)
+        Service.objects.select_related("provider_service__provider").filter(pk=number).first()
+        if number is not None
         else None
     )
     if service is None or service.status == Service.Status.DISABLED:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from billing.gateways import GATEWAYS, BadSignature
+from billing.gateways import BadSignature, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
 from billing.services import account_for, balance_deposit
@@ -23,8 +23,16 @@ def _checked_amount(amount: Decimal) -> Decimal:
     return amount
 
 
+def topup_methods() -> list[tuple[str, str]]:
+    """What customers may pay with: a manual payment always, and the gateways enabled here."""
+    labels = dict(TopUp.Method.choices)
+    return [(TopUp.Method.MANUAL, labels[TopUp.Method.MANUAL])] + [
+        (name, labels[name]) for name in enabled_gateways()
+    ]
+
+
 def topup_request(*, user, amount: Decimal, method: str, reference: str = "") -> TopUp:
-    if method not in TopUp.Method.values:
+    if method not in dict(topup_methods()):
         raise ValidationError({"method": "Choose a payment method."})
     if method == TopUp.Method.MANUAL and not reference.strip():
         raise ValidationError({"reference": "Give the reference of your payment so we can find it."})
@@ -68,8 +76,9 @@ def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
 
 
 def topup_gateway_callback(*, gateway: str, params: dict[str, str]) -> TopUp:
-    """Apply a gateway's callback. Raises ``BadSignature`` (nothing changes) for a forged or garbled one."""
-    result = GATEWAYS[gateway].parse_callback(params)
+    """Apply a gateway's callback. Raises ``BadSignature`` (nothing changes) for a forged or garbled one, and
+    ``GatewayNotEnabled`` for a gateway that is not enabled here, however well signed."""
+    result = enabled_gateway(gateway).parse_callback(params)
     with transaction.atomic():
         topup = TopUp.objects.select_for_update().filter(pk=result.topup_id, method=gateway).first()
         if topup is None:

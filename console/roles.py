@@ -10,7 +10,19 @@ the Owner too.
 
 from django.apps import apps as global_apps
 
-OWNER_APPS = ["panels", "orders", "billing", "api", "accounts", "auth", "django_celery_beat", "axes"]
+# Two-factor devices (otp_*) are the Owner's: removing a lost phone's device lets its user set up anew.
+OWNER_APPS = [
+    "panels",
+    "orders",
+    "billing",
+    "api",
+    "accounts",
+    "auth",
+    "django_celery_beat",
+    "axes",
+    "otp_totp",
+    "otp_static",
+]
 SUPPORT = [
     ("orders", "view_order"),
     ("orders", "change_order"),
@@ -24,6 +36,14 @@ SUPPORT = [
     ("axes", "view_accessattempt"),
     ("axes", "delete_accessattempt"),  # unlocking a locked-out customer
 ]
+
+
+def sees_providers(user) -> bool:
+    """Whether ``user`` may see the provider side of the business: which provider and provider service
+    serves an order, the provider's ids, statuses and words, costs and the rates an order was priced at.
+    The Owner may (``panels.view_provider``); Support may not, wherever orders, refills and their history
+    are shown. One rule, derived from a permission, so a new role gets it right by its permissions."""
+    return user.has_perm("panels.view_provider")
 
 
 def roles_sync(apps=global_apps) -> None:

@@ -28,6 +28,11 @@ REASONS = {
     "queued": "Not sent for a while: is the worker running (see the heartbeat on the dashboard)?",
     "waiting": "Waiting to be sent again: ",
     "cancel": "The provider never confirmed the cancel: check the order there; refunds follow its status.",
+    "figures": "The provider reports it finished ({}) without the figures the refund needs (remains): look "
+    "the order up in the provider's panel and settle it with how many were not delivered (0 if all were); "
+    "exactly that part is refunded.",
+    "unaccounted": "The provider no longer knows this order: {} Look it up in the provider's panel: still "
+    "running there → mark resolved; finished → settle it with how many were not delivered.",
 }
 
 
@@ -38,20 +43,38 @@ class QueueEntry:
     check: str
 
 
-def review_queue(*, now=None, limit: int | None = None) -> list[QueueEntry]:
+# In place of the provider's words and ids, for staff who may not see providers (``sees_providers``).
+WITHHELD = "…"
+
+
+def review_queue(*, now=None, limit: int | None = None, provider_details: bool = True) -> list[QueueEntry]:
     """The orders an operator must look at (``orders_needing_review``), oldest first, with why and what to
-    check; one query."""
+    check; one query. Without ``provider_details`` the checks quote nothing the provider said."""
     entries = []
     for order in orders_needing_review(now=now).select_related("user", "service", "provider")[:limit]:
-        reason = {
-            S.NEEDS_REVIEW: "unknown",
-            S.SENDING: "sending",
-            S.QUEUED: "queued",
-            S.WAITING: "waiting",
-        }.get(order.status, "cancel")
-        check = REASONS[reason] + (order.wait_reason if reason == "waiting" else "")
+        reason = _reason(order)
+        detail = {
+            "waiting": order.wait_reason,
+            "figures": order.provider_status,
+            "unaccounted": order.unaccounted_reason,
+        }.get(reason, "")
+        if not provider_details:
+            detail = WITHHELD
+        check = REASONS[reason] + detail if reason == "waiting" else REASONS[reason].format(detail)
         entries.append(QueueEntry(order=order, reason=reason, check=check))
     return entries
+
+
+def _reason(order: Order) -> str:
+    """Which rule of ``orders_needing_review`` put ``order`` in the queue."""
+    by_status = {S.NEEDS_REVIEW: "unknown", S.SENDING: "sending", S.QUEUED: "queued", S.WAITING: "waiting"}
+    if order.status in by_status:
+        return by_status[order.status]
+    if order.figures_missing_since:
+        return "figures"
+    if order.unaccounted_syncs >= settings.UNACCOUNTED_REVIEW_SYNCS:
+        return "unaccounted"
+    return "cancel"
 
 
 REFILL_CHECK = (
@@ -66,11 +89,14 @@ class RefillEntry:
     check: str
 
 
-def review_refills(*, limit: int | None = None) -> list[RefillEntry]:
+def review_refills(*, limit: int | None = None, provider_details: bool = True) -> list[RefillEntry]:
     """Refill requests of unknown outcome (``refills_needing_review``), oldest first; one query."""
     refills = refills_needing_review().select_related("order__user", "order__provider", "order__service")
     return [
-        RefillEntry(refill=refill, check=REFILL_CHECK.format(refill.order.provider_order_id))
+        RefillEntry(
+            refill=refill,
+            check=REFILL_CHECK.format(refill.order.provider_order_id if provider_details else WITHHELD),
+        )
         for refill in refills[:limit]
     ]
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from console.charts import money_chart
 from console.heartbeat import HEARTBEAT_STALE_SECONDS, heartbeat_last
+from console.roles import sees_providers
 from console.selectors import (
     balances,
     money_by_day,
@@ -19,11 +20,14 @@ from console.selectors import (
     review_refills,
     top_services,
 )
+from orders.margins import storefront_losses
 
 # The queue page lists the oldest this many; the order list filtered to the queue has them all.
 REVIEW_PAGE_SIZE = 100
 # The dashboard's periods, in days; anything else in ?days= shows the default.
 PERIODS, DEFAULT_PERIOD = (7, 30, 90), 30
+# The dashboard lists this many prices under cost, the worst first.
+UNDER_COST_LISTED = 20
 
 
 @staff_member_required
@@ -54,6 +58,8 @@ def dashboard(request):
         "heartbeat": beat,
         "heartbeat_stale": beat is None or (timezone.now() - beat).total_seconds() > HEARTBEAT_STALE_SECONDS,
         "review_count": review_queue_count(),
+        "under_cost": storefront_losses(),
+        "under_cost_listed": UNDER_COST_LISTED,
     }
     return render(request, "console/dashboard.html", context)
 
@@ -62,12 +68,14 @@ def dashboard(request):
 @permission_required("orders.change_order", raise_exception=True)
 def review(request):
     orders_total, refills_total = review_counts()
+    shown = sees_providers(request.user)  # Support resolves reviews without learning who the provider is
     context = {
         **admin.site.each_context(request),
         "title": f"Needs review ({orders_total + refills_total})",
-        "entries": review_queue(limit=REVIEW_PAGE_SIZE),
+        "entries": review_queue(limit=REVIEW_PAGE_SIZE, provider_details=shown),
         "orders_total": orders_total,
-        "refills": review_refills(limit=REVIEW_PAGE_SIZE),
+        "refills": review_refills(limit=REVIEW_PAGE_SIZE, provider_details=shown),
         "refills_total": refills_total,
+        "sees_providers": shown,
     }
     return render(request, "console/review_queue.html", context)

@@ -1,12 +1,31 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
+from console.roles import sees_providers
+from orders.margins import (
+    ACCEPT_LOSS,
+    Margin,
+    SellingAtLoss,
+    cost_of,
+    custom_price_check,
+    discount_check,
+    discount_margins,
+    lowest,
+    margin_of,
+    markup_rule_check,
+    markup_rule_margins,
+    markup_rules_yield,
+    service_price_check,
+    storefront_losses,
+)
 from orders.models import (
     CurrencyRate,
     CustomerPricing,
@@ -17,6 +36,7 @@ from orders.models import (
     Refill,
     Service,
 )
+from orders.pricing import currency_rates
 from orders.refills import refill_attach_provider_id, refill_close
 from orders.selectors import orders_needing_review
 from orders.services import (
@@ -25,18 +45,137 @@ from orders.services import (
     order_fail_and_refund,
     order_mark_resolved,
     order_resend,
+    order_settle_undelivered,
 )
 from orders.storefront import service_move, services_publish_selected, services_reprice
 from orders.tasks import sync_order_statuses
 from panels.admin import ProviderAdmin, ProviderServiceAdmin
 from panels.models import Provider, ProviderService
 from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.numbers import DIGITS_ONLY, digits_written_oddly, whole_number
+
+
+def accept_loss_field():
+    """The operator's confirmation that the services' SellingAtLoss refusal asks for."""
+    return forms.BooleanField(required=False, label=ACCEPT_LOSS)
+
+
+def margin_html(margin: Margin) -> str:
+    """A margin as operators read it beside a price: red under cost, the reason when the cost is unknown."""
+    if margin.cost is None:
+        return format_html('<span title="{}">cost unknown</span>', margin.unknown)
+    share = "" if margin.percent is None else f" ({margin.percent}%)"
+    text = f"{margin.amount:+}{share}"
+    if margin.under_cost:
+        return format_html('<strong class="bad">{} under cost</strong>', text)
+    return text
+
+
+class ConfirmsLossForm(forms.ModelForm):
+    """A form that sets a price (its admin gives the model and fields): saving it under the current cost is
+    refused by ``check`` (a service's check) unless the operator ticks ``allow_loss``. It runs when one of
+    ``priced_by`` changed, so that another edit of a price already under cost (after a cost rise) is not
+    held up by it."""
+
+    allow_loss = accept_loss_field()
+    priced_by: tuple[str, ...] = ()
+
+    def check(self, cleaned: dict, *, allow_loss: bool) -> None:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        repriced = self.instance.pk is None or set(self.changed_data) & set(self.priced_by)
+        if repriced and not self.errors:
+            try:
+                self.check(cleaned, allow_loss=cleaned.get("allow_loss", False))
+            except SellingAtLoss as error:
+                self.add_error(None, error)
+        return cleaned
+
+
+class ServiceForm(ConfirmsLossForm):
+    priced_by = ("price", "provider_service")
+
+    def check(self, cleaned, *, allow_loss):
+        service = self.instance if self.instance.pk else Service(name=cleaned.get("name", ""))
+        service_price_check(
+            service=service,
+            price=cleaned["price"],
+            provider_service=cleaned["provider_service"],
+            allow_loss=allow_loss,
+        )
+
+
+class MarkupRuleForm(ConfirmsLossForm):
+    priced_by = ("provider", "category", "provider_service", "percent", "fixed", "rounding")
+
+    def check(self, cleaned, *, allow_loss):
+        rule = MarkupRule(pk=self.instance.pk, **{name: cleaned.get(name) for name in self.priced_by})
+        markup_rule_check(rule=rule, allow_loss=allow_loss)
+
+
+class CustomPriceForm(ConfirmsLossForm):
+    """A customer's custom price, on its own page and on the customer's page."""
+
+    priced_by = ("service", "price")
+
+    def check(self, cleaned, *, allow_loss):
+        custom_price_check(
+            customer=cleaned["user"],
+            service=cleaned["service"],
+            price=cleaned["price"],
+            allow_loss=allow_loss,
+        )
+
+
+class DiscountForm(ConfirmsLossForm):
+    """A customer's discount, on its own page and on the customer's page."""
+
+    priced_by = ("discount_percent",)
+
+    def check(self, cleaned, *, allow_loss):
+        discount_check(customer=cleaned["user"], percent=cleaned["discount_percent"], allow_loss=allow_loss)
+
+
+def custom_price_margin(custom_price: CustomerServicePrice, rates=None) -> str:
+    if custom_price is None or custom_price.pk is None:
+        return "—"
+    upstream = custom_price.service.provider_service
+    return margin_html(margin_of(price=custom_price.price, provider_service=upstream, rates=rates))
+
+
+def discount_lowest_margin(pricing: CustomerPricing) -> str:
+    if pricing is None or pricing.pk is None or not pricing.discount_percent:
+        return "—"
+    worst = lowest(discount_margins(customer=pricing.user, percent=pricing.discount_percent))
+    if worst is None:
+        return "—"
+    return format_html(
+        "{}: {}",
+        f"#{worst.service.pk} {worst.service.name} at {worst.margin.price}",
+        margin_html(worst.margin),
+    )
+
+
+class MarginsOnTheList:
+    """A list page whose rows show margins: ``annotate_rows`` computes them for the page's rows at once
+    (the rates and whatever else they need: a few queries, not a few per row)."""
+
+    def annotate_rows(self, rows: list) -> None:
+        raise NotImplementedError
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        self.annotate_rows(list(changelist.result_list))  # the page's rows, evaluated once and kept
+        return changelist
 
 
 class RepriceForm(ActionForm):
     percent = forms.DecimalField(max_digits=7, decimal_places=2, min_value=Decimal(-99), label="Markup (%)")
     fixed = forms.DecimalField(max_digits=16, decimal_places=4, initial=Decimal(0), label="Plus, per 1000")
     rounding = forms.ChoiceField(choices=MarkupRule.Rounding.choices, initial=MarkupRule.Rounding.CENT)
+    allow_loss = accept_loss_field()
 
 
 def _upstream_label(upstream: ProviderService) -> str:
@@ -50,6 +189,7 @@ class MoveForm(ActionForm):
     provider_service = forms.ModelChoiceField(
         queryset=ProviderService.objects.none(), label="Provider service"
     )
+    allow_loss = accept_loss_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,8 +203,20 @@ class MoveForm(ActionForm):
         self.fields["provider_service"].label_from_instance = _upstream_label
 
 
+def services_with_margins(services) -> list[str]:
+    """The lines an action lists its services with: each one's price, cost and margin now."""
+    rates = currency_rates()
+    services = services.select_related("provider_service__provider")
+    return [
+        f"{service} at {service.price}: "
+        f"{margin_of(price=service.price, provider_service=service.provider_service, rates=rates)}"
+        for service in services
+    ]
+
+
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
+    form = ServiceForm
     list_display = [
         "id",
         "name",
@@ -72,6 +224,7 @@ class ServiceAdmin(admin.ModelAdmin):
         "type",
         "price",
         "cost",
+        "margin",
         "min_quantity",
         "max_quantity",
         "status",
@@ -82,8 +235,42 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ["name", "category", "provider_service__remote_id", "provider_service__name"]
     list_select_related = ["provider_service__provider"]
     raw_id_fields = ["provider_service"]
-    readonly_fields = ["paused_by_sync", "created_at", "updated_at"]
+    readonly_fields = ["cost", "margin", "paused_by_sync", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "category",
+        "description",
+        "type",
+        "provider_service",
+        "min_quantity",
+        "max_quantity",
+        "refill",
+        "refill_days",
+        "cancel",
+        "price",
+        "cost",
+        "margin",
+        "allow_loss",
+        "manual_price",
+        "status",
+        "pause_reason",
+        "paused_by_sync",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["pause", "resume", "reprice", "move"]
+
+    def annotate_rows(self, rows):
+        rates = currency_rates()
+        for service in rows:
+            service.margin_now = margin_of(
+                price=service.price, provider_service=service.provider_service, rates=rates
+            )
+
+    def _margin(self, service) -> Margin:
+        return getattr(service, "margin_now", None) or margin_of(
+            price=service.price, provider_service=service.provider_service
+        )
 
     @admin.display(description="Provider")
     def provider(self, service):
@@ -91,8 +278,17 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Cost / 1000")
     def cost(self, service):
-        upstream = service.provider_service
-        return f"{upstream.rate.normalize():f} {upstream.provider.currency}"
+        if service is None or service.pk is None:
+            return "—"
+        upstream, cost = service.provider_service, self._margin(service).cost
+        provider_says = f"{upstream.rate.normalize():f} {upstream.provider.currency}"
+        if cost is None:
+            return provider_says
+        return cost if upstream.provider.currency == settings.PANEL_CURRENCY else f"{cost} ({provider_says})"
+
+    @admin.display(description="Margin")
+    def margin(self, service):
+        return "—" if service is None or service.pk is None else margin_html(self._margin(service))
 
     @admin.action(description="Disable (stop selling)", permissions=["change"])
     def pause(self, request, queryset):
@@ -112,6 +308,7 @@ class ServiceAdmin(admin.ModelAdmin):
         title="Reprice {count} service(s)",
         submit="Reprice",
         help="Each service gets its own markup rule over its provider's cost; hand-set prices go.",
+        describe=services_with_margins,
     )
     def reprice(self, request, queryset, form):
         result = services_reprice(services=queryset, **form.cleaned_data)
@@ -125,55 +322,165 @@ class ServiceAdmin(admin.ModelAdmin):
         submit="Move",
         help="New orders go to the chosen provider service; placed orders stay where they were sent.",
         one_at_a_time="Choose exactly one service to move.",
+        describe=services_with_margins,
     )
     def move(self, request, queryset, form):
-        try:
-            service = service_move(
-                service=queryset.first(), provider_service=form.cleaned_data["provider_service"]
-            )
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-        else:
-            self.message_user(
-                request, f"{service} is now sold from {service.provider_service}.", messages.SUCCESS
-            )
+        service = service_move(service=queryset.first(), **form.cleaned_data)  # refused: the form again
+        margin = margin_of(price=service.price, provider_service=service.provider_service)
+        self.message_user(
+            request,
+            f"{service} is now sold from {service.provider_service}, at {service.price}: {margin}.",
+            messages.SUCCESS,
+        )
         return None
 
 
 @admin.register(MarkupRule)
-class MarkupRuleAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "provider", "category", "provider_service", "percent", "fixed", "rounding"]
+class MarkupRuleAdmin(MarginsOnTheList, admin.ModelAdmin):
+    form = MarkupRuleForm
+    list_display = [
+        "__str__",
+        "provider",
+        "category",
+        "provider_service",
+        "percent",
+        "fixed",
+        "rounding",
+        "yields",
+    ]
     list_filter = ["provider"]
     raw_id_fields = ["provider_service"]
+    readonly_fields = ["yields"]
+
+    def annotate_rows(self, rows):
+        prices = markup_rules_yield()
+        for rule in rows:
+            rule.prices = prices.get(rule.pk, [])
+
+    @admin.display(description="What it prices now")
+    def yields(self, rule):
+        if rule is None or rule.pk is None:
+            return "—"
+        prices = rule.prices if hasattr(rule, "prices") else markup_rule_margins(rule=rule)
+        if not prices:
+            return "No service on sale"
+        losses = [price for price in prices if price.margin.under_cost]
+        worst = lowest(prices)
+        said = f"{len(prices)} service(s), lowest margin {worst.margin.amount:+} ({worst.service})"
+        if not losses:
+            return said
+        return format_html(
+            '{}; <strong class="bad">{} under cost</strong>: {}',
+            said,
+            len(losses),
+            "; ".join(str(loss) for loss in losses[:10]),
+        )
 
 
 @admin.register(CurrencyRate)
 class CurrencyRateAdmin(admin.ModelAdmin):
     list_display = ["currency", "rate", "updated_at"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A rate moves costs, not prices: nothing to refuse, but the operator should know at once.
+        losses = storefront_losses()
+        if losses.prices:
+            self.message_user(
+                request,
+                f"At the rates now, {len(losses.prices)} price(s) of {losses.services} service(s) are under "
+                "cost: see Prices under cost on the dashboard.",
+                messages.WARNING,
+            )
+
 
 @admin.register(CustomerServicePrice)
-class CustomerServicePriceAdmin(admin.ModelAdmin):
-    list_display = ["user", "service", "price"]
+class CustomerServicePriceAdmin(MarginsOnTheList, admin.ModelAdmin):
+    form = CustomPriceForm
+    list_display = ["user", "service", "price", "margin"]
+    list_select_related = ["user", "service__provider_service__provider"]
     search_fields = ["user__username", "service__name"]
     raw_id_fields = ["user", "service"]
+    readonly_fields = ["margin"]
+
+    def annotate_rows(self, rows):
+        rates = currency_rates()
+        for custom_price in rows:
+            custom_price.margin_shown = custom_price_margin(custom_price, rates)
+
+    @admin.display(description="Margin")
+    def margin(self, custom_price):
+        return getattr(custom_price, "margin_shown", None) or custom_price_margin(custom_price)
 
 
 @admin.register(CustomerPricing)
 class CustomerPricingAdmin(admin.ModelAdmin):
+    form = DiscountForm
     list_display = ["user", "discount_percent"]
     search_fields = ["user__username"]
     raw_id_fields = ["user"]
+    readonly_fields = ["lowest_margin"]
+
+    @admin.display(description="Lowest margin it gives")
+    def lowest_margin(self, pricing):
+        return discount_lowest_margin(pricing)
 
 
-class OrderEventInline(ReadOnlyInline):
+class ProviderSideHidden:
+    """Shows the names in ``provider_side`` (list columns, filters, search fields, fields of a page) only to
+    staff who may see providers (``console.roles.sees_providers``). Support sees an order as its customer
+    does, with the state of our own handling of it — never which provider serves it, the provider's ids,
+    statuses or words, costs, or the rate it was priced at."""
+
+    provider_side: frozenset[str] = frozenset()
+
+    def _shown(self, request, names) -> list:
+        if sees_providers(request.user):
+            return list(names)
+        return [name for name in names if _named(name) not in self.provider_side]
+
+    def get_list_display(self, request):
+        return self._shown(request, super().get_list_display(request))
+
+    def get_list_filter(self, request):
+        return self._shown(request, super().get_list_filter(request))
+
+    def get_search_fields(self, request):
+        return self._shown(request, super().get_search_fields(request))
+
+    def get_fields(self, request, obj=None):
+        return self._shown(request, super().get_fields(request, obj))
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # No filtering by hand-made query strings on what is hidden (?provider__name__startswith=…).
+        hidden = any(lookup == name or lookup.startswith(f"{name}__") for name in self.provider_side)
+        if hidden and request is not None and not sees_providers(request.user):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+def _named(entry) -> str | None:
+    """The field an admin list entry is about: ``"=provider_order_id"``, ``("service", SomeFilter)``…"""
+    if isinstance(entry, tuple | list):
+        entry = entry[0]
+    return entry.lstrip("=^@") if isinstance(entry, str) else None
+
+
+# The operator's own history line may name the provider and quote it; Support reads what the customer read.
+EVENT_PROVIDER_SIDE = frozenset({"message", "order__provider_order_id"})
+REFILL_PROVIDER_SIDE = frozenset({"provider_refill_id", "provider_status", "message", "order__provider"})
+
+
+class OrderEventInline(ProviderSideHidden, ReadOnlyInline):
     model = OrderEvent
-    fields = ["created_at", "from_status", "to_status", "message", "actor"]
+    fields = ["created_at", "from_status", "to_status", "message", "public_message", "actor"]
+    provider_side = EVENT_PROVIDER_SIDE
 
 
-class RefillInline(ReadOnlyInline):
+class RefillInline(ProviderSideHidden, ReadOnlyInline):
     model = Refill
     fields = ["created_at", "status", "provider_refill_id", "provider_status", "message"]
+    provider_side = REFILL_PROVIDER_SIDE
 
 
 class ReviewQueueFilter(admin.SimpleListFilter):
@@ -201,12 +508,28 @@ class ResolveForm(ActionForm):
     note = forms.CharField(max_length=200, required=False, label="What you checked")
 
 
+class SettleForm(ActionForm):
+    undelivered = forms.CharField(
+        max_length=20,
+        label="Not delivered (units)",
+        help_text="As the provider's panel shows it (its remains); 0 if everything was delivered.",
+    )
+    note = forms.CharField(max_length=200, required=False, label="What you checked")
+
+    def clean_undelivered(self):
+        text = self.cleaned_data["undelivered"]
+        number = whole_number(text)
+        if number is None:
+            raise ValidationError(DIGITS_ONLY if digits_written_oddly(text) else "Enter a whole number.")
+        return number
+
+
 class AttachProviderIdForm(forms.Form):
     provider_order_id = forms.CharField(max_length=64, label="The provider's order id")
 
 
 @admin.register(Order)
-class OrderAdmin(ActionsOnlyAdmin):
+class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -234,7 +557,21 @@ class OrderAdmin(ActionsOnlyAdmin):
     list_select_related = ["user", "service", "provider"]
     date_hierarchy = "created_at"
     inlines = [OrderEventInline, RefillInline]
-    actions = ["resend", "refund", "mark_resolved"]
+    actions = ["resend", "refund", "mark_resolved", "settle"]
+    # The wait and unaccounted reasons quote the provider; ``price`` is the rate from the price list.
+    provider_side = frozenset(
+        {
+            "provider",
+            "provider_service",
+            "provider_order_id",
+            "provider_status",
+            "cost",
+            "cost_currency",
+            "price",
+            "wait_reason",
+            "unaccounted_reason",
+        }
+    )
     change_form_template = "admin/orders/order/change_form.html"
 
     refused = (OrderRefused, ValidationError)
@@ -290,6 +627,31 @@ class OrderAdmin(ActionsOnlyAdmin):
         )
         return None
 
+    @admin.action(
+        description="Settle: how many were not delivered (refunds that part)…", permissions=["change"]
+    )
+    @asks(
+        SettleForm,
+        title="Settle {first}",
+        submit="Settle and refund",
+        help="For an order the provider reported finished without its remains, or no longer knows: look it "
+        "up in the provider's panel. The order is closed and exactly the undelivered part refunded, once.",
+        one_at_a_time="Settle one order at a time: each has its own count.",
+    )
+    def settle(self, request, queryset, form):
+        self.act_on_each(
+            request,
+            queryset,
+            lambda order: order_settle_undelivered(
+                order=order,
+                undelivered=form.cleaned_data["undelivered"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            ),
+            "settled.",
+        )
+        return None
+
     def get_urls(self):
         attach = self.admin_site.admin_view(self.attach_view)
         return [path("<int:pk>/attach/", attach, name="orders_order_attach"), *super().get_urls()]
@@ -318,16 +680,30 @@ class OrderAdmin(ActionsOnlyAdmin):
             **self.admin_site.each_context(request),
             "title": f"Attach the provider's id to order #{order.pk}",
             "order": order,
+            "sees_providers": sees_providers(request.user),
             "form": form,
             "opts": self.model._meta,
         }
         return render(request, "admin/orders/order/attach.html", context)
 
 
-class PublishForm(forms.Form):
+class PublishForm(ActionForm):
     percent = forms.DecimalField(max_digits=7, decimal_places=2, initial=Decimal(50), label="Markup (%)")
     fixed = forms.DecimalField(max_digits=16, decimal_places=4, initial=Decimal(0), label="Plus, per 1000")
     rounding = forms.ChoiceField(choices=MarkupRule.Rounding.choices, initial=MarkupRule.Rounding.CENT)
+    allow_loss = accept_loss_field()
+
+
+def provider_services_with_costs(provider_services) -> list[str]:
+    """The lines the publish action lists provider services with: each one's cost in the panel currency."""
+    rates = currency_rates()
+    lines = []
+    for upstream in provider_services.select_related("provider"):
+        cost, unknown = cost_of(provider_service=upstream, rates=rates)
+        lines.append(
+            f"{upstream}: " + (f"cost {cost} per 1000" if cost is not None else f"cost unknown ({unknown})")
+        )
+    return lines
 
 
 # The storefront adds its "publish" step to the provider-service list; panels knows nothing of orders.
@@ -342,23 +718,20 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
         return request.user.has_perm("orders.add_service")
 
     @admin.action(description="Publish on the storefront…", permissions=["publish"])
-    def publish(self, request, queryset):
-        form = PublishForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            result = services_publish_selected(provider_services=queryset, **form.cleaned_data)
-            self.message_user(request, f"Storefront: {result.summary()}.", messages.SUCCESS)
-            for reason in result.skipped:
-                self.message_user(request, f"Skipped {reason}", messages.WARNING)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Publish on the storefront",
-            "form": form,
-            "services": queryset,
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return render(request, "admin/orders/publish.html", context)
+    @asks(
+        PublishForm,
+        title="Publish {count} provider service(s) on the storefront",
+        submit="Publish",
+        help="They go on sale (or are repriced) at the markup below, each with its own markup rule: the "
+        "provider's cost converted to the panel currency, plus the markup, rounded up.",
+        describe=provider_services_with_costs,
+    )
+    def publish(self, request, queryset, form):
+        result = services_publish_selected(provider_services=queryset, **form.cleaned_data)
+        self.message_user(request, f"Storefront: {result.summary()}.", messages.SUCCESS)
+        for reason in result.skipped:
+            self.message_user(request, f"Skipped {reason}", messages.WARNING)
+        return None
 
 
 # Order statuses are synced by orders: the provider list gets its "sync now" from here, as publishing.
@@ -390,12 +763,13 @@ class StatusSyncingProviderAdmin(ProviderAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(ReadOnlyAdmin):
+class OrderEventAdmin(ProviderSideHidden, ReadOnlyAdmin):
     """Every order's history in one place: status moves, provider calls, operators' resolutions."""
 
-    list_display = ["created_at", "order", "from_status", "to_status", "message", "actor"]
+    list_display = ["created_at", "order", "from_status", "to_status", "message", "public_message", "actor"]
     list_filter = ["to_status", ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
-    search_fields = ["=order__id", "message", "order__provider_order_id"]
+    search_fields = ["=order__id", "message", "public_message", "order__provider_order_id"]
+    provider_side = EVENT_PROVIDER_SIDE
     list_select_related = ["order", "actor"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-pk"]
@@ -412,7 +786,7 @@ class CloseRefillForm(ActionForm):
 
 
 @admin.register(Refill)
-class RefillAdmin(ActionsOnlyAdmin):
+class RefillAdmin(ProviderSideHidden, ActionsOnlyAdmin):
     """Customers' refill requests and how they ended; the operator resolves those of unknown outcome."""
 
     list_display = ["pk", "created_at", "order", "status", "provider_refill_id", "provider_status", "message"]
@@ -420,6 +794,7 @@ class RefillAdmin(ActionsOnlyAdmin):
     search_fields = ["=order__id", "provider_refill_id", "order__user__username"]
     list_select_related = ["order"]
     actions = ["attach", "close"]
+    provider_side = REFILL_PROVIDER_SIDE
 
     @admin.action(description="Attach the provider's refill id (found there)…", permissions=["change"])
     @asks(

@@ -1,6 +1,5 @@
 """Mass orders: one ``service_id|link|quantity`` per line, each line placed (or refused) on its own."""
 
-import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -9,6 +8,7 @@ from billing.services import InsufficientFunds
 from orders.models import Order, Service
 from orders.order_types import ORDER_TYPES
 from orders.services import order_place
+from reseller.numbers import whole_number
 
 MASS_ORDER_MAX_LINES = 100
 _SIMPLE = {"link", "quantity"}
@@ -35,15 +35,16 @@ def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
         raise ValidationError({"orders": "Write one order per line: service_id|link|quantity."})
     if len(lines) > MASS_ORDER_MAX_LINES:
         raise ValidationError({"orders": f"At most {MASS_ORDER_MAX_LINES} lines at once."})
-    wanted = {int(match[1]) for _, line in lines if (match := re.match(r"\s*(\d{1,18})\s*\|", line))}
+    rows = [(number, line, [part.strip() for part in line.split("|")]) for number, line in lines]
+    wanted = {whole_number(parts[0]) for _, _, parts in rows} - {None}
     services = Service.objects.select_related("provider_service__provider").in_bulk(wanted)
     results = []
-    for number, line in lines:
-        parts = [part.strip() for part in line.split("|")]
-        if len(parts) != 3 or not parts[0].isdigit():
+    for number, line, parts in rows:
+        service_id = whole_number(parts[0]) if len(parts) == 3 else None
+        if service_id is None:
             results.append(MassOrderLine(number, line, error="Write service_id|link|quantity."))
             continue
-        service = services.get(int(parts[0]))
+        service = services.get(service_id)
         if service is None or service.status != Service.Status.ACTIVE:
             results.append(MassOrderLine(number, line, error=f"There is no service #{parts[0]} on sale."))
             continue
@@ -65,3 +66,27 @@ def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
         else:
             results.append(MassOrderLine(number, line, order=order))
     return results
+
+
+def mass_order_outcome(lines: list[MassOrderLine]) -> dict:
+    """The results as JSON, kept so that the same form sent again shows them instead of placing again."""
+    return {
+        "lines": [
+            {
+                "number": line.number,
+                "text": line.text,
+                "order": line.order and line.order.pk,
+                "error": line.error,
+            }
+            for line in lines
+        ]
+    }
+
+
+def mass_order_lines(outcome: dict, *, orders) -> list[MassOrderLine]:
+    """``mass_order_outcome`` read back, the placed orders taken from ``orders`` (the customer's own)."""
+    placed = orders.in_bulk([line["order"] for line in outcome["lines"] if line["order"]])
+    return [
+        MassOrderLine(line["number"], line["text"], placed.get(line["order"]), line["error"])
+        for line in outcome["lines"]
+    ]

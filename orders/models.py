@@ -212,6 +212,23 @@ class Order(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # An operator checked a stuck order and took it off the review queue (it returns if it gets stuck again).
     review_resolved_at = models.DateTimeField(null=True, blank=True)
+    # Answers that leave the money unsettled: the order stays open and joins the review queue (DOMAIN §4.13).
+    figures_missing_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The provider reported it finished without the figures its refund needs (e.g. a Partial "
+        "without remains): an operator settles it.",
+    )
+    unaccounted_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Since when the provider's status answers no longer account for it (an error for its id, "
+        "left out, a status nobody knows).",
+    )
+    unaccounted_syncs = models.PositiveIntegerField(
+        default=0, help_text="Status syncs in a row that did not."
+    )
+    unaccounted_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -283,11 +300,11 @@ class OrderEvent(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 
-    def __str__(self) -> str:
-        return f"{self.order}: {self.message}"
+    def __str__(self) -> str:  # never the message: titles and links show it to whoever sees the event
+        return f"Event #{self.pk} of {self.order}"
 
 
-REFILL_OPEN = ("requested", "sending", "pending", "in_progress")
+REFILL_FINAL = ("completed", "rejected")
 
 
 class Refill(models.Model):
@@ -302,6 +319,9 @@ class Refill(models.Model):
         REJECTED = "rejected", "Rejected"
         NEEDS_REVIEW = "needs_review", "Needs review"
 
+    # Every state but the final ones, the unknown outcome included: one of them at a time per order.
+    OPEN = tuple(value for value in Status.values if value not in REFILL_FINAL)
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     provider_refill_id = models.CharField(max_length=64, blank=True)
@@ -314,7 +334,7 @@ class Refill(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order"], condition=Q(status__in=REFILL_OPEN), name="one_open_refill_per_order"
+                fields=["order"], condition=~Q(status__in=REFILL_FINAL), name="one_open_refill_per_order"
             ),
         ]
 

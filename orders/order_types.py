@@ -6,15 +6,17 @@ with one clear message per field.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from billing.money import to_money
+from billing.money import MONEY_FIELD, to_money
+from reseller.numbers import DIGITS_ONLY, digits_written_oddly, whole_number
 
 SUBSCRIPTION_DELAYS = (
     0,
@@ -43,6 +45,11 @@ SUBSCRIPTION_DELAYS = (
 MAX_TEXT = 20_000
 MAX_RUNS = 1000
 MAX_INTERVAL_MINUTES = 7 * 24 * 60
+MAX_POSTS = 100_000
+MAX_NUMBER_DIGITS = 12  # no count typed into an order is longer
+# What the order's columns hold: a larger charge or count is refused as a field error, never a database error.
+MAX_CHARGE = Decimal(10) ** (MONEY_FIELD["max_digits"] - MONEY_FIELD["decimal_places"]) - 1
+MAX_UNITS = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ ORDER_TYPES: dict[str, OrderType] = {
 }
 LINE_FIELDS = {"comments", "usernames", "groups", "hashtags", "keywords"}
 URL_FIELDS = {"link", "media"}
+NUMBER_FIELDS = {"quantity", "runs", "interval", "answer_number", "min", "max", "posts", "old_posts", "delay"}
 ALL_FIELDS = (
     "link",
     "quantity",
@@ -105,7 +113,19 @@ class OrderSpec:
 
 
 def lines(text: str) -> list[str]:
-    return [line.strip() for line in re.split(r"\r?\n", text or "") if line.strip()]
+    """The one definition of a line, for the charge and for what is sent upstream.
+
+    Split on every line boundary anyone might split on (``str.splitlines``: LF, CR, VT, FF, FS, GS, RS,
+    NEL, U+2028, U+2029), each line stripped of surrounding white space, and lines with nothing visible
+    (only spaces or invisible format characters such as U+200B) dropped. The order stores and sends these
+    lines joined by LF, so a provider, however it splits, counts exactly the lines that were charged.
+    """
+    stripped = (line.strip() for line in (text or "").splitlines())
+    return [line for line in stripped if any(_visible(char) for char in line)]
+
+
+def _visible(char: str) -> bool:
+    return not char.isspace() and unicodedata.category(char) not in {"Cf", "Cc", "Zs", "Zl", "Zp"}
 
 
 def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
@@ -113,10 +133,12 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
     kind = ORDER_TYPES.get(service.type)
     if kind is None:
         raise ValidationError({"service": f"Orders of type {service.type!r} are not supported."})
-    values = {name: str(data.get(name, "") or "").strip() for name in ALL_FIELDS}
+    raw = {name: str(data.get(name, "") or "") for name in ALL_FIELDS}
+    # Numbers are read as typed (whole_number decides what surrounds digits); text is stripped.
+    values = {name: text if name in NUMBER_FIELDS else text.strip() for name, text in raw.items()}
     errors: dict[str, str] = {}
     for name in kind.required:
-        if not values[name]:
+        if not values[name].strip():
             errors[name] = "This field is required."
     if errors:
         raise ValidationError(errors)
@@ -132,18 +154,18 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
 
     if service.type == "Subscriptions":
         return _subscription(service, values, fields, errors, price)
-    if (
-        service.type == "Poll"
-        and "answer_number" not in errors
-        and _positive_int(values["answer_number"]) is None
-    ):
-        errors["answer_number"] = "Give the number of the answer (1, 2, 3, …)."
+    if service.type == "Poll":
+        answer = _number(
+            values, errors, "answer_number", "Give the number of the answer (1, 2, 3, …).", low=1
+        )
+        if answer is not None:
+            fields["answer_number"] = str(answer)
 
     runs = None
     if kind.package:
         units = 1
     elif kind.counted_by == "quantity":
-        units = _quantity(values["quantity"], service, errors, "quantity")
+        units = _quantity(values, service, errors, "quantity")
         runs = _drip_feed(service, values, fields, errors)
         if units is not None:
             fields["quantity"] = str(units)
@@ -154,35 +176,57 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
     if errors:
         raise ValidationError(errors)
     charge = to_money(price if kind.package else price * units / 1000)
-    if charge <= 0:
-        raise ValidationError({"quantity": "This order is too small to be charged; order more."})
+    _chargeable(units, charge, kind.counted_by or "link")
     return OrderSpec(fields=fields, units=units, charge=charge, link=values["link"], runs=runs)
 
 
+def _chargeable(units: int, charge: Decimal, field: str) -> None:
+    """The charge must be above zero and fit the order's columns: checked before anything is written."""
+    if charge <= 0:
+        raise ValidationError({field: "This order is too small to be charged; order more."})
+    if units > MAX_UNITS or charge > MAX_CHARGE:
+        raise ValidationError(
+            {field: f"This order is too large: one order costs at most {MAX_CHARGE}; order less."}
+        )
+
+
 def _subscription(service, values, fields, errors, price) -> OrderSpec:
-    low = _quantity(values["min"], service, errors, "min")
-    high = _quantity(values["max"], service, errors, "max")
+    low = _quantity(values, service, errors, "min")
+    high = _quantity(values, service, errors, "max")
     if low is not None and high is not None and low > high:
         errors["max"] = "Max must be at least min."
-    delay = _positive_int(values["delay"], allow_zero=True)
-    if delay not in SUBSCRIPTION_DELAYS:
-        errors["delay"] = f"Delay must be one of {', '.join(map(str, SUBSCRIPTION_DELAYS))} minutes."
+    delays = ", ".join(map(str, SUBSCRIPTION_DELAYS))
+    delay = _number(values, errors, "delay", f"Delay must be one of {delays} minutes.")
+    if delay is not None and delay not in SUBSCRIPTION_DELAYS:
+        errors["delay"] = f"Delay must be one of {delays} minutes."
     # Unlimited posts would be an unbounded charge on a prepaid balance: a default number is bought.
-    posts = _positive_int(values["posts"]) if values["posts"] else settings.SUBSCRIPTION_DEFAULT_POSTS
-    if posts is None:
-        errors["posts"] = "Posts must be a whole number of at least 1."
-    old_posts = _positive_int(values["old_posts"], allow_zero=True) if values["old_posts"] else 0
-    if old_posts is None:
-        errors["old_posts"] = "Old posts must be a whole number."
+    posts = settings.SUBSCRIPTION_DEFAULT_POSTS
+    if values["posts"].strip():
+        posts = _number(
+            values,
+            errors,
+            "posts",
+            f"Posts must be a whole number from 1 to {MAX_POSTS}.",
+            low=1,
+            high=MAX_POSTS,
+        )
+    old_posts = 0
+    if values["old_posts"].strip():
+        old_posts = _number(
+            values,
+            errors,
+            "old_posts",
+            f"Old posts must be a whole number from 0 to {MAX_POSTS}.",
+            high=MAX_POSTS,
+        )
     if values["expiry"]:
-        try:
-            expiry = datetime.strptime(values["expiry"], "%d/%m/%Y").date()  # noqa: DTZ007 - a calendar date
-        except ValueError:
+        expiry = _date(values["expiry"])
+        if expiry is None:
             errors["expiry"] = "Expiry must be a date written d/m/Y, e.g. 31/12/2026."
+        elif expiry <= date.today():  # noqa: DTZ011 - compared as a calendar date
+            errors["expiry"] = "Expiry must be in the future."
         else:
-            if expiry <= date.today():  # noqa: DTZ011 - compared as a calendar date
-                errors["expiry"] = "Expiry must be in the future."
-            fields["expiry"] = values["expiry"]
+            fields["expiry"] = expiry.strftime("%d/%m/%Y")
     if errors:
         raise ValidationError(errors)
     fields.update({"min": str(low), "max": str(high), "delay": str(delay), "posts": str(posts)})
@@ -190,33 +234,61 @@ def _subscription(service, values, fields, errors, price) -> OrderSpec:
         fields["old_posts"] = str(old_posts)
     units = high * (posts + old_posts)
     charge = to_money(price * units / 1000)
-    if charge <= 0:
-        raise ValidationError({"max": "This subscription is too small to be charged."})
+    _chargeable(units, charge, "max")
     return OrderSpec(fields=fields, units=units, charge=charge, link=values["username"])
 
 
+def _date(text: str) -> date | None:
+    """d/m/Y in ASCII digits (``strptime`` reads other scripts' digits too)."""
+    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text)
+    if match is None:
+        return None
+    day, month, year = map(int, match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def _drip_feed(service, values, fields, errors) -> int | None:
-    if not values["runs"] and not values["interval"]:
+    if not values["runs"].strip() and not values["interval"].strip():
         return None
     if not service.provider_service.dripfeed:
         errors["runs"] = "This service cannot be drip-fed."
         return None
-    runs = _positive_int(values["runs"])
-    interval = _positive_int(values["interval"])
-    if runs is None or not 2 <= runs <= MAX_RUNS:
-        errors["runs"] = f"Runs must be a whole number from 2 to {MAX_RUNS}."
-    if interval is None or interval > MAX_INTERVAL_MINUTES:
-        errors["interval"] = f"Interval must be a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES}."
-    if "runs" in errors or "interval" in errors:
+    runs = _number(
+        values, errors, "runs", f"Runs must be a whole number from 2 to {MAX_RUNS}.", low=2, high=MAX_RUNS
+    )
+    interval = _number(
+        values,
+        errors,
+        "interval",
+        f"Interval must be a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES}.",
+        low=1,
+        high=MAX_INTERVAL_MINUTES,
+    )
+    if runs is None or interval is None:
         return None
     fields.update({"runs": str(runs), "interval": str(interval)})
     return runs
 
 
-def _quantity(raw: str, service, errors, name: str) -> int | None:
-    number = _positive_int(raw, allow_zero=True)
+def _number(values, errors, name: str, message: str, *, low: int = 0, high: int | None = None) -> int | None:
+    """The one reading of a numeric field: ASCII digits only, within ``low``…``high``; else ``message``
+    (or, for digits of another script, how to write them) as the field's error."""
+    number = whole_number(values[name], max_digits=MAX_NUMBER_DIGITS)
+    if number is None and digits_written_oddly(values[name]):
+        errors[name] = DIGITS_ONLY
+    elif number is None or number < low or (high is not None and number > high):
+        errors[name] = message
+    else:
+        return number
+    return None
+
+
+def _quantity(values, service, errors, name: str) -> int | None:
+    number = _number(values, errors, name, "Enter a whole number.")
     if number is None:
-        errors[name] = "Enter a whole number."
         return None
     return _within(number, service, errors, name, noun="")
 
@@ -235,13 +307,6 @@ def _within(number: int, service, errors, name: str, *, noun: str) -> int | None
     else:
         return number
     return None
-
-
-def _positive_int(raw: str, *, allow_zero: bool = False) -> int | None:
-    if not re.fullmatch(r"\d{1,12}", raw or ""):
-        return None
-    number = int(raw)
-    return number if number > 0 or (allow_zero and number == 0) else None
 
 
 def _url_error(value: str) -> str | None:

@@ -47,20 +47,29 @@ def markup_rule_for(provider_service: ProviderService, rules: Iterable[MarkupRul
     return max(ranked, key=lambda pair: pair[0])[1] if ranked else None
 
 
-def storefront_price(
-    *, provider_service: ProviderService, rule: MarkupRule | None, rates: dict[str, Decimal]
-) -> Decimal:
+def converted_cost(*, provider_service: ProviderService, rates: dict[str, Decimal]) -> Decimal:
+    """The provider's rate in the panel currency, unrounded; PriceUnavailable when it cannot be known."""
     currency = provider_service.provider.currency
     if not currency:
         raise PriceUnavailable(f"{provider_service.provider}'s currency is unknown: sync its balance first")
     if currency not in rates:
         raise PriceUnavailable(f"No exchange rate for {currency}: add one under Currency rates")
-    price = provider_service.rate * rates[currency]
+    return provider_service.rate * rates[currency]
+
+
+def storefront_price(
+    *, provider_service: ProviderService, rule: MarkupRule | None, rates: dict[str, Decimal]
+) -> Decimal:
+    price = converted_cost(provider_service=provider_service, rates=rates)
     if rule is not None:
         price = price * (1 + rule.percent / 100) + rule.fixed
         step = Decimal(rule.rounding)
         price = (price / step).to_integral_value(rounding=ROUND_CEILING) * step
     return to_money(price)
+
+
+def discounted_price(price: Decimal, percent: Decimal) -> Decimal:
+    return to_money(price * (100 - percent) / 100)
 
 
 def customer_price(*, user, service: Service) -> Decimal:
@@ -83,7 +92,7 @@ def customer_prices(*, user, services: Iterable[Service]) -> dict[int, Decimal]:
         if service.pk in custom:
             prices[service.pk] = custom[service.pk]
         elif discount:
-            prices[service.pk] = to_money(service.price * (100 - discount) / 100)
+            prices[service.pk] = discounted_price(service.price, discount)
         else:
             prices[service.pk] = service.price
     return prices

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders.models import Order, Refill
-from orders.services import enqueue_after_commit, order_event
+from orders.services import enqueue_after_commit, lease_kept, order_event
 from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
 from panels.models import Provider
 from panels.normalize import RefillStatus
@@ -27,8 +27,16 @@ _FROM_PROVIDER = {
 RETRY_SECONDS = 120
 
 
+UNDER_WAY = "A refill of this order is already under way."
+BEING_CHECKED = (
+    "An earlier refill request of this order got no clear answer from the provider and is being checked: "
+    "you can ask again once it is settled."
+)
+
+
 def refill_refusal(order: Order) -> str | None:
-    """Why ``order`` cannot be refilled now, or None when it can (short of a refill already under way)."""
+    """Why ``order`` cannot be refilled now, or None when it can. One refill at a time: a request whose
+    outcome is unknown may exist upstream, so a second one waits until an operator attaches or closes it."""
     service = order.service
     if not service.refill:
         return "This service has no refill."
@@ -36,6 +44,11 @@ def refill_refusal(order: Order) -> str | None:
         return "Only completed orders can be refilled."
     if timezone.now() > order.finished_at + timedelta(days=service.refill_days):
         return f"The refill window of {service.refill_days} days after completion has passed."
+    open_statuses = {refill.status for refill in order.refills.all() if refill.status in Refill.OPEN}
+    if R.NEEDS_REVIEW in open_statuses:
+        return BEING_CHECKED
+    if open_statuses:
+        return UNDER_WAY
     return None
 
 
@@ -50,8 +63,8 @@ def refill_request(*, order: Order, actor=None) -> Refill:
             refill = Refill.objects.create(order=order)
             order_event(order=order, message="Refill requested.", public="Refill requested.", actor=actor)
             enqueue_after_commit(send_refill, refill.pk)
-    except IntegrityError:  # one_open_refill_per_order
-        raise ValidationError("A refill of this order is already under way.") from None
+    except IntegrityError:  # one_open_refill_per_order: a request raced this one
+        raise ValidationError(UNDER_WAY) from None
     return refill
 
 
@@ -148,8 +161,9 @@ def refills_sweep(*, now=None) -> dict[str, int]:
     return {"refills_requeued": requeued, "refills_to_review": len(stuck)}
 
 
-def refills_sync_statuses(*, provider: Provider) -> int:
-    """Follow open refills, 100 ids a call. Returns how many changed."""
+def refills_sync_statuses(*, provider: Provider, lease=None) -> int:
+    """Follow open refills, 100 ids a call. Returns how many changed. ``lease`` (the caller's lock) is
+    renewed before each batch is applied; if it is lost, the sync stops."""
     open_refills = list(
         Refill.objects.filter(order__provider=provider, status__in=[R.PENDING, R.IN_PROGRESS])
         .exclude(provider_refill_id="")
@@ -164,6 +178,8 @@ def refills_sync_statuses(*, provider: Provider) -> int:
         except ProviderError as error:
             logger.warning("Refill sync of %s: a batch failed: %s", provider, error)
             continue
+        if not lease_kept(lease):
+            break
         for refill in batch:
             answer = answers.get(refill.provider_refill_id)
             if isinstance(answer, ItemError):

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -33,18 +34,27 @@ def refills_of(user) -> QuerySet[Refill]:
 
 def orders_needing_review(*, now=None) -> QuerySet[Order]:
     """Orders an operator must look at, oldest first: the outcome is unknown (the provider may or may not
-    have it), or the order is stuck sending, not sent, waiting, or its cancel was never confirmed. A stuck
-    order the operator marked resolved stays out until it gets stuck again; an unknown outcome never does."""
+    have it), the provider reported it finished without the figures its refund needs, or the order is stuck
+    sending, not sent, waiting, its cancel was never confirmed, or the provider no longer accounts for it
+    (for ``UNACCOUNTED_REVIEW_MINUTES`` and at least ``UNACCOUNTED_REVIEW_SYNCS`` syncs in a row). A stuck
+    order the operator marked resolved stays out until it gets stuck again; an unknown outcome or missing
+    figures never do: they are settled."""
     now = now or timezone.now()
     stuck = (
         Q(status=S.SENDING, sending_since__lt=now - STUCK_SENDING)
         | Q(status=S.QUEUED, created_at__lt=now - STUCK_QUEUED)
         | Q(status=S.WAITING, created_at__lt=now - STUCK_WAITING)
         | Q(status__in=OPEN_UPSTREAM, cancel_requested_at__lt=now - UNCONFIRMED_CANCEL)
+        | Q(
+            status__in=OPEN_UPSTREAM,
+            unaccounted_since__lt=now - timedelta(minutes=settings.UNACCOUNTED_REVIEW_MINUTES),
+            unaccounted_syncs__gte=settings.UNACCOUNTED_REVIEW_SYNCS,
+        )
     )
-    return Order.objects.filter(
-        Q(status=S.NEEDS_REVIEW) | (stuck & Q(review_resolved_at__isnull=True))
-    ).order_by("created_at", "pk")
+    unsettled = Q(status=S.NEEDS_REVIEW) | Q(status__in=OPEN_UPSTREAM, figures_missing_since__isnull=False)
+    return Order.objects.filter(unsettled | (stuck & Q(review_resolved_at__isnull=True))).order_by(
+        "created_at", "pk"
+    )
 
 
 def refills_needing_review() -> QuerySet[Refill]:

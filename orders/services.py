@@ -11,6 +11,7 @@ again and never refunded without an operator. A worker that dies after the claim
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -19,12 +20,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.models import LedgerEntry
+from billing.models import Account, LedgerEntry
 from billing.money import to_money
-from billing.services import account_for, balance_change
+from billing.services import InsufficientFunds, account_for, balance_change
 from orders.models import Order, OrderEvent, Service
 from orders.order_types import order_spec
 from orders.pricing import customer_price
@@ -152,7 +154,10 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
     price = customer_price(user=user, service=service)
     spec = order_spec(service=service, data=data, price=price)
     with transaction.atomic():
-        account = account_for(user)
+        # Funds are checked under the account's lock before the order row exists: a refusal writes nothing.
+        account = Account.objects.select_for_update().get(pk=account_for(user).pk)
+        if account.balance < spec.charge:
+            raise InsufficientFunds(balance=account.balance, needed=spec.charge)
         order = Order.objects.create(
             user=user,
             service=service,
@@ -340,7 +345,8 @@ def order_refund(*, order: Order, amount: Decimal, reason: str, actor=None) -> D
 
 
 def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> int | None:
-    """How many of the units charged for were not delivered, clamped to 0…units; None when unknown."""
+    """How many of the units charged for were not delivered, clamped to 0…units; None when the answer
+    lacks the figures (never guessed: an operator settles it)."""
     if order.type == "Subscriptions" and remote.posts is not None:
         bought = int(order.fields.get("posts", 0)) + int(order.fields.get("old_posts", 0) or 0)
         if bought:
@@ -351,7 +357,9 @@ def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> i
     if order.runs and remote.runs is not None:
         per_run = order.units // order.runs
         return max(0, order.units - per_run * max(0, min(remote.runs, order.runs)))
-    return order.units if target == S.CANCELED else None
+    # A cancel without figures is all undelivered only when nothing was ever seen delivered.
+    never_started = order.status == S.PENDING and order.remains in (None, order.units)
+    return order.units if target == S.CANCELED and never_started else None
 
 
 SYNCED_FIELDS = ["provider_status", "start_count", "remains", "cost", "cost_currency"]
@@ -360,36 +368,60 @@ SYNCED_FIELDS = ["provider_status", "start_count", "remains", "cost", "cost_curr
 def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
     """Apply one provider status to ``order`` (locked by the caller).
 
-    True when the status moved (saved, with its event and any refund). False when at most the figures
-    in ``SYNCED_FIELDS`` changed: those are left for the caller to save, in bulk.
+    True when the order was saved here: its status moved (with its event and any refund), or it reached a
+    final status without the figures its refund needs — then it stays open, polled, and joins the review
+    queue for an operator to settle. False when at most the figures in ``SYNCED_FIELDS`` changed: those
+    are left for the caller to save, in bulk.
     """
     order.provider_status = remote.raw_status[:64]
     if remote.start_count is not None:
         order.start_count = remote.start_count
-    if remote.remains is not None:
-        order.remains = max(0, min(remote.remains, order.units))
     if remote.charge is not None:
         order.cost, order.cost_currency = remote.charge, remote.currency
     target = _FROM_PROVIDER.get(remote.status)
-    if order.type == "Subscriptions" and target == S.COMPLETED:
+    # What ends an order short needs figures: Partial and Canceled, and an Expired subscription.
+    settles_money = target in (S.PARTIAL, S.CANCELED) or remote.status == OrderStatus.EXPIRED
+    moving = target is not None and target != order.status and target in TRANSITIONS[order.status]
+    undelivered = 0
+    if moving and (settles_money or (order.type == "Subscriptions" and target == S.COMPLETED)):
         undelivered = undelivered_units(order, remote, target)
-        if undelivered:
-            target = S.PARTIAL  # ended (or expired) before every post it was paid for
-    if target is None or target == order.status or target not in TRANSITIONS[order.status]:
+        if undelivered is None and not settles_money:
+            undelivered = 0  # a subscription Completed: every post it was paid for
+    if remote.remains is not None:
+        order.remains = max(0, min(remote.remains, order.units))
+    if not moving:
         return False
-    if target in (S.PARTIAL, S.CANCELED):
-        undelivered = undelivered_units(order, remote, target)
-        if undelivered is None:
-            order_event(
-                order=order, message="The provider gave no remains: the refund waits for an operator."
-            )
-        elif undelivered:
-            order_refund(
-                order=order,
-                amount=order.charge * undelivered / order.units,
-                reason=f"{undelivered} of {order.units} not delivered ({remote.raw_status}).",
-            )
-    order_transition(order=order, to=target, message=f"The provider reports {remote.raw_status}.")
+    if undelivered is None:
+        return _figures_missing(order, remote)
+    if order.type == "Subscriptions" and target == S.COMPLETED and undelivered:
+        target = S.PARTIAL  # ended (or expired) before every post it was paid for
+    if undelivered:
+        order_refund(
+            order=order,
+            amount=order.charge * undelivered / order.units,
+            reason=f"{undelivered} of {order.units} not delivered ({remote.raw_status}).",
+        )
+    order_transition(
+        order=order,
+        to=target,
+        message=f"The provider reports {remote.raw_status}.",
+        figures_missing_since=None,
+    )
+    return True
+
+
+def _figures_missing(order: Order, remote: RemoteOrderStatus) -> bool:
+    """A final status whose refund cannot be computed: never closed by guess. The order stays open (still
+    polled: a later answer with the figures settles it) and waits in the review queue."""
+    if order.figures_missing_since is not None:
+        return False  # already waiting: the caller saves any new figures in bulk
+    order.figures_missing_since = timezone.now()
+    order_event(
+        order=order,
+        message=f"The provider reports {remote.raw_status} without the figures its refund needs "
+        "(remains): kept open for an operator to settle.",
+    )
+    order.save(update_fields=[*SYNCED_FIELDS, "figures_missing_since"])
     return True
 
 
@@ -399,13 +431,40 @@ class StatusSyncResult:
     moved: int = 0
     calls: int = 0
     failed_batches: int = 0
+    lock_lost: bool = False
 
 
-def orders_sync_statuses(*, provider: Provider, concurrency: int | None = None) -> StatusSyncResult:
+def lease_kept(lease) -> bool:
+    """Renew ``lease`` (a ``reseller.locks.Lease``, or None when the caller holds none); False when it was
+    lost — another process may be doing the same work now, so this one stops before writing more."""
+    if lease is None or lease.renew():
+        return True
+    logger.warning("Lost the lock %s: stopping", lease.key)
+    return False
+
+
+def _await(future, lease):
+    """The outcome of ``future``, renewing ``lease`` while waiting and once more before it is applied;
+    None when the lease was lost."""
+    while lease is not None:
+        try:
+            outcome = future.result(timeout=lease.seconds / 4)
+        except FuturesTimeout:
+            if not lease_kept(lease):
+                return None
+        else:
+            return outcome if lease_kept(lease) else None
+    return future.result()
+
+
+def orders_sync_statuses(
+    *, provider: Provider, concurrency: int | None = None, lease=None
+) -> StatusSyncResult:
     """Poll every open order of ``provider``, 100 ids a call; finished orders are never polled again.
 
     Up to ``concurrency`` calls are in flight at once (threads only talk HTTP); every database write
-    happens here, one batch at a time, in this thread.
+    happens here, one batch at a time, in this thread. ``lease`` (the caller's lock) is renewed between
+    batches and while waiting for one; if it is lost, the sync stops.
     """
     result = StatusSyncResult()
     open_orders = list(
@@ -425,9 +484,20 @@ def orders_sync_statuses(*, provider: Provider, concurrency: int | None = None) 
             return error, records
 
     with ThreadPoolExecutor(max_workers=concurrency or settings.STATUS_SYNC_CONCURRENCY) as pool:
-        for batch, (answers, records) in zip(batches, pool.map(fetch, batches), strict=True):
+        futures = [pool.submit(fetch, batch) for batch in batches]
+        for batch, future in zip(batches, futures, strict=True):
+            outcome = _await(future, lease)
+            if outcome is None:
+                result.lock_lost = True
+                for waiting in futures:
+                    waiting.cancel()
+                break
+            answers, records = outcome
             result.calls += 1
             provider_calls_record(provider=provider, records=records)
+            if _about_the_one_order(answers, batch):
+                # Asked for one id, some panels answer the whole call with "Incorrect order ID".
+                answers = {order_id: ItemError(answers.message) for order_id in batch.values()}
             if isinstance(answers, ProviderError):
                 result.failed_batches += 1
                 logger.warning("Status sync of %s: a batch failed: %s", provider, answers)
@@ -435,6 +505,16 @@ def orders_sync_statuses(*, provider: Provider, concurrency: int | None = None) 
             result.moved += _apply_batch(batch, answers)
             result.checked += len(batch)
     return result
+
+
+def _about_the_one_order(answer: object, batch: dict[int, str]) -> bool:
+    """A permanent refusal of a one-id status call is about that order (a wrong key is about everything)."""
+    return (
+        isinstance(answer, ProviderRejected)
+        and len(batch) == 1
+        and not answer.retry_later
+        and not answer.is_auth_error
+    )
 
 
 def _write_figures(orders: list[Order]) -> None:
@@ -469,26 +549,52 @@ def _write_figures(orders: list[Order]) -> None:
         cursor.execute(sql, params)
 
 
+def _unaccounted_reason(answer: object) -> str | None:
+    """Why an answer does not account for the order (DOMAIN §4.13), or None when it does."""
+    if isinstance(answer, ItemError):
+        return f"The provider answers {answer.message!r} for this order."
+    if answer is None:
+        return "The provider leaves this order out of its status answers."
+    if answer.status == OrderStatus.UNKNOWN:
+        return f"The provider reports a status nobody knows: {answer.raw_status!r}."
+    return None
+
+
 def _apply_batch(batch: dict[int, str], answers: dict) -> int:
     """One transaction per batch: a fixed number of queries, plus a few for each order that moved."""
-    moved, touched = 0, []
+    moved, touched, accounted = 0, [], []
+    unaccounted: dict[str, list[int]] = {}
+    now = timezone.now()
     with transaction.atomic():
         orders = (
             Order.objects.select_for_update().filter(pk__in=batch, status__in=OPEN_UPSTREAM).order_by("pk")
         )
         for order in orders:
             answer = answers.get(order.provider_order_id)
+            if (reason := _unaccounted_reason(answer)) is not None:
+                unaccounted.setdefault(reason[:255], []).append(order.pk)
+            elif order.unaccounted_syncs:
+                accounted.append(order.pk)
             if isinstance(answer, RemoteOrderStatus):
                 before = [getattr(order, name) for name in SYNCED_FIELDS]
                 if order_apply_status(order=order, remote=answer):
                     moved += 1
                 elif [getattr(order, name) for name in SYNCED_FIELDS] != before:
                     touched.append(order)
-            elif isinstance(answer, ItemError):
-                logger.info("Order %s: the provider says %s", order.pk, answer.message)
         if touched:
             _write_figures(touched)
-        Order.objects.filter(pk__in=batch).update(last_synced_at=timezone.now())
+        # Counted per sync, so that one glitch is no alarm; a normal answer starts the count again.
+        if accounted:
+            Order.objects.filter(pk__in=accounted).update(
+                unaccounted_since=None, unaccounted_syncs=0, unaccounted_reason=""
+            )
+        for reason, ids in unaccounted.items():
+            Order.objects.filter(pk__in=ids).update(
+                unaccounted_since=Coalesce("unaccounted_since", Value(now)),
+                unaccounted_syncs=F("unaccounted_syncs") + 1,
+                unaccounted_reason=reason,
+            )
+        Order.objects.filter(pk__in=batch).update(last_synced_at=now)
     return moved
 
 
@@ -572,11 +678,52 @@ def order_mark_resolved(*, order: Order, actor, note: str = "") -> None:
                 f"Order #{order.pk}: an unknown outcome is resolved by attaching the provider's id, "
                 "resending or refunding."
             )
+        if order.figures_missing_since and order.status in OPEN_UPSTREAM:
+            raise OrderRefused(
+                f"Order #{order.pk} ended at the provider without the figures its refund needs: settle it "
+                "with how many were not delivered (0 if all were)."
+            )
         order.review_resolved_at = timezone.now()
         order.save(update_fields=["review_resolved_at"])
         order_event(
             order=order, message=f"Marked resolved by {actor}{': ' + note if note else ''}.", actor=actor
         )
+
+
+def order_settle_undelivered(*, order: Order, undelivered: int, actor, note: str = "") -> Decimal:
+    """The operator looked up an order the provider's answers leave unsettled (finished without the figures
+    its refund needs, or no longer known) and says how many units were not delivered: the order is closed
+    — Completed, Partial or Canceled — and exactly that part refunded, once. Returns the refund."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in OPEN_UPSTREAM or not (order.figures_missing_since or order.unaccounted_since):
+            raise OrderRefused(
+                f"Order #{order.pk}: only an open order whose provider gave no figures or no longer knows "
+                "it is settled by hand."
+            )
+        if not 0 <= undelivered <= order.units:
+            raise ValidationError(f"Order #{order.pk} has {order.units} units: give 0 to {order.units}.")
+        target = S.COMPLETED if undelivered == 0 else S.CANCELED if undelivered == order.units else S.PARTIAL
+        said = f"{actor} settled it: {undelivered} of {order.units} not delivered" + (
+            f" ({note})." if note else "."
+        )
+        refunded = Decimal(0)
+        if undelivered:
+            refunded = order_refund(
+                order=order, amount=order.charge * undelivered / order.units, reason=said, actor=actor
+            )
+        order_transition(
+            order=order,
+            to=target,
+            actor=actor,
+            message=said,
+            remains=undelivered,
+            figures_missing_since=None,
+            unaccounted_since=None,
+            unaccounted_syncs=0,
+            unaccounted_reason="",
+        )
+    return refunded
 
 
 def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> None:

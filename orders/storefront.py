@@ -8,6 +8,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from orders.margins import PriceMargin, lowest, margin_of, refuse_losses, service_price_check
 from orders.models import MarkupRule, Service
 from orders.pricing import PriceUnavailable, currency_rates, markup_rule_for, markup_rules, storefront_price
 from panels.catalogue import catalogue_synced
@@ -22,11 +23,13 @@ class PublishResult:
     repriced: list[Service] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)  # why a provider service could not be published
+    margins: list[PriceMargin] = field(default_factory=list)  # of every price the markup set
 
     def summary(self) -> str:
+        worst = lowest(self.margins)
         return (
             f"{len(self.created)} published, {len(self.repriced)} repriced, {self.unchanged} unchanged, "
-            f"{len(self.skipped)} skipped"
+            f"{len(self.skipped)} skipped" + (f"; the lowest margin: {worst}" if worst else "")
         )
 
 
@@ -37,11 +40,13 @@ def services_publish(
     fixed: Decimal = Decimal(0),
     rounding: str = MarkupRule.Rounding.CENT,
     category: str = "",
+    allow_loss: bool = False,
 ) -> PublishResult:
     """Set the markup rule for ``provider`` (or one of its categories) and publish its active services.
 
     Provider services already on sale are repriced under the new rule (hand-set prices excepted);
-    the others become new storefront services.
+    the others become new storefront services. A price under cost refuses the lot (SellingAtLoss)
+    unless ``allow_loss``.
     """
     with transaction.atomic():
         MarkupRule.objects.update_or_create(
@@ -53,7 +58,7 @@ def services_publish(
         provider_services = ProviderService.objects.filter(provider=provider, active=True)
         if category:
             provider_services = provider_services.filter(category=category)
-        return _publish(provider_services)
+        return _publish(provider_services, allow_loss=allow_loss)
 
 
 def services_publish_selected(
@@ -62,6 +67,7 @@ def services_publish_selected(
     percent: Decimal,
     fixed: Decimal = Decimal(0),
     rounding: str = MarkupRule.Rounding.CENT,
+    allow_loss: bool = False,
 ) -> PublishResult:
     """Publish exactly these provider services, each with its own markup rule (the admin's action)."""
     with transaction.atomic():
@@ -73,11 +79,14 @@ def services_publish_selected(
                 provider_service=provider_service,
                 defaults={"percent": percent, "fixed": fixed, "rounding": rounding},
             )
-        return _publish(ProviderService.objects.filter(pk__in=[service.pk for service in selected]))
+        return _publish(
+            ProviderService.objects.filter(pk__in=[service.pk for service in selected]), allow_loss=allow_loss
+        )
 
 
-def _publish(provider_services) -> PublishResult:
-    """Create storefront services for ``provider_services`` not yet on sale; reprice the others."""
+def _publish(provider_services, *, allow_loss: bool) -> PublishResult:
+    """Create storefront services for ``provider_services`` not yet on sale; reprice the others. Called in
+    its caller's transaction, so that a refused loss also undoes the markup rule written for it."""
     result = PublishResult()
     provider_services = list(provider_services.select_related("provider"))
     on_sale = {
@@ -98,12 +107,19 @@ def _publish(provider_services) -> PublishResult:
             continue
         existing = on_sale.get(provider_service.pk)
         if existing is None:
-            result.created.append(_service_from(provider_service, price))
-        elif not existing.manual_price and existing.price != price:
+            existing = _service_from(provider_service, price)
+            result.created.append(existing)
+        elif existing.manual_price:
+            result.unchanged += 1
+            continue
+        elif existing.price != price:
             existing.price, existing.updated_at = price, timezone.now()
             result.repriced.append(existing)
         else:
             result.unchanged += 1
+        margin = margin_of(price=price, provider_service=provider_service, rates=rates)
+        result.margins.append(PriceMargin(existing, margin))
+    refuse_losses(result.margins, allow_loss=allow_loss)
     Service.objects.bulk_create(result.created)
     Service.objects.bulk_update(result.repriced, ["price", "updated_at"])
     return result
@@ -189,7 +205,12 @@ def _follow_catalogue(sender, provider: Provider, **kwargs) -> None:
 
 
 def services_reprice(
-    *, services, percent: Decimal, fixed: Decimal = Decimal(0), rounding: str = MarkupRule.Rounding.CENT
+    *,
+    services,
+    percent: Decimal,
+    fixed: Decimal = Decimal(0),
+    rounding: str = MarkupRule.Rounding.CENT,
+    allow_loss: bool = False,
 ) -> PublishResult:
     """Price these storefront services at a markup over their provider's cost from now on (a rule per
     provider service, so later cost changes follow it); hand-set prices are given up."""
@@ -201,13 +222,14 @@ def services_reprice(
             percent=percent,
             fixed=fixed,
             rounding=rounding,
+            allow_loss=allow_loss,
         )
 
 
-def service_move(*, service: Service, provider_service: ProviderService) -> Service:
+def service_move(*, service: Service, provider_service: ProviderService, allow_loss: bool = False) -> Service:
     """Sell ``service`` from another provider service of the same type: its min/max are kept within the new
-    provider's, and its price follows the new cost (unless set by hand). Orders already placed stay where
-    they were sent."""
+    provider's, and its price follows the new cost (unless set by hand: then that price must still cover
+    it, or ``allow_loss``). Orders already placed stay where they were sent."""
     if provider_service.type != service.type:
         raise ValidationError({"provider_service": f"Choose a {service.type} service, like this one."})
     if not provider_service.active:
@@ -226,6 +248,8 @@ def service_move(*, service: Service, provider_service: ProviderService) -> Serv
         if service.paused_by_sync:
             service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
         service.save()
-        _publish(ProviderService.objects.filter(pk=provider_service.pk))
+        _publish(ProviderService.objects.filter(pk=provider_service.pk), allow_loss=allow_loss)
+        if service.manual_price:
+            service_price_check(service=service, price=service.price, allow_loss=allow_loss)
     service.refresh_from_db()
     return service

@@ -3,16 +3,15 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from orders.refills import refill_send, refills_sweep, refills_sync_statuses
 from orders.services import order_cancel_send, order_submit, orders_sweep, orders_sync_statuses
 from panels.models import Provider, SyncRun
-from panels.services import sync_run_fail, sync_run_finish, sync_run_start
+from panels.services import sync_run, sync_run_fail, sync_run_finish
 from reseller.locks import exclusive
 
 logger = logging.getLogger(__name__)
-
-STATUS_SYNC_LOCK_SECONDS = 15 * 60
 
 
 @shared_task
@@ -50,23 +49,21 @@ def sync_all_order_statuses() -> None:
 
 @shared_task
 def sync_order_statuses(provider_id: int) -> None:
-    with exclusive(f"status-sync:{provider_id}", timeout=STATUS_SYNC_LOCK_SECONDS) as acquired:
-        if not acquired:
+    # A short lease, renewed by the running sync: a crashed worker's lock frees itself within two intervals.
+    with exclusive(f"status-sync:{provider_id}", lease=2 * settings.STATUS_SYNC_SECONDS) as lease:
+        if lease is None:
             return  # the previous run is still going: never overlap
         provider = Provider.objects.get(pk=provider_id)
-        run = sync_run_start(provider=provider, kind=SyncRun.Kind.STATUS)
-        try:
-            result = orders_sync_statuses(provider=provider)
-            refills = refills_sync_statuses(provider=provider)
-        except Exception as error:
-            sync_run_fail(run=run, error=error)
-            raise
-        summary = (
-            f"{result.checked} orders checked in {result.calls} calls, {result.moved} moved, "
-            f"{result.failed_batches} batches failed; {refills} refills changed"
-        )
-        if result.failed_batches:
-            sync_run_fail(run=run, error=RuntimeError(summary))
-        else:
-            sync_run_finish(run=run, summary=summary)
+        with sync_run(provider=provider, kind=SyncRun.Kind.STATUS) as run:
+            result = orders_sync_statuses(provider=provider, lease=lease)
+            refills = 0 if result.lock_lost else refills_sync_statuses(provider=provider, lease=lease)
+            summary = (
+                f"{result.checked} orders checked in {result.calls} calls, {result.moved} moved, "
+                f"{result.failed_batches} batches failed; {refills} refills changed"
+                + ("; stopped: the lock was lost" if result.lock_lost else "")
+            )
+            if result.failed_batches or result.lock_lost:
+                sync_run_fail(run=run, error=RuntimeError(summary))
+            else:
+                sync_run_finish(run=run, summary=summary)
         logger.info("Status sync of provider %s: %s", provider_id, summary)

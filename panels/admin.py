@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -12,7 +13,7 @@ from panels.client import ProviderError
 from panels.models import Provider, ProviderCall, ProviderService, ProviderServiceChange, SyncRun
 from panels.normalize import BadValue, normalize_api_url
 from panels.selectors import providers_with_health
-from panels.services import balance_sync, provider_test_connection
+from panels.services import balance_sync, provider_key_for, provider_test_connection
 from reseller.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 
 
@@ -56,9 +57,10 @@ class ProviderForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["low_balance_threshold"] = plain_decimal(self.instance.low_balance_threshold)
             masked = self.instance.masked_key
-            self.fields[
-                "api_key"
-            ].help_text = f"Stored key: {masked}. Leave empty to keep it, or type a new one."
+            self.fields["api_key"].help_text = (
+                f"Stored key: {masked}. Leave empty to keep it, or type a new one; "
+                "a new API URL needs the key again."
+            )
         else:
             self.fields["api_key"].required = True
 
@@ -68,9 +70,18 @@ class ProviderForm(forms.ModelForm):
         except BadValue as error:
             raise forms.ValidationError(str(error)) from None
 
-    def clean_api_key(self):
-        # A blank field means "keep the stored key": it is never sent back to the browser to resubmit.
-        return self.cleaned_data["api_key"] or self.instance.api_key
+    def clean(self):
+        cleaned = super().clean()
+        if "api_url" in cleaned and "api_key" in cleaned:
+            # A blank field means "keep the stored key" (it is never sent back to the browser to resubmit),
+            # unless the URL changes: then the key must be typed again.
+            try:
+                cleaned["api_key"] = provider_key_for(
+                    provider=self.instance, api_url=cleaned["api_url"], api_key=cleaned.get("api_key")
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
 
 
 @admin.register(Provider)
@@ -106,7 +117,7 @@ class ProviderAdmin(admin.ModelAdmin):
             return "—"
         text = f"{plain_decimal(provider.balance)} {provider.currency}"
         if provider.is_low_balance:
-            return format_html('<strong style="color:#ba2121">{} — LOW</strong>', text)
+            return format_html('<strong class="bad">{} — LOW</strong>', text)
         return text
 
     @admin.display(description="Active services", ordering="active_services")
@@ -126,7 +137,7 @@ class ProviderAdmin(admin.ModelAdmin):
                 error = getattr(provider, f"last_{kind}_sync_error")
                 lines.append(
                     format_html(
-                        '{}: {} <span style="color:#ba2121" title="{}">failed</span>',
+                        '{}: {} <span class="bad" title="{}">failed</span>',
                         label,
                         naturaltime(when),
                         error,

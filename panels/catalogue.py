@@ -13,9 +13,9 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from panels.client import Catalogue, InvalidRecord, ProviderError, RemoteService
+from panels.client import Catalogue, InvalidRecord, RemoteService
 from panels.models import MONEY, Provider, ProviderService, ProviderServiceChange, SyncRun
-from panels.services import provider_client, sync_run_fail, sync_run_start
+from panels.services import provider_client, sync_run
 
 RATE_PLACES = Decimal(10) ** -MONEY["decimal_places"]
 MAX_RATE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
@@ -56,8 +56,7 @@ def catalogue_sync(*, provider: Provider, allow_empty: bool = False) -> Catalogu
     An empty list while services are active is refused unless ``allow_empty``: providers glitch
     far more often than they really withdraw their whole catalogue.
     """
-    run = sync_run_start(provider=provider, kind=SyncRun.Kind.CATALOGUE)
-    try:
+    with sync_run(provider=provider, kind=SyncRun.Kind.CATALOGUE) as run:
         catalogue = provider_client(provider).services()  # the network, outside any transaction
         if not catalogue.services and not allow_empty and provider.services.filter(active=True).exists():
             raise CatalogueRefused(
@@ -76,9 +75,6 @@ def catalogue_sync(*, provider: Provider, allow_empty: bool = False) -> Catalogu
                 len(result.invalid),
             )
             run.save()
-    except (ProviderError, CatalogueRefused) as error:
-        sync_run_fail(run=run, error=error)
-        raise
     catalogue_synced.send(sender=Provider, provider=provider, result=result)
     return result
 

@@ -16,11 +16,13 @@ Read-only actions are retried with backoff on both transient outcomes; ``add``, 
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -37,10 +39,13 @@ from panels.normalize import (
     to_id,
     to_int,
 )
+from reseller.json_input import JsonRefused, json_parse
 
 logger = logging.getLogger(__name__)
 
 MULTI_LIMIT = 100  # ids per multi call, as the API documents
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a catalogue of 20,000 services is about 3 MB
+MAX_AMOUNT = Decimal(10) ** 12  # money columns hold 20 digits, 8 of them decimals
 EXCERPT_CHARS = 300
 
 # Messages that mean "not now" rather than "never" (DOMAIN §5). Matched case-insensitively.
@@ -56,8 +61,26 @@ _RETRY_LATER_HINTS = (
 )
 
 
+REDACTED = "[key removed]"
+
+
+def secret_redactor(secret: str) -> Callable[[str], str]:
+    """A function that removes ``secret`` from a text: verbatim or percent-encoded, in any letter case.
+
+    A hostile or careless provider may echo our key anywhere in what it sends (error texts, a redirect's
+    query string, an HTML page), so every text built from its answer goes through this before it is
+    stored or shown. The whole key is replaced, never cut, so no part of it is left beside the marker.
+    """
+    if not secret:
+        return lambda text: text
+    forms = sorted({secret, quote(secret, safe=""), quote_plus(secret, safe="")}, key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, forms)), re.IGNORECASE)
+    return lambda text: pattern.sub(REDACTED, text)
+
+
 class ProviderError(Exception):
-    """Base of every failure of a provider call. ``str()`` is safe to show: it never holds the key."""
+    """Base of every failure of a provider call. ``str()`` is safe to show: it never holds the key (the
+    client redacts every text it builds from the provider's answer)."""
 
     outcome = "error"
 
@@ -222,9 +245,11 @@ class ProviderClient:
         rate_limiter: Callable[[], None] | None = None,
         on_call: Callable[[CallRecord], None] | None = None,
         user_agent: str = "reseller-panel/1.0",
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ):
         self.api_url = api_url
         self._api_key = api_key
+        self._redact = secret_redactor(api_key)
         self.timeout = (connect_timeout, read_timeout)
         self.key_header = key_header
         self.attempts = max(1, attempts)
@@ -233,6 +258,7 @@ class ProviderClient:
         self.rate_limiter = rate_limiter
         self.on_call = on_call
         self.user_agent = user_agent
+        self.max_answer_bytes = max_answer_bytes
         self._session = requests.Session()
 
     def __repr__(self) -> str:  # never the key
@@ -254,10 +280,10 @@ class ProviderClient:
 
     def balance(self) -> Balance:
         answer = self._call("balance")
-        amount = to_decimal(answer.get("balance")) if isinstance(answer, dict) else None
+        amount = _amount(answer.get("balance")) if isinstance(answer, dict) else None
         if amount is None:
             raise self._unexpected("balance", "a balance", answer)
-        return Balance(amount=amount, currency=str(answer.get("currency") or "").upper())
+        return Balance(amount=amount, currency=_currency(answer.get("currency")))
 
     def add(self, service: str, **fields: object) -> str:
         """Place an order; returns the provider's order id. Fields as in DOMAIN §2 (None dropped)."""
@@ -356,8 +382,14 @@ class ProviderClient:
         response = None
         try:
             response = session.post(
-                self.api_url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+                self.api_url,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,  # read by _read_body, which stops at max_answer_bytes
             )
+            self._read_body(action, response)
             answer = self._interpret(action, response)
         except ProviderError as error:
             self._record(action, params, response, started, error.outcome, error.message)
@@ -372,6 +404,30 @@ class ProviderClient:
         self._record(action, params, response, started, "ok", "")
         return answer
 
+    def _read_body(self, action: str, response: requests.Response) -> None:
+        """Read the answer into ``response.content``, refusing one larger than ``max_answer_bytes``: it is
+        held in memory whole, and a hostile or broken provider could send gigabytes."""
+        if response.encoding is None:
+            response.encoding = "utf-8"  # JSON is UTF-8; never guess from gigabytes of bytes
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self.max_answer_bytes:
+                    response._content = chunks[0] if chunks else b""  # the call log quotes its start
+                    response.close()
+                    raise ProviderOutcomeUnknown(
+                        f"The provider's answer is larger than {self.max_answer_bytes // (1024 * 1024)} MB; "
+                        "it was not read.",
+                        action=action,
+                        http_status=response.status_code,
+                    )
+                chunks.append(chunk)
+        except requests.RequestException:
+            response._content = b"".join(chunks)  # what came before the connection broke, for the call log
+            raise
+        response._content = b"".join(chunks)
+
     def _interpret(self, action: str, response: requests.Response) -> Any:
         status = response.status_code
         if status == 429:
@@ -384,21 +440,28 @@ class ProviderClient:
         if 300 <= status < 400:
             raise ProviderRejected(
                 f"The provider redirects this URL (HTTP {status}) to "
-                f"{response.headers.get('Location', 'another address')!r}: update the provider's API URL.",
+                f"{self._redact(response.headers.get('Location', 'another address'))!r}: "
+                "update the provider's API URL.",
                 action=action,
                 http_status=status,
             )
         text = response.text
         try:
-            answer = json.loads(text) if text.strip() else None
-        except ValueError:
-            kind = "an HTML page" if "<html" in text[:2000].lower() else "a body that is not valid JSON"
+            # Depth, NaN and 1e999 refused; unpaired surrogates and NULs (no database stores them) repaired.
+            answer = json_parse(text, bad_text="repair") if text.strip() else None
+        except JsonRefused as refused:
+            kind = (
+                "an HTML page"
+                if "<html" in text[:2000].lower()
+                else f"a body that is not usable JSON ({refused})"
+            )
             raise ProviderOutcomeUnknown(
                 f"The provider answered HTTP {status} with {kind} instead of the API's JSON"
                 + (" (check the API URL)." if status == 404 else "."),
                 action=action,
                 http_status=status,
             ) from None
+        answer = self._redacted(answer)  # everything below, and every caller, reads only this
         if answer is None:
             raise ProviderOutcomeUnknown(
                 f"The provider answered HTTP {status} with an empty body.", action=action, http_status=status
@@ -465,15 +528,33 @@ class ProviderClient:
             duration_ms=int((time.monotonic() - started) * 1000),
             outcome=outcome,
             error=self._redact(error),
-            response_excerpt=self._redact(body[:EXCERPT_CHARS]),
+            response_excerpt=self._redact(body)[:EXCERPT_CHARS],  # cut after: never half a key
         )
         try:
             self.on_call(record)
         except Exception:  # the call log must never turn a good call into a failed one
             logger.exception("Could not record a call to %s", self.api_url)
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+    def _redacted(self, answer: Any) -> Any:
+        """The decoded answer with the key removed from every string in it (keys of objects too), so
+        nothing read from it — statuses, error texts, names, excerpts — can carry the key on. Walked
+        with a stack, not recursion: the answer may be nested as deep as the JSON parser allowed."""
+        root = [answer]
+        pending: list[tuple[Any, Any]] = [(root, 0)]
+        while pending:
+            container, slot = pending.pop()
+            value = container[slot]
+            if isinstance(value, str):
+                container[slot] = self._redact(value)
+            elif isinstance(value, list):
+                pending.extend((value, index) for index in range(len(value)))
+            elif isinstance(value, dict):
+                if any(isinstance(name, str) and self._redact(name) != name for name in value):
+                    items = [(self._redact(name), item) for name, item in value.items()]
+                    value.clear()
+                    value.update(items)
+                pending.extend((value, name) for name in value)
+        return root[0]
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:
@@ -501,6 +582,18 @@ def _retry_after(response: requests.Response) -> float | None:
 def _excerpt(answer: object) -> str:
     text = answer if isinstance(answer, str) else json.dumps(answer, default=str)
     return text[:120] + ("…" if len(text) > 120 else "")
+
+
+def _amount(value: object) -> Decimal | None:
+    """Money, or None when it is unreadable or beyond what any balance or charge can be (``"1e999"``)."""
+    amount = to_decimal(value)
+    return amount if amount is not None and amount.copy_abs() < MAX_AMOUNT else None
+
+
+def _currency(value: object) -> str:
+    """A currency code (``USD``); anything else (a sentence, a surrogate) reads as not given."""
+    code = str(value or "").strip().upper()
+    return code if code.isascii() and code.isalpha() and len(code) <= 8 else ""
 
 
 def _form_value(value: object) -> str:
@@ -550,8 +643,8 @@ def _parse_order_status(answer: object) -> RemoteOrderStatus | None:
     return RemoteOrderStatus(
         status=order_status(raw_status),
         raw_status=raw_status,
-        charge=to_decimal(answer.get("charge")),
-        currency=str(answer.get("currency") or "").upper(),
+        charge=_amount(answer.get("charge")),
+        currency=_currency(answer.get("currency")),
         start_count=to_int(answer.get("start_count")),
         remains=to_int(answer.get("remains")),
         runs=to_int(answer.get("runs")),

@@ -21,7 +21,8 @@ def to_decimal(value: object) -> Decimal | None:
     if isinstance(value, Decimal):
         return value if value.is_finite() else None
     text = str(value).strip().replace(",", "")  # str() of a JSON float is its shortest repr
-    if not text:
+    # Decimal() also reads other scripts' digits and "1_000": a figure money depends on is never a guess.
+    if not text or not text.isascii() or "_" in text:
         return None
     try:
         number = Decimal(text)
@@ -33,7 +34,8 @@ def to_decimal(value: object) -> Decimal | None:
 def to_int(value: object) -> int | None:
     """Counts: ``"3572"``, ``3572``, ``"3572.0"``, ``""`` or ``None`` → int or None."""
     number = to_decimal(value)
-    if number is None:
+    # No count reaches 10^18; int() of "1e999999999" would build a billion-digit number.
+    if number is None or number.copy_abs() >= 10**18:
         return None
     return int(number.to_integral_value())
 

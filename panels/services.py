@@ -5,6 +5,8 @@ the Celery tasks are thin callers.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from panels.client import Balance, CallRecord, ProviderClient, ProviderError
+from panels.client import Balance, CallRecord, ProviderClient, ProviderError, secret_redactor
 from panels.models import Provider, ProviderCall, SyncRun
 from panels.normalize import BadValue, normalize_api_url
 from panels.ratelimit import provider_rate_limiter
@@ -25,7 +27,7 @@ def provider_upsert(
 ) -> tuple[Provider, bool]:
     """Create the provider called ``name``, or update it. Returns ``(provider, created)``.
 
-    ``api_key`` None keeps the stored key. ``options`` are other Provider fields (timeouts, …).
+    ``api_key`` None keeps the stored key, unless the URL changes. ``options`` are other Provider fields.
     """
     try:
         url = normalize_api_url(api_url)
@@ -35,17 +37,28 @@ def provider_upsert(
         provider = Provider.objects.select_for_update().filter(name=name).first()
         created = provider is None
         if created:
-            if not api_key:
-                raise ValidationError({"api_key": "A new provider needs an API key."})
             provider = Provider(name=name)
+        provider.api_key = provider_key_for(provider=provider, api_url=url, api_key=api_key)
         provider.api_url = url
-        if api_key:
-            provider.api_key = api_key.strip()
         for field_name, value in options.items():
             setattr(provider, field_name, value)
         provider.full_clean()
         provider.save()
     return provider, created
+
+
+def provider_key_for(*, provider: Provider, api_url: str, api_key: str | None) -> str:
+    """The key to store for ``provider`` (as loaded, before any change) at the normalised ``api_url``: the
+    one given, else the stored one — but never the stored one at another address, where it would be sent
+    to a host that was never given it. A blank ``api_key`` means "keep the stored key"."""
+    if api_key and api_key.strip():
+        return api_key.strip()
+    if provider.pk is None:
+        raise ValidationError({"api_key": "A new provider needs an API key."})
+    if api_url != provider.api_url:
+        message = "The API URL changed: enter the API key again (a stored key is never sent to a new URL)."
+        raise ValidationError({"api_key": message})
+    return provider.api_key
 
 
 def provider_client(provider: Provider, *, on_call=None) -> ProviderClient:
@@ -92,8 +105,19 @@ def provider_calls_prune(*, older_than: timedelta | None = None) -> int:
     return deleted
 
 
-def sync_run_start(*, provider: Provider, kind: str) -> SyncRun:
-    return SyncRun.objects.create(provider=provider, kind=kind)
+@contextmanager
+def sync_run(*, provider: Provider, kind: str) -> Iterator[SyncRun]:
+    """One sync, recorded as a ``SyncRun`` that the block closes with ``sync_run_finish`` or
+    ``sync_run_fail``. Whatever the block raises closes it as failed with that error (and is raised on), so
+    no run stays open: a provider's unreadable answer, a database error, a worker's time limit."""
+    run = SyncRun.objects.create(provider=provider, kind=kind)
+    try:
+        yield run
+    except BaseException as error:
+        sync_run_fail(run=run, error=error)
+        raise
+    if run.finished_at is None:
+        sync_run_fail(run=run, error=RuntimeError("The sync ended without recording its outcome."))
 
 
 def sync_run_finish(*, run: SyncRun, summary: str) -> None:
@@ -103,7 +127,8 @@ def sync_run_finish(*, run: SyncRun, summary: str) -> None:
 
 def sync_run_fail(*, run: SyncRun, error: ProviderError | Exception) -> None:
     run.ok = False
-    run.error = str(error)
+    # The client already redacts what it raises; an error from anywhere else must not carry the key either.
+    run.error = secret_redactor(run.provider.api_key)(str(error) or type(error).__name__)
     run.finished_at = timezone.now()
     run.save(update_fields=["ok", "error", "finished_at"])
     logger.warning("%s failed: %s", run, run.error)
@@ -111,33 +136,28 @@ def sync_run_fail(*, run: SyncRun, error: ProviderError | Exception) -> None:
 
 def balance_sync(*, provider: Provider) -> Balance:
     """Ask the provider for our balance there; flag the provider when it falls below its threshold."""
-    run = sync_run_start(provider=provider, kind=SyncRun.Kind.BALANCE)
-    try:
+    with sync_run(provider=provider, kind=SyncRun.Kind.BALANCE) as run:
         balance = provider_client(provider).balance()
-    except ProviderError as error:
-        sync_run_fail(run=run, error=error)
-        raise
-    was_low = provider.is_low_balance
-    now = timezone.now()
-    provider.balance = balance.amount
-    provider.currency = balance.currency or provider.currency
-    provider.balance_checked_at = now
-    Provider.objects.filter(pk=provider.pk).update(
-        balance=provider.balance, currency=provider.currency, balance_checked_at=now
-    )
-    run.ok, run.finished_at = True, now
-    run.summary = f"{balance.amount} {provider.currency}".strip()
-    if provider.is_low_balance:
-        run.summary += f" — below the threshold of {provider.low_balance_threshold}"
-        if not was_low:
-            logger.warning(
-                "Provider %s balance %s %s fell below its threshold %s",
-                provider,
-                balance.amount,
-                provider.currency,
-                provider.low_balance_threshold,
-            )
-    run.save(update_fields=["ok", "finished_at", "summary"])
+        was_low = provider.is_low_balance
+        now = timezone.now()
+        provider.balance = balance.amount
+        provider.currency = balance.currency or provider.currency
+        provider.balance_checked_at = now
+        Provider.objects.filter(pk=provider.pk).update(
+            balance=provider.balance, currency=provider.currency, balance_checked_at=now
+        )
+        summary = f"{balance.amount} {provider.currency}".strip()
+        if provider.is_low_balance:
+            summary += f" — below the threshold of {provider.low_balance_threshold}"
+            if not was_low:
+                logger.warning(
+                    "Provider %s balance %s %s fell below its threshold %s",
+                    provider,
+                    balance.amount,
+                    provider.currency,
+                    provider.low_balance_threshold,
+                )
+        sync_run_finish(run=run, summary=summary)
     return balance
 
 

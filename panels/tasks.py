@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from panels.catalogue import CatalogueRefused, catalogue_sync
 from panels.client import ProviderError
@@ -12,7 +13,9 @@ from reseller.locks import exclusive
 
 logger = logging.getLogger(__name__)
 
-SYNC_LOCK_SECONDS = 15 * 60  # longer than the task time limit
+# The catalogue sync renews nothing while it works: its lock outlasts the task's time limit (and is shorter
+# than its interval, so a crashed run never costs the next one).
+CATALOGUE_LOCK_SECONDS = 15 * 60
 
 
 @shared_task
@@ -23,8 +26,8 @@ def sync_all_catalogues() -> None:
 
 @shared_task
 def sync_catalogue(provider_id: int) -> None:
-    with exclusive(f"catalogue-sync:{provider_id}", timeout=SYNC_LOCK_SECONDS) as acquired:
-        if not acquired:
+    with exclusive(f"catalogue-sync:{provider_id}", lease=CATALOGUE_LOCK_SECONDS) as lease:
+        if lease is None:
             logger.info("Catalogue sync of provider %s is already running; skipped", provider_id)
             return
         provider = Provider.objects.get(pk=provider_id)
@@ -43,8 +46,9 @@ def sync_all_balances() -> None:
 
 @shared_task
 def sync_balance(provider_id: int) -> None:
-    with exclusive(f"balance-sync:{provider_id}", timeout=SYNC_LOCK_SECONDS) as acquired:
-        if not acquired:
+    # One call bounded by its timeouts: two intervals outlast it, so a crashed run costs at most one more.
+    with exclusive(f"balance-sync:{provider_id}", lease=2 * 60 * settings.BALANCE_SYNC_MINUTES) as lease:
+        if lease is None:
             return
         try:
             balance_sync(provider=Provider.objects.get(pk=provider_id))

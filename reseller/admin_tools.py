@@ -4,7 +4,9 @@ import functools
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
 
@@ -73,11 +75,14 @@ class ActionForm(forms.Form):
         self.queryset = queryset
 
 
-def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: str = ""):
+def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: str = "", describe=None):
     """Make an admin action ask its form first: it runs, with the valid form, once the form is posted back.
 
     ``title`` may name ``{count}`` (how many are selected) and ``{first}``; with ``one_at_a_time`` (the
-    message), the action refuses a selection of more or fewer than one.
+    message), the action refuses a selection of more or fewer than one. ``describe(queryset)`` gives the
+    lines that list the selection (each object's ``str`` otherwise). A ValidationError from the action
+    (its service refused, and wrote nothing) shows the form again with the error, for the operator to
+    change or confirm.
     """
 
     def decorate(action):
@@ -88,11 +93,15 @@ def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: 
                 return None
             form = form_class(request.POST if "confirmed" in request.POST else None, queryset=queryset)
             if form.is_bound and form.is_valid():
-                return action(modeladmin, request, queryset, form)
+                try:
+                    return action(modeladmin, request, queryset, form)
+                except ValidationError as error:
+                    form.add_error(None, error.messages)
             context = {
                 **modeladmin.admin_site.each_context(request),
                 "title": title.format(count=queryset.count(), first=queryset.first()),
                 "objects": queryset,
+                "listing": describe(queryset) if describe else [str(obj) for obj in queryset],
                 "form": form,
                 "action": action.__name__,
                 "submit": submit,
@@ -104,3 +113,27 @@ def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: 
         return asking
 
     return decorate
+
+
+class AdminSelectionCheckMiddleware:
+    """An admin action posted with a selection that is not ids of the page's model (a tampered
+    ``_selected_action``; the admin's own checkboxes never send one) is a 400. Django's admin would crash on
+    it in ``filter(pk__in=…)``. Here, so that every model page is covered, third-party ones included."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        model_admin = getattr(view_func, "model_admin", None)  # set by ModelAdmin.get_urls on its views
+        if model_admin is None or request.method != "POST":
+            return None
+        pk = model_admin.model._meta.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                pk.get_prep_value(pk.to_python(value))
+        except (ValidationError, ValueError, TypeError):
+            return HttpResponseBadRequest("The selection is not a list of ids.")
+        return None

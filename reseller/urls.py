@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import LoginView, admin_login
 from api.v2 import ApiV2View
 
 admin.site.site_header = "Reseller panel — operator console"
@@ -9,11 +10,14 @@ admin.site.index_template = "admin/console_index.html"
 
 urlpatterns = [
     path("admin/console/", include("console.urls")),
+    # Both login pages ask users with two-factor on for a code after the password.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     # API v2 as providers serve it: clients are configured with ".../api/v2", some add a slash.
     path("api/v2", ApiV2View.as_view(), name="api-v2"),
     path("api/v2/", ApiV2View.as_view()),
     path("api/v1/", include("api.urls")),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("accounts.urls")),
     # Log in and out, password change and reset: Django's views, our templates.
     path("accounts/", include("django.contrib.auth.urls")),

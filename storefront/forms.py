@@ -5,8 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import TopUp
-from billing.topups import MAX_TOPUP, MIN_TOPUP
+from billing.topups import MAX_TOPUP, MIN_TOPUP, topup_methods
 from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
 
 _FIELDS = {
@@ -103,9 +102,7 @@ class MassOrderForm(forms.Form):
 
 class TopUpForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), min_value=MIN_TOPUP, max_value=MAX_TOPUP, decimal_places=2)
-    method = forms.ChoiceField(
-        label=_("Payment method"), choices=TopUp.Method.choices, widget=forms.RadioSelect
-    )
+    method = forms.ChoiceField(label=_("Payment method"), choices=topup_methods, widget=forms.RadioSelect)
     reference = forms.CharField(
         label=_("Payment reference"),
         required=False,

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, Sum
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,19 +22,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.models import ApiKey, ApiRequest
 from api.services import api_key_issue, api_keys_revoke
 from api.v2_actions import MULTI_LIMIT
-from billing.gateways import GATEWAYS, BadSignature
+from billing.gateways import BadSignature, GatewayNotEnabled, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
 from billing.services import InsufficientFunds, account_for
 from billing.topups import topup_gateway_callback, topup_request
-from orders.mass_orders import mass_order_place
+from orders.mass_orders import mass_order_lines, mass_order_outcome, mass_order_place
 from orders.models import OrderEvent, Service
 from orders.order_types import ORDER_TYPES
 from orders.pricing import customer_prices
 from orders.refills import refill_refusal, refill_request
 from orders.selectors import orders_of, refills_of, services_on_sale
 from orders.services import cancel_refusal, order_cancel, order_place, order_quote
+from reseller.numbers import whole_number
 from storefront.forms import MassOrderForm, TopUpForm, order_form, put_errors, raw_order_data
+from storefront.parsing import query_text
+from storefront.submissions import TOKEN_FIELD, submit_once
 
 PAGE_SIZE = 25
 REQUEST_LOG_ROWS = 50
@@ -66,11 +69,11 @@ def home(request):
 
 
 def services(request):
-    query, category = request.GET.get("q", "").strip()[:100], request.GET.get("category", "")
+    query, category = query_text(request.GET, "q", max_length=100), query_text(request.GET, "category")
     listed = services_on_sale()
     if query:
-        by_id = Q(pk=int(query)) if query.isdigit() and len(query) < 19 else Q(pk__in=[])
-        listed = listed.filter(Q(name__icontains=query) | by_id)
+        service_id = whole_number(query)
+        listed = listed.filter(Q(name__icontains=query) | (Q(pk=service_id) if service_id else Q(pk__in=[])))
     if category:
         listed = listed.filter(category=category)
     categories = services_on_sale().order_by("category").values_list("category", flat=True).distinct()
@@ -135,29 +138,44 @@ def dashboard(request):
 def new_order(request):
     """Category, then service, then the fields of its type; the charge is quoted as the customer types."""
     on_sale = services_on_sale()
-    service = on_sale.filter(pk=request.POST.get("service") or request.GET.get("service") or 0).first()
-    category = service.category if service else request.GET.get("category", "")
+    service_id = whole_number(request.POST.get("service") or request.GET.get("service"))
+    service = on_sale.filter(pk=service_id).first() if service_id else None
+    category = service.category if service else query_text(request.GET, "category")
     form = order_form(service, request.POST if request.method == "POST" else None) if service else None
     if request.method == "POST" and service and form.is_valid():
         try:
-            order = order_place(
-                user=request.user, service=service, data=raw_order_data(form), actor=request.user
+            outcome, placed_now = submit_once(
+                user=request.user,
+                token=request.POST.get(TOKEN_FIELD),
+                form="order",
+                act=lambda: {
+                    "order": order_place(
+                        user=request.user, service=service, data=raw_order_data(form), actor=request.user
+                    ).pk
+                },
             )
         except ValidationError as error:
             put_errors(form, error)
         except InsufficientFunds:
             form.add_error(None, _("Not enough funds on your balance: add funds first."))
         else:
-            messages.success(
-                request,
-                _("Order #%(id)s placed. Your balance is now %(balance)s %(currency)s.")
-                % {
-                    "id": order.pk,
-                    "balance": account_for(request.user).balance,
-                    "currency": settings.PANEL_CURRENCY,
-                },
-            )
-            return redirect("storefront:order", pk=order.pk)
+            if placed_now:
+                messages.success(
+                    request,
+                    _("Order #%(id)s placed. Your balance is now %(balance)s %(currency)s.")
+                    % {
+                        "id": outcome["order"],
+                        "balance": account_for(request.user).balance,
+                        "currency": settings.PANEL_CURRENCY,
+                    },
+                )
+            else:
+                messages.info(
+                    request,
+                    _("This form was already sent: order #%(id)s was placed once, not again.")
+                    % {"id": outcome["order"]},
+                )
+            return redirect("storefront:order", pk=outcome["order"])
     context = {
         "categories": on_sale.order_by("category").values_list("category", flat=True).distinct(),
         "category": category,
@@ -180,7 +198,8 @@ def new_order(request):
 @login_required
 @require_POST
 def order_quote_view(request):
-    service = services_on_sale().filter(pk=request.POST.get("service") or 0).first()
+    service_id = whole_number(request.POST.get("service"))
+    service = services_on_sale().filter(pk=service_id).first() if service_id else None
     if service is None:
         return HttpResponse("")
     form = order_form(service, request.POST)
@@ -202,15 +221,29 @@ def order_quote_view(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def mass_order(request):
+    """Each line placed or refused on its own. The box then holds only the refused lines, so sending it
+    again after fixing them places only those; the same rendering of the form sent twice places once."""
     form = MassOrderForm(request.POST or None)
     results = None
     if request.method == "POST" and form.is_valid():
         try:
-            results = mass_order_place(
-                user=request.user, text=form.cleaned_data["orders"], actor=request.user
+            outcome, placed_now = submit_once(
+                user=request.user,
+                token=request.POST.get(TOKEN_FIELD),
+                form="mass-order",
+                act=lambda: mass_order_outcome(
+                    mass_order_place(user=request.user, text=form.cleaned_data["orders"], actor=request.user)
+                ),
+                done=lambda outcome: any(line["order"] for line in outcome["lines"]),
             )
         except ValidationError as error:
             put_errors(form, error)
+        else:
+            results = mass_order_lines(outcome, orders=orders_of(request.user))
+            if not placed_now:
+                messages.info(request, _("This form was already sent: these are its results, placed once."))
+            refused = "\n".join(line.text for line in results if not line.order)
+            form = MassOrderForm(initial={"orders": refused})
     return render(
         request,
         "storefront/mass_order.html",
@@ -227,7 +260,7 @@ def mass_order(request):
 @login_required
 def orders(request, kind: str = "all"):
     """Tabs by status, search by id or link, pagination: the same three queries whatever the count."""
-    tab, query = request.GET.get("status", ""), request.GET.get("q", "").strip()[:200]
+    tab, query = request.GET.get("status", ""), query_text(request.GET, "q")
     listed = orders_of(request.user).select_related("service")
     if kind == "drip-feed":
         listed = listed.filter(runs__isnull=False)
@@ -236,11 +269,8 @@ def orders(request, kind: str = "all"):
     if tab in TABS:
         listed = listed.filter(status__in=TABS[tab][1])
     if query:
-        listed = (
-            listed.filter(pk=int(query))
-            if query.isdigit() and len(query) < 19
-            else listed.filter(link__icontains=query)
-        )
+        order_id = whole_number(query)
+        listed = listed.filter(pk=order_id) if order_id else listed.filter(link__icontains=query)
     page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -268,15 +298,12 @@ def order_detail(request, pk: int):
         ),
         pk=pk,
     )
-    open_refill = any(
-        refill.status in ("requested", "sending", "pending", "in_progress") for refill in order.refills.all()
-    )
     return render(
         request,
         "storefront/order_detail.html",
         {
             "order": order,
-            "can_refill": refill_refusal(order) is None and not open_refill,
+            "can_refill": refill_refusal(order) is None,  # a refill under way or being checked included
             "can_cancel": cancel_refusal(order) is None,
         },
     )
@@ -325,19 +352,25 @@ def funds(request):
     form = TopUpForm(request.POST or None, initial={"method": TopUp.Method.MANUAL})
     if request.method == "POST" and form.is_valid():
         try:
-            topup = topup_request(
+            outcome, _requested_now = submit_once(  # a repeat goes on with the first top-up, not a second
                 user=request.user,
-                amount=form.cleaned_data["amount"],
-                method=form.cleaned_data["method"],
-                reference=form.cleaned_data["reference"],
+                token=request.POST.get(TOKEN_FIELD),
+                form="top-up",
+                act=lambda: {
+                    "topup": topup_request(
+                        user=request.user,
+                        amount=form.cleaned_data["amount"],
+                        method=form.cleaned_data["method"],
+                        reference=form.cleaned_data["reference"],
+                    ).pk
+                },
             )
         except ValidationError as error:
             put_errors(form, error)
         else:
-            if topup.method in GATEWAYS:
-                return redirect(
-                    GATEWAYS[topup.method].payment_url(topup=topup, return_url=reverse("storefront:funds"))
-                )
+            topup = TopUp.objects.get(pk=outcome["topup"])
+            if gateway := enabled_gateways().get(topup.method):
+                return redirect(gateway.payment_url(topup=topup, return_url=reverse("storefront:funds")))
             messages.success(request, _("Thank you: we credit your balance as soon as we see your payment."))
             return redirect("storefront:funds")
     ledger = Paginator(account_for(request.user).ledger.all(), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -349,6 +382,7 @@ def funds(request):
             "account": account_for(request.user),
             "topups": TopUp.objects.filter(user=request.user)[:10],
             "ledger": ledger,
+            "gateways": enabled_gateways(),
         },
     )
 
@@ -356,11 +390,16 @@ def funds(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def sandbox_pay(request, pk: int):
-    """The sandbox gateway's hosted payment page: in real life on the gateway's site."""
+    """The sandbox gateway's hosted payment page: in real life on the gateway's site. Not there at all where
+    the sandbox is not enabled (production)."""
+    try:
+        sandbox = enabled_gateway(TopUp.Method.SANDBOX)
+    except GatewayNotEnabled:
+        raise Http404 from None
     topup = get_object_or_404(TopUp, pk=pk, user=request.user, method=TopUp.Method.SANDBOX)
     if request.method == "POST":
         paid = "pay" in request.POST
-        signed = GATEWAYS["sandbox"].sign(
+        signed = sandbox.sign(
             topup_id=topup.pk, paid=paid, amount=topup.amount, gateway_reference=f"sbx_{topup.pk}"
         )
         return render(request, "storefront/sandbox_return.html", {"signed": signed})
@@ -370,10 +409,10 @@ def sandbox_pay(request, pk: int):
 @csrf_exempt  # called by the gateway, not by a form of ours: the signature is the proof
 @require_POST
 def gateway_callback(request, gateway: str):
-    if gateway not in GATEWAYS:
-        return HttpResponseBadRequest("Unknown gateway")
     try:
         topup = topup_gateway_callback(gateway=gateway, params=request.POST.dict())
+    except GatewayNotEnabled:
+        raise Http404 from None
     except BadSignature as error:
         return HttpResponseBadRequest(str(error))
     if request.POST.get("return") and request.user.is_authenticated:

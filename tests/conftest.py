@@ -6,9 +6,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from billing.services import account_for, balance_deposit
+from orders.models import Service
 from orders.storefront import services_publish
 from panels.catalogue import catalogue_sync
 from panels.client import ProviderClient
+from panels.models import ProviderService
 from panels.services import balance_sync, provider_upsert
 from panels.simulator import Simulator, SimulatorServer
 
@@ -125,6 +127,38 @@ def eager_celery():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def on_sale(db):
+    """A service on sale, built directly: for tests where the provider is never called (nothing is sent)."""
+
+    def make(type_name="Default", *, min_quantity=10, max_quantity=10_000, price="2.0000", **flags):
+        provider, _ = provider_upsert(
+            name="Offline provider", api_url="http://127.0.0.1:9/api/v2", api_key="offline-key-0123456789"
+        )
+        upstream = ProviderService.objects.create(
+            provider=provider,
+            remote_id=str(ProviderService.objects.count() + 1),
+            name=f"{type_name} upstream",
+            type=type_name,
+            category="Instagram",
+            rate=Decimal("1"),
+            min_quantity=min_quantity,
+            max_quantity=max_quantity,
+            **flags,
+        )
+        return Service.objects.create(
+            name=f"{type_name} service",
+            category="Instagram",
+            type=type_name,
+            provider_service=upstream,
+            min_quantity=min_quantity,
+            max_quantity=max_quantity,
+            price=Decimal(price),
+        )
+
+    return make
 
 
 # --- a real browser ------------------------------------------------------------------------------------

@@ -15,12 +15,20 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import quote_plus
 
 from panels.simulator.catalogue import SimService, generated_services, seed_services
-from panels.simulator.faults import CLOUDFLARE_PAGE, FAULT_KINDS, HTML_PAGE, Fault
+from panels.simulator.faults import (
+    CLOUDFLARE_PAGE,
+    FAULT_KINDS,
+    HOSTILE_ANSWERS,
+    HTML_PAGE,
+    Fault,
+    hostile_answer,
+)
 
 DELAYS = {0, 5, 10, 15, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600}
 FINAL = {"Completed", "Partial", "Canceled"}
@@ -111,6 +119,9 @@ class Simulator:
         weird_counts: bool = False,
         provider_currency: str | None = None,
         key_in_header: bool = False,
+        echo_key_in_errors: bool = False,
+        partial_without_remains: bool = False,
+        lines_split_everywhere: bool = False,
     ):
         self.dialect = dialect
         self.api_key = api_key
@@ -128,6 +139,10 @@ class Simulator:
         self.multi_missing_ids = multi_missing_ids
         self.weird_counts = weird_counts
         self.key_in_header = key_in_header
+        self.echo_key_in_errors = echo_key_in_errors
+        self.partial_without_remains = partial_without_remains
+        self.lines_split_everywhere = lines_split_everywhere
+        self._forgotten: dict[str, str] = {}
         self._lock = threading.RLock()
         self._balance = Decimal(balance)
         self._services: dict[int, SimService] = {s.id: s for s in seed_services(dialect)}
@@ -241,6 +256,19 @@ class Simulator:
             order = self._orders[str(order_id)]
             order.fate, order.fate_remains = fate, remains
 
+    def forget_order(self, order_id: str, how: str = "error") -> None:
+        """Stop accounting for an order, as real panels do after a purge or a migration: its status is
+        answered with ``"error"`` "Incorrect order ID" (``"call_error"``: a multi call asking for it alone
+        is refused whole with it), left out of multi answers (``"missing"``), or given a status spelling
+        nobody knows (``"unknown_status"``). ``"remember"`` undoes it."""
+        if how not in {"error", "call_error", "missing", "unknown_status", "remember"}:
+            raise ValueError("how is error, call_error, missing, unknown_status or remember")
+        with self._lock:
+            if how == "remember":
+                self._forgotten.pop(str(order_id), None)
+            else:
+                self._forgotten[str(order_id)] = how
+
     def advance(self, steps: int = 1) -> None:
         """Move every open order and refill ``steps`` steps along."""
         with self._lock:
@@ -266,6 +294,12 @@ class Simulator:
     # --- the API --------------------------------------------------------------------------------------
 
     def handle(self, params: dict[str, str], headers: dict[str, str] | None = None) -> Reply:
+        reply = self._handle(params, headers)
+        if self.echo_key_in_errors:  # the key the caller sent, right or wrong
+            return self._echoing_key(reply, params.get("key") or self.api_key)
+        return reply
+
+    def _handle(self, params: dict[str, str], headers: dict[str, str] | None) -> Reply:
         headers = {name.lower(): value for name, value in (headers or {}).items()}
         action = params.get("action", "")
         with self._lock:
@@ -398,7 +432,7 @@ class Simulator:
                 raise Rejected("Incorrect request")
             return 1, self._cost(service.rate), link
         if lines_field:
-            quantity = len(_lines(fields.get(lines_field, "")))
+            quantity = len(_lines(fields.get(lines_field, ""), everywhere=self.lines_split_everywhere))
         else:
             quantity = _int(fields.get("quantity"))
             if quantity is None:
@@ -414,12 +448,17 @@ class Simulator:
     def _status(self, params: dict[str, str]) -> object:
         if "orders" in params:
             ids = self._multi_ids(params["orders"])
+            if len(ids) == 1 and self._forgotten.get(ids[0]) == "call_error":
+                raise Rejected("Incorrect order ID")
             answer = {}
             for position, order_id in enumerate(ids):
                 if self.multi_missing_ids and position % 3 == 2:
                     continue  # some panels silently leave ids out
                 order = self._orders.get(order_id)
-                if order is None:
+                forgotten = self._forgotten.get(order_id)
+                if forgotten == "missing":
+                    continue
+                if order is None or forgotten in {"error", "call_error"}:
                     answer[order_id] = (
                         "Incorrect order ID" if self.multi_bare_strings else {"error": "Incorrect order ID"}
                     )
@@ -428,8 +467,9 @@ class Simulator:
                 else:
                     answer[order_id] = self._order_record(order)
             return answer
-        order = self._orders.get(params.get("order", "").strip())
-        if order is None:
+        order_id = params.get("order", "").strip()
+        order = self._orders.get(order_id)
+        if order is None or self._forgotten.get(order_id) in {"error", "call_error", "missing"}:
             raise Rejected("Incorrect order ID")
         return self._order_record(order)
 
@@ -588,6 +628,10 @@ class Simulator:
             "remains": remains if self.numbers_as_numbers else str(remains),
             "currency": self.currency,
         }
+        if self._forgotten.get(order.id) == "unknown_status":
+            record["status"] = "On hold (moderation)"
+        if self.partial_without_remains and order.status in {"Partial", "Canceled"}:
+            del record["remains"]  # finished short, and not a word about how short
         if order.runs:
             record.update({"runs": str(order.runs_done), "orders": list(order.child_orders)})
         if order.type == "Subscriptions":
@@ -669,6 +713,23 @@ class Simulator:
         return any(fault.kind == kind for fault in self._faults)
 
     @staticmethod
+    def _echoing_key(reply: Reply, key: str) -> Reply:
+        """``echo_key_in_errors``: a careless panel that quotes the caller's key in every error it sends —
+        in ``{"error": …}`` texts (per id in multi answers too), in HTML error pages, and percent-encoded in
+        a redirect target."""
+        headers = dict(reply.headers)
+        if "Location" in headers:
+            headers["Location"] += "?key=" + quote_plus(key)
+        if reply.content_type == "text/html":
+            body = reply.body.replace(b"</body>", f"<p>Key: {key}</p></body>".encode())
+        else:
+            try:
+                body = json.dumps(_with_key(json.loads(reply.body), key)).encode()
+            except ValueError:  # empty or truncated on purpose
+                body = reply.body
+        return replace(reply, body=body, headers=headers)
+
+    @staticmethod
     def _early_failure(fault: Fault) -> Reply | None:
         """Failures in front of the application (proxy, CDN, limiter): nothing was processed."""
         if fault.kind == "html":
@@ -677,6 +738,8 @@ class Simulator:
             return Reply(503, CLOUDFLARE_PAGE, "text/html")
         if fault.kind == "http_502":
             return Reply(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+        if fault.kind == "redirect":
+            return Reply(301, b"", "text/html", {"Location": "https://moved.example/api/v2"})
         if fault.kind == "rate_limit":
             return Reply(
                 429, b"<html><body>Too Many Requests</body></html>", "text/html", {"Retry-After": "1"}
@@ -696,7 +759,23 @@ class Simulator:
             return Reply(200, b"", hang_seconds=fault.delay, drop=True)
         if fault.kind == "accept_then_drop":
             return Reply(200, b"", drop=True)
+        if fault.kind in HOSTILE_ANSWERS:
+            return replace(reply, body=hostile_answer(fault.kind, reply.body))
         return reply
+
+
+def _with_key(answer: object, key: str) -> object:
+    """Every ``{"error": …}`` text in ``answer`` with the key appended."""
+    if isinstance(answer, list):
+        return [_with_key(item, key) for item in answer]
+    if isinstance(answer, dict):
+        return {
+            name: f"{value} (key {key})"
+            if name == "error" and isinstance(value, str)
+            else _with_key(value, key)
+            for name, value in answer.items()
+        }
+    return answer
 
 
 def _int(value: object) -> int | None:
@@ -706,8 +785,10 @@ def _int(value: object) -> int | None:
         return None
 
 
-def _lines(text: str) -> list[str]:
-    return [line for line in re.split(r"\r?\n", text) if line.strip()]
+def _lines(text: str, *, everywhere: bool = False) -> list[str]:
+    """A line per ``\\n`` (``\\r\\n``); ``everywhere``: per any line boundary (``\\r``, U+2028, …)."""
+    parts = text.splitlines() if everywhere else re.split(r"\r?\n", text)
+    return [line for line in parts if line.strip()]
 
 
 def _wire_id(value: str) -> int | str:

@@ -89,7 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(reply.body)
+        try:
+            self.wfile.write(reply.body)
+        except ConnectionError:  # the client stopped reading (a huge_body it refused)
+            self.close_connection = True
 
     def log_message(self, format, *args):
         pass

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -39,7 +40,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "panels",
     "billing",
@@ -51,12 +56,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
+    "reseller.admin_tools.AdminSelectionCheckMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CustomerTimezoneMiddleware",
@@ -72,7 +81,24 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind a TLS proxy every visitor arrives from the proxy's address: with TRUSTED_PROXY_COUNT proxies in
+# front (1 behind one nginx), the client's address is read from X-Forwarded-For (reseller/client_ip.py),
+# so an attacker locks a username out only from their own address. 0 (default): REMOTE_ADDR, no proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "reseller.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.lockout.attempt_username"
+
+# Two-factor authentication (django-otp: TOTP apps plus one-time recovery codes), optional for everyone;
+# required before an Owner (or a superuser) reaches anything when this is on — always in production.
+OTP_REQUIRED_FOR_OWNERS = env.bool("OTP_REQUIRED_FOR_OWNERS", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Reseller panel")
+# Each wrong code doubles the wait before the next try (1 s, 2 s, 4 s, …), on top of django-axes counting
+# wrong codes as failed logins.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin never shows a device's secret key or its recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "reseller.urls"
@@ -206,6 +232,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.prune_api_requests",
         "schedule": crontab(minute=27, hour=3),
     },
+    "prune-form-submissions": {
+        "task": "storefront.tasks.prune_form_submissions",
+        "schedule": crontab(minute=47, hour=3),
+    },
+    "prune-unconfirmed-sign-ups": {
+        "task": "accounts.tasks.prune_unconfirmed_sign_ups",
+        "schedule": crontab(minute=37, hour=3),
+    },
 }
 
 # Who is told when something needs an operator (a provider out of funds, …): "Name <email>, …".
@@ -221,8 +255,13 @@ PANEL_CURRENCY = env.str("PANEL_CURRENCY", default="USD")
 # Subscriptions without a posts limit are bought for this many posts (a prepaid balance needs a bound).
 SUBSCRIPTION_DEFAULT_POSTS = env.int("SUBSCRIPTION_DEFAULT_POSTS", default=30)
 
-# The sandbox payment gateway signs its callbacks with this (a real gateway's secret goes the same way).
-SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default=SECRET_KEY)
+# Payment gateways customers are offered besides the manual payment (billing.gateways): none unless listed.
+PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=[])
+# The sandbox gateway credits balances with no money moving: only the demo and test settings allow it, never
+# from the environment (billing.checks refuses it otherwise, and billing.gateways never offers it).
+PAYMENT_SANDBOX_ALLOWED = False
+# The sandbox signs its callbacks with this, its own secret (required when it is enabled).
+SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="")
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.
@@ -233,6 +272,10 @@ PROVIDER_CALL_LOG_DAYS = env.int("PROVIDER_CALL_LOG_DAYS", default=30)
 PROVIDER_RATE_LIMIT_MAX_WAIT = env.float("PROVIDER_RATE_LIMIT_MAX_WAIT", default=30.0)
 # Status calls in flight at once per provider during a status sync (each asks for 100 orders).
 STATUS_SYNC_CONCURRENCY = env.int("STATUS_SYNC_CONCURRENCY", default=4)
+# An open order the provider's status answers stop accounting for (an error for its id, left out, a status
+# nobody knows) joins the review queue after this long and at least this many syncs in a row.
+UNACCOUNTED_REVIEW_MINUTES = env.int("UNACCOUNTED_REVIEW_MINUTES", default=30)
+UNACCOUNTED_REVIEW_SYNCS = env.int("UNACCOUNTED_REVIEW_SYNCS", default=3)
 # Read-only calls (services, status, balance) are tried this many times, backing off from the first wait.
 PROVIDER_CALL_ATTEMPTS = env.int("PROVIDER_CALL_ATTEMPTS", default=3)
 PROVIDER_RETRY_BACKOFF = env.float("PROVIDER_RETRY_BACKOFF", default=0.5)
@@ -242,6 +285,8 @@ PROVIDER_RETRY_BACKOFF = env.float("PROVIDER_RETRY_BACKOFF", default=0.5)
 # through API v2 needs 1,000 status calls a minute.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
 API_REQUEST_LOG_DAYS = env.int("API_REQUEST_LOG_DAYS", default=30)
+# How long a storefront form's one-time token is remembered: that page sent again places nothing.
+FORM_SUBMISSION_DAYS = env.int("FORM_SUBMISSION_DAYS", default=30)
 # Bodies above this are refused before they are read (a custom-comments list of 10,000 lines fits).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 
@@ -253,11 +298,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # One JSON parser for both APIs (depth bounded, no NaN, no unstorable text); Django's refusals of
+    # oversized bodies and too many fields answered in DRF's shape, not as an HTML page.
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "api.parsers.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "api.renderers.BrowsableAPIRenderer",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -274,6 +327,36 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # No badge image from the public validator: the docs load nothing from another host.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # ReDoc's default fonts would come from a CDN (templates/api/redoc.html loads none): the system's.
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+                "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
+            }
+        }
+    },
+}
+
+# Content-Security-Policy (django-csp): every page loads only what the panel serves itself, with no inline
+# script or style attribute. The nonce (set on a response only when a page asks for it) admits the styles
+# ReDoc generates.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],  # a real payment gateway's host joins here: the funds form redirects to it
+        "frame-ancestors": [NONE],
+    },
 }
 
 LOGIN_URL = "login"
@@ -283,11 +366,44 @@ LOGOUT_REDIRECT_URL = "storefront:home"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
 
+# Each distinct server error is mailed to ADMINS at most once per this many minutes (the next mail counts
+# the ones held back), so anonymous requests that cause a 500 cannot flood the operator's inbox.
+ADMIN_MAIL_THROTTLE_MINUTES = env.int("ADMIN_MAIL_THROTTLE_MINUTES", default=10)
+
+# Every handler redacts API keys (resellers send them in query strings); Django's own loggers are
+# redeclared here so that its default handlers (runserver's access lines, error mails) get the filter too.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact_secrets": {"()": "reseller.log.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "reseller.log.ThrottledAdminEmailHandler",
+            "filters": ["require_debug_false", "redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

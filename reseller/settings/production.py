@@ -4,6 +4,8 @@ from reseller.settings.base import *  # noqa: F403
 from reseller.settings.base import env
 
 DEBUG = False
+# The sandbox gateway credits balances for free: never here, whatever PAYMENT_GATEWAYS says.
+PAYMENT_SANDBOX_ALLOWED = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -18,5 +20,7 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Owners and superusers set up two-factor authentication before anything else.
+OTP_REQUIRED_FOR_OWNERS = True
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

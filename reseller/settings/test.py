@@ -9,6 +9,10 @@ from reseller.settings.base import *  # noqa: F403
 from reseller.settings.base import DATABASES, MIDDLEWARE, REDIS_URL, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests pay through the sandbox card gateway, signed with a secret of its own.
+PAYMENT_SANDBOX_ALLOWED = True
+PAYMENT_GATEWAYS = ["sandbox"]
+SANDBOX_GATEWAY_SECRET = "test-only-sandbox-gateway-secret"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ADMINS = [("Operator", "operator@example.com")]
 STORAGES = {

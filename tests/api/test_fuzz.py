@@ -87,3 +87,41 @@ def test_api_v2_answers_every_input_in_its_shape(client, fuzzed_shop, call, as_j
     if isinstance(answer, dict) and set(answer) == {"error"}:
         assert isinstance(answer["error"], str) and answer["error"]
         assert (Order.objects.count(), LedgerEntry.objects.count(), Refill.objects.count()) == before
+
+
+# Any text (unpaired surrogates and NULs included, which JSON escapes carry) in any shape and depth.
+any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=20)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | any_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
+    max_leaves=12,
+)
+json_fields = st.dictionaries(
+    st.sampled_from(sorted(KNOWN_FIELDS - {"key"})) | any_text, json_values, max_size=6
+)
+
+
+def _written():
+    return Order.objects.count(), LedgerEntry.objects.count(), Refill.objects.count()
+
+
+@given(fields=json_fields, nesting=st.sampled_from([0, 1, 40, 5000]))
+@FUZZ
+def test_both_apis_answer_any_json_in_their_shape(client, fuzzed_shop, fields, nesting):
+    body = json.dumps({"key": fuzzed_shop.key, **fields}) if not nesting else "[" * nesting + "]" * nesting
+    before = _written()
+    response = client.post("/api/v2", body, content_type="application/json", HTTP_X_API_KEY=fuzzed_shop.key)
+    assert response.status_code == 200
+    answer = response.json()
+    if isinstance(answer, dict) and set(answer) == {"error"}:
+        assert _written() == before
+    before = _written()
+    response = client.post(
+        "/api/v1/orders/",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {fuzzed_shop.key}",
+    )
+    assert response.status_code in (201, 400, 402), response.content[:300]
+    if response.status_code != 201:
+        assert _written() == before

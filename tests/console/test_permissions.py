@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 # What Support staff reach: orders (and their resolution), customers and their keys, read-only.
 SUPPORT = {
-    "orders.order": {"resend", "refund", "mark_resolved"},
+    "orders.order": {"resend", "refund", "mark_resolved", "settle"},
     "orders.orderevent": set(),
     "orders.refill": {"attach", "close"},
     "auth.user": set(),
@@ -39,7 +39,7 @@ OWNER = {
     "orders.currencyrate": {"delete_selected"},
     "orders.customerpricing": {"delete_selected"},
     "orders.customerserviceprice": {"delete_selected"},
-    "orders.order": {"resend", "refund", "mark_resolved"},
+    "orders.order": {"resend", "refund", "mark_resolved", "settle"},
     "orders.orderevent": set(),
     "orders.refill": {"attach", "close"},
     "billing.account": set(),
@@ -64,6 +64,9 @@ OWNER = {
     "axes.accessattempt": {"cleanup_expired_attempts", "delete_selected"},
     "axes.accesslog": {"delete_selected"},
     "axes.accessfailurelog": {"delete_selected"},
+    # Two-factor devices (secrets and recovery codes never shown): removing one resets a lost phone.
+    "otp_totp.totpdevice": {"delete_selected"},
+    "otp_static.staticdevice": {"delete_selected"},
 }
 
 

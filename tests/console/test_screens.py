@@ -12,7 +12,7 @@ from console.heartbeat import heartbeat_record
 from orders.models import Order, Refill
 from orders.services import order_place
 from panels.models import SyncRun
-from panels.services import sync_run_finish, sync_run_start
+from panels.services import sync_run, sync_run_finish
 from tests.browser import shoot
 from tests.orders.support import data_for, service_of
 
@@ -53,9 +53,8 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
         message="No valid answer to the refill request (HTTP 500).",
     )
     heartbeat_record()
-    sync_run_finish(
-        run=sync_run_start(provider=provider, kind=SyncRun.Kind.STATUS), summary="5 orders checked"
-    )
+    with sync_run(provider=provider, kind=SyncRun.Kind.STATUS) as run:
+        sync_run_finish(run=run, summary="5 orders checked")
     boss = User.objects.create_user("owner", password="owner-pass-42", is_staff=True)
     boss.groups.add(Group.objects.get(name="Owner"))
 

@@ -1,13 +1,16 @@
 """Every order type's fields, validation messages and charge (no database needed)."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
-from orders.order_types import ORDER_TYPES, order_spec
+from orders.order_types import MAX_CHARGE, MAX_POSTS, ORDER_TYPES, lines, order_spec
 
 D = Decimal
 FUTURE = (date.today() + timedelta(days=30)).strftime("%d/%m/%Y")
@@ -228,3 +231,151 @@ def test_an_order_too_small_to_charge_is_refused():
 
 def test_unknown_types_are_refused():
     assert "not supported" in errors("Telepathy", {})["service"][0]
+
+
+# --- one definition of a line: what is charged is what is sent ----------------------------------------
+
+# Every boundary str.splitlines() knows; a provider may split on any of them.
+BOUNDARIES = ["\n", "\r\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+COUNTED = [
+    ("Custom Comments", "comments"),
+    ("Comment Replies", "comments"),
+    ("Mentions Custom List", "usernames"),
+]
+
+
+@pytest.mark.parametrize(("type_name", "field"), COUNTED)
+def test_every_line_boundary_is_a_line_and_the_lines_are_sent_joined_by_newlines(type_name, field):
+    words = [f"word{n}" for n in range(len(BOUNDARIES) + 1)]
+    text = "".join(word + boundary for word, boundary in zip(words, [*BOUNDARIES, ""], strict=True))
+    # Blank, spaces-only and invisible-only lines are no lines.
+    text += "\n\n  \t \n\u200b\n\u00a0\u3000\n"
+    data = {"link": LINK, "username": "bob", field: text}
+
+    spec = order_spec(service=service(type_name, low=1), data=data, price=D("1000"))
+
+    assert spec.units == len(words) == 12
+    assert spec.fields[field] == "\n".join(words)
+    assert spec.charge == D("12")
+
+
+@given(
+    text=st.lists(st.sampled_from([*BOUNDARIES, "a", "b", " ", "\t", "\u200b", "é"]), max_size=60).map(
+        "".join
+    )
+)
+def test_any_provider_counts_exactly_the_lines_charged(text):
+    """Whatever was typed, the text sent counts the same number of lines however a provider splits it."""
+    try:
+        spec = order_spec(
+            service=service("Custom Comments", low=1, high=10**6),
+            data={"link": LINK, "comments": text},
+            price=D("1"),
+        )
+    except ValidationError:
+        assert lines(text) == []  # refused only for having no line at all
+        return
+    sent = spec.fields["comments"]
+    assert spec.units == len(sent.splitlines()) == len(sent.split("\n")) == len(re.split(r"\r?\n", sent))
+    assert all(line.strip() and line == line.strip() for line in sent.split("\n"))
+
+
+# --- numbers: ASCII digits only ----------------------------------------------------------------------
+
+NOT_ASCII_DIGITS = [
+    "\u0663",
+    "\u00b2",
+    "\uff11\uff12",
+    "1_000",
+    "\u00a0100",
+    "100\u3000",
+    "\u0661\u0662\u0660",
+]
+NOT_NUMBERS = ["+100", "1e3", "100.0", "0x10", "ten", "1 000"]
+SUBSCRIPTION = {"username": "s", "min": "10", "max": "20", "delay": "0"}
+
+
+@pytest.mark.parametrize("typed", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize(
+    ("type_name", "field", "data"),
+    [
+        ("Default", "quantity", {"link": LINK}),
+        ("Default", "runs", {"link": LINK, "quantity": "100", "interval": "5"}),
+        ("Default", "interval", {"link": LINK, "quantity": "100", "runs": "5"}),
+        ("Poll", "answer_number", {"link": LINK, "quantity": "100"}),
+        ("Subscriptions", "min", SUBSCRIPTION),
+        ("Subscriptions", "max", SUBSCRIPTION),
+        ("Subscriptions", "posts", SUBSCRIPTION),
+        ("Subscriptions", "old_posts", SUBSCRIPTION),
+        ("Subscriptions", "delay", SUBSCRIPTION),
+    ],
+)
+def test_numbers_in_other_scripts_are_refused_with_how_to_write_them(type_name, field, data, typed):
+    assert errors(type_name, {**data, field: typed}) == {field: ["Write it with the digits 0-9 only."]}
+
+
+@pytest.mark.parametrize("typed", NOT_NUMBERS)
+def test_what_is_not_a_whole_number_is_refused(typed):
+    assert errors("Default", {"link": LINK, "quantity": typed}) == {"quantity": ["Enter a whole number."]}
+
+
+def test_ascii_spaces_around_a_number_are_fine_and_the_number_is_sent_plainly():
+    spec = order_spec(
+        service=service(),
+        data={"link": LINK, "quantity": " 0100\t", "runs": "02", "interval": " 5"},
+        price=D("2"),
+    )
+    assert spec.fields == {"link": LINK, "quantity": "100", "runs": "2", "interval": "5"}
+
+
+def test_expiry_is_read_in_ascii_digits_and_sent_as_d_m_y():
+    future = date.today() + timedelta(days=400)
+    arabic = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
+    written = f"{future.day}/{future.month}/{future.year}"
+    assert errors("Subscriptions", {**SUBSCRIPTION, "expiry": written.translate(arabic)}) == {
+        "expiry": ["Expiry must be a date written d/m/Y, e.g. 31/12/2026."]
+    }
+    spec = order_spec(
+        service=service("Subscriptions"), data={**SUBSCRIPTION, "expiry": written}, price=D("1")
+    )
+    assert spec.fields["expiry"] == future.strftime("%d/%m/%Y")
+
+
+# --- bounds: checked before anything is written ---------------------------------------------------------
+
+
+def test_posts_beyond_the_bound_are_a_field_error():
+    assert errors("Subscriptions", {**SUBSCRIPTION, "posts": "999999999999"}) == {
+        "posts": [f"Posts must be a whole number from 1 to {MAX_POSTS}."]
+    }
+    assert errors("Subscriptions", {**SUBSCRIPTION, "old_posts": "999999999999"}) == {
+        "old_posts": [f"Old posts must be a whole number from 0 to {MAX_POSTS}."]
+    }
+
+
+@pytest.mark.parametrize(
+    ("type_name", "field", "data", "price"),
+    [
+        ("Default", "quantity", {"link": LINK, "quantity": "999999999999"}, "2000"),
+        (
+            "Default",
+            "quantity",
+            {"link": LINK, "quantity": "999999999999", "runs": "1000", "interval": "1"},
+            "2",
+        ),
+        ("Subscriptions", "max", {**SUBSCRIPTION, "max": "999999999999", "posts": str(MAX_POSTS)}, "2"),
+        ("Mentions Custom List", "usernames", {"link": LINK, "usernames": "u\n" * 5000}, "999999999999"),
+    ],
+)
+def test_a_charge_the_columns_cannot_hold_is_a_field_error(type_name, field, data, price):
+    with pytest.raises(ValidationError) as caught:
+        order_spec(service=service(type_name, low=1, high=10**15), data=data, price=D(price))
+    assert caught.value.message_dict == {
+        field: [f"This order is too large: one order costs at most {MAX_CHARGE}; order less."]
+    }
+
+
+def test_numbers_longer_than_any_count_are_refused_without_reading_them():
+    assert errors("Default", {"link": LINK, "quantity": "9" * 5000}) == {
+        "quantity": ["Enter a whole number."]
+    }

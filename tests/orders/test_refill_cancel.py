@@ -5,12 +5,23 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from api.services import api_key_issue
 from billing.models import LedgerEntry
 from billing.services import account_for, ledger_audit
 from orders.models import Order, Refill
-from orders.refills import refill_request, refill_send, refills_sync_statuses
+from orders.refills import (
+    BEING_CHECKED,
+    UNDER_WAY,
+    refill_attach_provider_id,
+    refill_close,
+    refill_refusal,
+    refill_request,
+    refill_send,
+    refills_sync_statuses,
+)
 from orders.services import order_cancel, order_cancel_send, order_place, order_submit
 from tests.orders.support import service_of, settle
 
@@ -151,3 +162,47 @@ def test_the_sweeper_requeues_refills_and_reviews_stuck_ones(sent_order, monkeyp
     assert refills_sweep(now=timezone.now() + timedelta(minutes=11))["refills_to_review"] == 1
     refill.refresh_from_db()
     assert refill.status == Refill.Status.NEEDS_REVIEW
+
+
+def test_no_second_refill_while_the_first_ones_outcome_is_unknown(sent_order, client):
+    server, provider, order = sent_order(refill=True)
+    settle(server, provider, order)
+    first = refill_request(order=order)
+    server.sim.set_fault("http_500", action="refill", times=1)  # the provider took it; the answer is lost
+    refill_send(refill_id=first.pk)
+    first.refresh_from_db()
+    assert first.status == Refill.Status.NEEDS_REVIEW
+    assert len(server.sim.refills()) == 1
+
+    # Refused everywhere while an operator has not settled the first: the customer is told why.
+    assert refill_refusal(order) == BEING_CHECKED
+    with pytest.raises(ValidationError, match="being checked"):
+        refill_request(order=order)
+    _, key = api_key_issue(user=order.user)
+    answer = client.post("/api/v2", {"key": key, "action": "refill", "order": order.pk}).json()
+    assert answer == {"error": BEING_CHECKED}
+    with pytest.raises(IntegrityError), transaction.atomic():  # and a race cannot slip past the rule
+        Refill.objects.create(order=order)
+    assert len(server.sim.refills()) == 1 and order.refills.count() == 1
+
+    # The operator found it upstream: it is followed, and still one at a time until it ends.
+    refill_attach_provider_id(
+        refill_id=first.pk, provider_refill_id=server.sim.refills()[0].id, actor=order.user
+    )
+    assert refill_refusal(order) == UNDER_WAY
+    server.sim.advance(3)
+    refills_sync_statuses(provider=provider)
+    assert refill_refusal(order) is None
+
+
+def test_a_closed_refill_of_unknown_outcome_lets_the_customer_ask_again(sent_order):
+    server, provider, order = sent_order(refill=True)
+    settle(server, provider, order)
+    first = refill_request(order=order)
+    server.sim.set_fault("accept_then_drop", action="refill", times=1)
+    refill_send(refill_id=first.pk)
+    refill_close(refill_id=first.pk, actor=order.user, note="not in the provider's list")
+
+    second = refill_request(order=order)
+
+    assert second.pk != first.pk and refill_refusal(order) == UNDER_WAY

@@ -4,7 +4,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
 from orders.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
@@ -148,7 +148,9 @@ def test_publishservices_command(synced_provider):
 def test_publishing_selected_services_in_the_admin(client, synced_provider):
     from django.urls import reverse
 
-    client.force_login(User.objects.create_superuser("boss", "b@example.com", "pw"))
+    owner = User.objects.create_user("olive", password="pw", is_staff=True)
+    owner.groups.add(Group.objects.get(name="Owner"))
+    client.force_login(owner)
     selected = list(ProviderService.objects.filter(remote_id__in=["1", "2"]).values_list("pk", flat=True))
     url = reverse("admin:panels_providerservice_changelist")
 
@@ -156,19 +158,27 @@ def test_publishing_selected_services_in_the_admin(client, synced_provider):
     assert "Markup (%)" in form.content.decode()
     assert not Service.objects.exists()
 
-    response = client.post(
-        url,
-        {
-            "action": "publish",
-            "_selected_action": selected,
-            "apply": "1",
-            "percent": "20",
-            "fixed": "0",
-            "rounding": "0.01",
-        },
-        follow=True,
+    publish = {
+        "action": "publish",
+        "_selected_action": selected,
+        "confirmed": "1",
+        "fixed": "0",
+        "rounding": "0.01",
+    }
+    refused = client.post(url, {**publish, "percent": "-20"}).content.decode()
+    assert (
+        "Under the current cost: Instagram Followers [Refill 30D] at 0.7200: margin -0.1800 (-25.0%), cost 0.9000; "
+        "Instagram Likes [No Refill] at 0.1000: margin -0.0200 (-20.0%), cost 0.1200." in refused
     )
-    assert "Storefront: 2 published" in response.content.decode()
+    assert "I accept selling at a loss" in refused
+    assert not Service.objects.exists() and not MarkupRule.objects.exists()
+
+    response = client.post(url, {**publish, "percent": "20"}, follow=True)
+    likes = Service.objects.get(provider_service__remote_id="2")
+    assert (
+        f"Storefront: 2 published, 0 repriced, 0 unchanged, 0 skipped; the lowest margin: #{likes.pk} Instagram "
+        "Likes [No Refill] at 0.1500: margin +0.0300 (20.0%), cost 0.1200." in response.content.decode()
+    )
     assert {
         s.provider_service.remote_id: s.price for s in Service.objects.select_related("provider_service")
     } == {

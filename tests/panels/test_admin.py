@@ -69,6 +69,31 @@ def test_editing_without_a_key_keeps_the_stored_one(operator_client, provider):
     assert provider.api_key == old_key and provider.notes == "renamed nothing"
 
 
+def test_a_new_url_needs_the_key_again(operator_client, provider):
+    url = reverse("admin:panels_provider_change", args=[provider.pk])
+    form = {
+        "name": provider.name,
+        "api_url": "https://elsewhere.example",
+        "api_key": "",
+        "key_header": "",
+        "enabled": "on",
+        "low_balance_threshold": "0",
+        "connect_timeout": "5",
+        "read_timeout": "5",
+        "calls_per_minute": "60",
+        "notes": "",
+    }
+    response = operator_client.post(url, form)
+    assert response.status_code == 200
+    assert "The API URL changed: enter the API key again" in response.content.decode()
+    stored = Provider.objects.get(pk=provider.pk)
+    assert (stored.api_url, stored.api_key) == (provider.api_url, provider.api_key)
+
+    assert operator_client.post(url, {**form, "api_key": "sk-elsewhere-0001"}).status_code == 302
+    stored.refresh_from_db()
+    assert (stored.api_url, stored.api_key) == ("https://elsewhere.example/api/v2", "sk-elsewhere-0001")
+
+
 def test_a_bad_url_is_explained_in_the_form(operator_client, db):
     response = operator_client.post(
         reverse("admin:panels_provider_add"),

@@ -54,3 +54,13 @@ def test_syncprovider_explains_failures(provider, simulator):
 def test_syncprovider_unknown_name():
     with pytest.raises(CommandError, match="No provider called 'nope'"):
         run("syncprovider", "nope")
+
+
+@pytest.mark.django_db
+def test_addprovider_keeps_the_key_at_the_same_url_and_wants_it_for_a_new_one(simulator):
+    run("addprovider", "Cloud", simulator.url, simulator.key)
+    assert run("addprovider", "Cloud", simulator.url, "--calls-per-minute", "7").startswith("Updated")
+    with pytest.raises(CommandError, match="api_key: The API URL changed: enter the API key again"):
+        run("addprovider", "Cloud", "https://elsewhere.example")
+    kept = Provider.objects.get()
+    assert (kept.api_url, kept.api_key, kept.calls_per_minute) == (simulator.url, simulator.key, 7)

@@ -169,3 +169,8 @@ def test_bad_api_urls_are_refused(url):
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=8, min_value=-(10**9), max_value=10**9))
 def test_decimal_round_trips_through_its_string(number):
     assert to_decimal(str(number)) == number
+
+
+@pytest.mark.parametrize("value", ["\u0661\u0660", "\uff11\uff10", "1_000", "\u00b2"])
+def test_figures_in_anything_but_ascii_digits_are_unreadable_not_guessed(value):
+    assert to_decimal(value) is None and to_int(value) is None

@@ -146,3 +146,16 @@ def test_rate_limit_is_shared_across_processes(make_provider, simulator):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "LIMITED" in out.stdout
+
+
+@pytest.mark.django_db
+def test_a_new_url_needs_the_key_again_and_nothing_is_written_without_it():
+    provider, _ = provider_upsert(name="Cloud", api_url="https://smmcloud.uk", api_key=SECRET)
+    with pytest.raises(ValidationError) as caught:
+        provider_upsert(name="Cloud", api_url="https://elsewhere.example", calls_per_minute=5)
+    assert "enter the API key again" in caught.value.message_dict["api_key"][0]
+    provider.refresh_from_db()
+    assert (provider.api_url, provider.calls_per_minute) == ("https://smmcloud.uk/api/v2", 60)
+
+    moved, _ = provider_upsert(name="Cloud", api_url="https://elsewhere.example", api_key="sk-new-0000111122")
+    assert (moved.api_url, moved.api_key) == ("https://elsewhere.example/api/v2", "sk-new-0000111122")

@@ -17,6 +17,8 @@ def test_schedule_is_declared_for_every_periodic_task():
         "orders.tasks.sync_all_order_statuses",
         "orders.tasks.sweep_orders",
         "api.tasks.prune_api_requests",
+        "accounts.tasks.prune_unconfirmed_sign_ups",
+        "storefront.tasks.prune_form_submissions",
         "console.tasks.heartbeat",
     }
     app.loader.import_default_modules()  # what a worker does at start: import every app's tasks
@@ -38,7 +40,7 @@ def test_sync_all_covers_enabled_providers_only(eager_celery, make_provider, mak
 
 
 def test_an_overlapping_run_is_skipped(provider):
-    with exclusive(f"catalogue-sync:{provider.pk}", timeout=60) as acquired:
+    with exclusive(f"catalogue-sync:{provider.pk}", lease=60) as acquired:
         assert acquired
         tasks.sync_catalogue(provider.pk)
     assert not SyncRun.objects.exists()

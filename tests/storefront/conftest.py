@@ -23,3 +23,4 @@ def signed_in(client, make_customer):
     client.force_login(user)
     client.user = user
     return client
+

@@ -7,13 +7,16 @@ to SCREENSHOTS (tests/browser.py).
 """
 
 import re
+import time
 
 import pytest
 from django.contrib.auth.models import User
+from django.core import mail
 from playwright.sync_api import expect
 
 from orders.models import Order, Service
 from orders.services import order_submit, orders_sync_statuses
+from storefront import views as storefront_views
 from tests.browser import shoot
 
 pytestmark = pytest.mark.slow
@@ -26,6 +29,9 @@ def sign_up(page, username: str) -> None:
     page.locator("#id_password1").fill("a-Long-pass-42")
     page.get_by_label("Password confirmation").fill("a-Long-pass-42")
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    page.goto(re.search(r"https?://\S+?(/accounts/sign-up/confirm/\S+/)", mail.outbox[-1].body).group(1))
+    page.get_by_role("button", name="Confirm and log in").click()
     expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()
 
 
@@ -213,3 +219,45 @@ def test_mass_order_and_sandbox_gateway_in_a_browser(transactional_db, browser_p
     expect(page.locator("ul.refused")).to_contain_text(f"The minimum is {service.min_quantity}")
     shoot(page, "storefront-mass-order")
     assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_double_clicked_order_button_places_one_order(
+    transactional_db, chromium, live_server, on_sale, make_customer, monkeypatch, javascript
+):
+    """With JavaScript the button is disabled once clicked; without it both clicks reach the server, whose
+    one-time form token places the order once (the second request lands on the first order's page)."""
+    service = on_sale()
+    customer = make_customer("dora")
+    place = storefront_views.order_place
+
+    def slow_place(**kwargs):
+        time.sleep(1)  # a slow answer: the page still shows the form when the second click comes
+        return place(**kwargs)
+
+    monkeypatch.setattr(storefront_views, "order_place", slow_place)
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=javascript)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("dora")
+    page.get_by_label("Password").fill("pw-Secret-123")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"/order/?service={service.pk}")
+    page.locator("[name=link]").fill("https://instagram.com/p/twice")
+    page.locator("[name=quantity]").fill("10")
+    button = page.get_by_role("button", name="Place order")
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    with page.expect_request(lambda request: request.method == "POST" and request.url.endswith("/order/")):
+        page.mouse.click(x, y)
+    page.mouse.click(x, y)  # the double click's second, once the first request has left
+    expect(page).to_have_url(re.compile(r"/orders/\d+/$"))  # the first navigation was aborted by the second
+    expect(page.locator("#order-status")).to_be_visible()
+    order = Order.objects.get()
+    assert page.url.endswith(f"/orders/{order.pk}/")
+    if not javascript:  # the page shows the second request's answer
+        expect(page.get_by_text(f"This form was already sent: order #{order.pk} was placed once")).to_be_visible()
+    context.close()
+    assert customer.account.ledger.filter(kind="charge").count() == 1

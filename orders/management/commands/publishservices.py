@@ -2,6 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
+from orders.margins import SellingAtLoss
 from orders.models import MarkupRule
 from orders.storefront import services_publish
 from panels.models import Provider
@@ -25,22 +26,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rounding", choices=MarkupRule.Rounding.values, default=MarkupRule.Rounding.CENT
         )
+        parser.add_argument(
+            "--allow-loss",
+            action="store_true",
+            help="Publish even if the markup sells some services under their current cost.",
+        )
 
-    def handle(self, *args, provider, markup, fixed, category, rounding, **options):
+    def handle(self, *args, provider, markup, fixed, category, rounding, allow_loss, **options):
         found = Provider.objects.filter(name=provider).first()
         if found is None:
             raise CommandError(f"No provider called {provider!r}")
-        result = services_publish(
-            provider=found,
-            percent=decimal_argument(markup),
-            fixed=decimal_argument(fixed),
-            rounding=rounding,
-            category=category,
-        )
+        try:
+            result = services_publish(
+                provider=found,
+                percent=decimal_argument(markup),
+                fixed=decimal_argument(fixed),
+                rounding=rounding,
+                category=category,
+                allow_loss=allow_loss,
+            )
+        except SellingAtLoss as error:
+            raise CommandError(
+                f"Nothing published, under the current cost: {error.named}. --allow-loss sells at a loss."
+            ) from None
+        margins = {price.service.provider_service_id: price.margin for price in result.margins}
         for service in result.created:
-            self.stdout.write(f"  published #{service.pk} {service.name} at {service.price}")
+            margin = margins[service.provider_service_id]
+            self.stdout.write(f"  published #{service.pk} {service.name} at {service.price}: {margin}")
         for service in result.repriced:
-            self.stdout.write(f"  repriced #{service.pk} {service.name} to {service.price}")
+            margin = margins[service.provider_service_id]
+            self.stdout.write(f"  repriced #{service.pk} {service.name} to {service.price}: {margin}")
         for reason in result.skipped:
             self.stdout.write(self.style.WARNING(f"  skipped {reason}"))
         self.stdout.write(self.style.SUCCESS(f"{found.name}: {result.summary()}"))

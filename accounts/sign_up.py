@@ -1,0 +1,113 @@
+"""Signing up on the storefront without telling anyone whether an email is registered.
+
+Every accepted sign-up form gets the same answer: "check your inbox". A new email gets an account that waits
+for the link in that mail (it cannot log in until then); an email already registered gets no second account,
+and its owner gets a mail saying someone tried to sign up, with a link to choose a new password. Only the
+owner of the mailbox learns which case it was.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone as django_timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from accounts.models import Profile
+from accounts.services import email_owner
+from billing.services import account_for
+
+
+class SignUpTokenGenerator(PasswordResetTokenGenerator):
+    """Links valid for PASSWORD_RESET_TIMEOUT, once: confirming activates the user, which changes the hash."""
+
+    key_salt = "accounts.sign_up.SignUpTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{super()._make_hash_value(user, timestamp)}{user.is_active}"
+
+
+sign_up_tokens = SignUpTokenGenerator()
+
+
+def sign_up_request(*, username: str, email: str, password: str, timezone: str, base_url: str) -> None:
+    """Answer a valid sign-up form; the caller shows the same page whatever happened here."""
+    User = get_user_model()
+    with transaction.atomic():
+        registered = email_owner(email)
+        if registered is None:
+            # Someone signed up with this email before and never confirmed: only the mailbox's owner can
+            # confirm either, so the newer sign-up replaces the older.
+            User.objects.filter(
+                email__iexact=email, is_active=False, profile__awaiting_confirmation=True
+            ).delete()
+            user = User.objects.create_user(
+                username=username, email=email, password=password, is_active=False
+            )
+            Profile.objects.create(user=user, timezone=timezone, awaiting_confirmation=True)
+        else:
+            make_password(password)  # the same work as a new account, so the answer takes as long
+    if registered is None:
+        link = reverse("accounts:sign-up-confirm", args=[_uid(user), sign_up_tokens.make_token(user)])
+        _mail(user, _("Confirm your email"), "sign_up_confirm.txt", {"link": base_url + link})
+    else:
+        # A disabled account gets no reset link (its password cannot be reset); the mail says to ask us.
+        reset = registered.is_active and reverse(
+            "password_reset_confirm", args=[_uid(registered), default_token_generator.make_token(registered)]
+        )
+        context = {"reset_link": base_url + reset if reset else "", "site": base_url}
+        _mail(registered, _("Someone tried to sign up with your email"), "sign_up_registered.txt", context)
+
+
+def sign_up_pending(*, uidb64: str, token: str):
+    """The account waiting for this confirmation link, or ``None`` (a wrong, used or expired link)."""
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user = (
+        get_user_model().objects.filter(pk=pk, is_active=False, profile__awaiting_confirmation=True).first()
+    )
+    if user is None or not sign_up_tokens.check_token(user, token):
+        return None
+    return user
+
+
+def sign_up_confirm(*, user) -> bool:
+    """The email is confirmed: the account can log in, with an empty balance. False if another account
+    took the email meanwhile (two sign-ups racing): that one stays, this one waits to be pruned."""
+    with transaction.atomic():
+        if email_owner(user.email, other_than=user) is not None:
+            return False
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        Profile.objects.filter(user=user).update(awaiting_confirmation=False)
+        account_for(user)
+    return True
+
+
+def sign_ups_unconfirmed_prune() -> int:
+    """Sign-ups whose link expired free their username again."""
+    cutoff = django_timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    User = get_user_model()
+    deleted = User.objects.filter(
+        is_active=False, profile__awaiting_confirmation=True, date_joined__lt=cutoff
+    ).delete()[1]
+    return deleted.get(User._meta.label, 0)
+
+
+def _uid(user) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+def _mail(user, subject: str, template: str, context: dict) -> None:
+    body = render_to_string(f"registration/emails/{template}", {"user": user, **context})
+    send_mail(subject, body, None, [user.email])

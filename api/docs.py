@@ -1,0 +1,20 @@
+"""The REST API's documentation pages (drf-spectacular, assets from drf-spectacular-sidecar), under the
+panel's Content-Security-Policy: no inline script, nothing loaded from another host."""
+
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+
+# Swagger UI's start-up script is served from ?script rather than inline.
+swagger_ui = SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")
+
+# ReDoc's bundle injects the stylesheet of its scroll bars (perfect-scrollbar) while it loads, before the
+# nonce reaches it (the nonce styles everything it renders): that sheet is admitted by its hash, and the empty
+# element it starts as by the hash of nothing. A new ReDoc in the sidecar may change the first:
+# tests/test_content_security_policy.py says so.
+REDOC_LOAD_TIME_STYLES = [
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # ""
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",  # perfect-scrollbar's CSS
+]
+redoc = csp_update({"style-src": REDOC_LOAD_TIME_STYLES})(
+    SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+)

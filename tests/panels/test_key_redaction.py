@@ -1,0 +1,178 @@
+"""A provider that quotes our key back — in error texts, per-id errors of multi answers, a redirect target,
+HTML error pages, a service name — never gets it stored or shown: not in the database, the admin, messages,
+command output, logs or mail."""
+
+import json
+from io import StringIO
+from urllib.parse import quote, quote_plus
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.db import models
+
+from orders.models import Order, Refill
+from orders.refills import refill_request, refill_send
+from orders.services import order_cancel, order_cancel_send, order_place, order_submit, orders_sync_statuses
+from panels.catalogue import catalogue_sync
+from panels.client import EXCERPT_CHARS, REDACTED, ProviderClient, ProviderRejected, secret_redactor
+from panels.models import Provider
+from panels.services import provider_upsert
+from tests.orders.support import service_of, settle
+
+# Characters that percent-encoding changes, and letters whose case a provider might change.
+KEY = "Echo/Key+0123456789=abc&DEF"
+WRONG_KEY = "Wrong/Key+9876543210=xyz&QRS"
+
+
+def leaks(text: str, *keys: str) -> list[str]:
+    """The forms of ``keys`` found in ``text``: verbatim or percent-encoded, in any letter case."""
+    lowered = text.lower()
+    forms = {form for key in keys for form in (key, quote(key, safe=""), quote_plus(key))}
+    return sorted(form for form in forms if form.lower() in lowered)
+
+
+def test_the_redactor_removes_the_key_verbatim_encoded_and_in_any_case():
+    redact = secret_redactor(KEY)
+    text = f"bad key {KEY}; /?key={quote_plus(KEY)}&k={quote(KEY, safe='')}; {KEY.upper()} {KEY.lower()}"
+    assert redact(text) == f"bad key {REDACTED}; /?key={REDACTED}&k={REDACTED}; {REDACTED} {REDACTED}"
+    assert secret_redactor("")("nothing to hide") == "nothing to hide"
+
+
+def test_the_client_redacts_every_text_it_returns_or_raises(make_simulator):
+    server = make_simulator(echo_key_in_errors=True, api_key=KEY)
+    server.sim.set_service(1, name=f"Followers {KEY}")
+    client = ProviderClient(server.url, KEY, backoff_initial=0.01)
+    names = [service.name for service in client.services().services]
+    assert f"Followers {REDACTED}" in names and not leaks(repr(names), KEY)
+    statuses = client.statuses(["424242"])  # {"424242": {"error": "Incorrect order ID (key …)"}}
+    assert not leaks(repr(statuses), KEY) and REDACTED in statuses["424242"].message
+    with pytest.raises(ProviderRejected) as caught:
+        ProviderClient(server.url, WRONG_KEY, backoff_initial=0.01).balance()
+    assert str(caught.value) == f"The provider said: Invalid API key (key {REDACTED})"
+
+
+def test_the_call_log_excerpt_is_cut_after_redaction_never_keeping_half_a_key(make_simulator, make_client):
+    server = make_simulator(api_key=KEY)
+    server.sim.set_service(1, name="MARK")
+    before_name = json.dumps(server.sim.services_list()).index("MARK")
+    # The key starts 10 characters before the excerpt's cut.
+    server.sim.set_service(1, name="x" * (EXCERPT_CHARS - 10 - before_name) + KEY)
+    client = make_client(server)
+    client.services()
+    excerpt = client.calls[-1].response_excerpt
+    assert excerpt.endswith("x" + REDACTED[:10]) and len(excerpt) == EXCERPT_CHARS
+    assert KEY[:10] not in excerpt
+
+
+@pytest.fixture
+def superuser_client(client, db):
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+def test_a_provider_echoing_the_key_leaves_it_nowhere(shop, customer, superuser_client, caplog):
+    caplog.set_level("DEBUG")
+    server, provider = shop(echo_key_in_errors=True, api_key=KEY)
+    sim = server.sim
+    service = service_of(provider, "Default", refill=True, cancel=True)
+    remote_id = service.provider_service.remote_id
+    shown: list[str] = []  # every text an operator was shown along the way
+
+    def place(link):
+        order = order_place(
+            user=customer, service=service, data={"link": link, "quantity": str(service.min_quantity)}
+        )
+        order_submit(order_id=order.pk)
+        order.refresh_from_db()
+        return order
+
+    # Orders: accepted; refused for now (a wait reason); out of funds (an alert by mail); refused for good
+    # (a refund's reason); no valid answer (the review queue); unknown to the provider (a multi answer).
+    accepted = place("https://x.example/one")
+    assert place("https://x.example/one").status == Order.Status.WAITING
+    sim.set_balance(0)
+    assert place("https://x.example/funds").status == Order.Status.WAITING
+    sim.set_balance(1000)
+    sim.remove_service(remote_id)
+    assert place("https://x.example/gone").status == Order.Status.FAILED
+    sim.restore_service(remote_id)
+    sim.set_fault("http_500", action="add", times=1)
+    assert place("https://x.example/lost").status == Order.Status.NEEDS_REVIEW
+    unknown = place("https://x.example/unknown")
+    Order.objects.filter(pk=unknown.pk).update(provider_order_id="424242")
+    orders_sync_statuses(provider=provider)
+
+    # A cancel and a refill the provider refuses.
+    sim.set_service(remote_id, cancel=False, refill=False)
+    order_cancel(order=accepted)
+    order_cancel_send(order_id=accepted.pk)
+    settle(server, provider, accepted)
+    refill = refill_request(order=accepted)
+    refill_send(refill_id=refill.pk)
+    assert Refill.objects.get(pk=refill.pk).status == Refill.Status.REJECTED
+
+    # Catalogue and balance syncs from the admin and the command line: a redirect whose target carries the
+    # key, HTML pages quoting it, a service named after it, and a provider told the wrong key.
+    sim.set_service(2, name=f"Likes {KEY}")
+    catalogue_sync(provider=provider)
+    wrong, _ = provider_upsert(
+        name="Wrong key", api_url=server.url, api_key=WRONG_KEY, read_timeout=1, calls_per_minute=10_000
+    )
+    providers = "/admin/panels/provider/"
+    for fault, action in [
+        ("redirect", "test_connection"),
+        ("http_502", "sync_balance"),
+        ("html", "sync_catalogue"),
+    ]:
+        sim.set_fault(fault)
+        page = superuser_client.post(
+            providers, {"action": action, "_selected_action": [provider.pk, wrong.pk]}, follow=True
+        )
+        shown.append(page.content.decode())
+        sim.clear_faults()
+    for name, fault in [(provider.name, "redirect"), (provider.name, "cloudflare"), (wrong.name, None)]:
+        if fault:
+            sim.set_fault(fault)
+        out, err = StringIO(), StringIO()
+        with pytest.raises(CommandError) as caught:
+            call_command("syncprovider", name, stdout=out, stderr=err)
+        shown += [str(caught.value), out.getvalue(), err.getvalue()]
+        sim.clear_faults()
+    assert "redirects this URL (HTTP 301) to 'https://moved.example/api/v2?key=" in " ".join(shown)
+
+    # Every page of the admin an operator may open about providers, orders and money.
+    for model in admin.site._registry:
+        if model._meta.app_label not in {"panels", "orders", "billing"}:
+            continue
+        changelist = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        shown.append(superuser_client.get(changelist).content.decode())
+        for pk in model.objects.values_list("pk", flat=True)[:30]:
+            page = superuser_client.get(f"{changelist}{pk}/change/")
+            assert page.status_code == 200, (changelist, pk)
+            shown.append(page.content.decode())
+    shown.append(superuser_client.get("/admin/console/review/").content.decode())
+    shown.append(superuser_client.get("/admin/console/dashboard/").content.decode())
+
+    stored = [
+        f"{model.__name__}.{field.name}: {value}"
+        for model in apps.get_models()
+        if model._meta.app_label in {"panels", "orders", "billing", "api"}
+        for field in model._meta.fields
+        if isinstance(field, models.CharField | models.TextField | models.JSONField)
+        and (model, field.name) != (Provider, "api_key")  # the key itself, encrypted at rest
+        for value in model.objects.values_list(field.name, flat=True)
+        if value
+    ]
+    mails = [f"{message.subject} {message.body}" for message in mail.outbox]
+    assert mails, "the out-of-funds alert was mailed"
+    logged = [caplog.text, *(record.getMessage() for record in caplog.records)]
+    found = {
+        where: [(text[:300], leaks(text, KEY, WRONG_KEY)) for text in texts if leaks(text, KEY, WRONG_KEY)]
+        for where, texts in [("shown", shown), ("stored", stored), ("mailed", mails), ("logged", logged)]
+    }
+    assert found == {"shown": [], "stored": [], "mailed": [], "logged": []}
+    assert any("Likes" in text and REDACTED in text for text in stored)  # the hostile name, redacted
