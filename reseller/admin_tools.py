@@ -133,7 +133,7 @@ class AdminSelectionCheckMiddleware:
         pk = model_admin.model._meta.pk
         try:
             for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
-                pk.get_prep_value(pk.to_python(value))
+                pk.run_validators(pk.to_python(value))  # integer ids within the column's range too
         except (ValidationError, ValueError, TypeError):
             return HttpResponseBadRequest("The selection is not a list of ids.")
         return None
