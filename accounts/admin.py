@@ -14,6 +14,7 @@ from accounts.models import Profile
 from accounts.services import customers_disable, customers_enable
 from orders.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
 from orders.models import CustomerPricing, CustomerServicePrice
+from reseller.admin_tools import FINITE_DECIMALS
 
 User = get_user_model()
 
@@ -26,6 +27,7 @@ class ProfileInline(admin.StackedInline):
 class PricingInline(admin.StackedInline):
     model = CustomerPricing
     form = DiscountForm
+    formfield_overrides = FINITE_DECIMALS
     can_delete = False
     verbose_name_plural = "discount"
     readonly_fields = ["lowest_margin"]
@@ -38,6 +40,7 @@ class PricingInline(admin.StackedInline):
 class CustomPriceInline(admin.TabularInline):
     model = CustomerServicePrice
     form = CustomPriceForm
+    formfield_overrides = FINITE_DECIMALS
     extra = 0
     raw_id_fields = ["service"]
     verbose_name_plural = "custom prices (per 1000, or per package)"

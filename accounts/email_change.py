@@ -3,12 +3,11 @@ says whether another account uses that address (that address's owner gets a "som
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.mail import account_mail
 from accounts.services import email_owner
 
 _SALT = "accounts.email_change"
@@ -22,13 +21,19 @@ def email_change_request(*, user, email: str, base_url: str) -> None:
     if holder is None:
         token = signing.dumps({"user": user.pk, "email": email, "old": user.email}, salt=_SALT)
         link = base_url + reverse("accounts:email-confirm", args=[token])
-        body = render_to_string("registration/emails/email_change_confirm.txt", {"user": user, "link": link})
-        send_mail(_("Confirm your new email"), body, None, [email])
-    else:
-        body = render_to_string(
-            "registration/emails/email_change_taken.txt", {"user": holder, "site": base_url}
+        account_mail(
+            to=email,
+            subject=_("Confirm your new email"),
+            template="email_change_confirm.txt",
+            context={"user": user, "link": link},
         )
-        send_mail(_("Someone tried to use your email"), body, None, [holder.email])
+    else:
+        account_mail(
+            to=holder.email,
+            subject=_("Someone tried to use your email"),
+            template="email_change_taken.txt",
+            context={"user": holder, "site": base_url},
+        )
 
 
 def email_change_pending(*, user, token: str) -> str | None:

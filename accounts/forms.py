@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TIMEZONES
+from accounts.tasks import password_reset_mail
 
 
 class SignUpForm(UserCreationForm):
@@ -48,10 +49,31 @@ class SignUpForm(UserCreationForm):
 class SettingsForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     timezone = forms.ChoiceField(label=_("Time zone"), choices=[(name, name) for name in TIMEZONES])
+    password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        strip=False,
+        help_text=_("Needed to change the email: password reset links go to it."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
 
     def clean_email(self):
         # Whether another account uses it is never said here (accounts.email_change).
         return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        # Whoever holds the email can reset the password: a session left open (or stolen) must not be
+        # enough to take it, as it is not enough to change the password or turn two-factor off.
+        cleaned = super().clean()
+        email, password = cleaned.get("email"), cleaned.get("password")
+        if email and email != self.user.email.lower() and not self.user.check_password(password or ""):
+            refusal = _("Your password was entered incorrectly.") if password else _("Type your password.")
+            self.add_error("password", refusal)
+        return cleaned
 
 
 class CodeForm(forms.Form):
@@ -83,3 +105,13 @@ class TwoFactorDisableForm(CodeForm):
         if not self.user.check_password(self.cleaned_data["password"]):
             raise forms.ValidationError(_("Your password was entered incorrectly."))
         return self.cleaned_data["password"]
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's form, except that every valid form — a registered address or not — only queues the same task,
+    and a worker looks the address up and mails the link: sent during the request, the mail server's round
+    trip made the answer for a registered address measurably slower than for an unknown one."""
+
+    def save(self, *, request, use_https=False, **options):
+        email, domain = self.cleaned_data["email"], request.get_host()
+        password_reset_mail.delay(email=email, domain=domain, use_https=use_https)

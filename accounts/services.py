@@ -50,4 +50,5 @@ def customers_disable(*, users) -> int:
 
 
 def customers_enable(*, users) -> int:
-    return users.filter(is_active=False).update(is_active=True)
+    """Disabled accounts log in again; a sign-up waiting for its link is not one (its link confirms it)."""
+    return users.filter(is_active=False).exclude(profile__awaiting_confirmation=True).update(is_active=True)

@@ -3,24 +3,24 @@
 Every accepted sign-up form gets the same answer: "check your inbox". A new email gets an account that waits
 for the link in that mail (it cannot log in until then); an email already registered gets no second account,
 and its owner gets a mail saying someone tried to sign up, with a link to choose a new password. Only the
-owner of the mailbox learns which case it was.
+owner of the mailbox learns which case it was. Both cases write the same waiting sign-up (the one for a
+registered email can never be confirmed), so the username it holds — "already taken" to the next sign-up —
+does not tell them apart either.
 """
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone as django_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from accounts.mail import account_mail
 from accounts.models import Profile
 from accounts.services import email_owner
 from billing.services import account_for
@@ -43,18 +43,14 @@ def sign_up_request(*, username: str, email: str, password: str, timezone: str, 
     User = get_user_model()
     with transaction.atomic():
         registered = email_owner(email)
-        if registered is None:
-            # Someone signed up with this email before and never confirmed: only the mailbox's owner can
-            # confirm either, so the newer sign-up replaces the older.
-            User.objects.filter(
-                email__iexact=email, is_active=False, profile__awaiting_confirmation=True
-            ).delete()
-            user = User.objects.create_user(
-                username=username, email=email, password=password, is_active=False
-            )
-            Profile.objects.create(user=user, timezone=timezone, awaiting_confirmation=True)
-        else:
-            make_password(password)  # the same work as a new account, so the answer takes as long
+        # Someone signed up with this email before and never confirmed: only the mailbox's owner can
+        # confirm either, so the newer sign-up replaces the older.
+        waiting = User.objects.filter(is_active=False, profile__awaiting_confirmation=True)
+        waiting.filter(email__iexact=email).delete()
+        # Written for a registered email too (no link is mailed for it, and sign_up_confirm refuses an email
+        # another account has): the username is then held the same way whichever case it is.
+        user = User.objects.create_user(username=username, email=email, password=password, is_active=False)
+        Profile.objects.create(user=user, timezone=timezone, awaiting_confirmation=True)
     if registered is None:
         link = reverse("accounts:sign-up-confirm", args=[_uid(user), sign_up_tokens.make_token(user)])
         _mail(user, _("Confirm your email"), "sign_up_confirm.txt", {"link": base_url + link})
@@ -109,5 +105,4 @@ def _uid(user) -> str:
 
 
 def _mail(user, subject: str, template: str, context: dict) -> None:
-    body = render_to_string(f"registration/emails/{template}", {"user": user, **context})
-    send_mail(subject, body, None, [user.email])
+    account_mail(to=user.email, subject=subject, template=template, context={"user": user, **context})

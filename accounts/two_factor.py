@@ -75,10 +75,14 @@ def totp_setup_confirm(*, user, code: str) -> tuple[TOTPDevice | None, list[str]
 
 
 def recovery_codes_regenerate(*, user) -> list[str]:
-    """Ten new one-time codes; the old ones stop working."""
+    """Ten new one-time codes; the old ones stop working. The device stays: a session signed in with one of
+    its codes is verified by it, and would be signed out if it went."""
     with transaction.atomic():
-        StaticDevice.objects.filter(user=user).delete()
-        device = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
+        device = StaticDevice.objects.select_for_update().filter(user=user).order_by("pk").first()
+        if device is None:
+            device = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
+        StaticDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        StaticToken.objects.filter(device=device).delete()
         codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
         StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
     return codes

@@ -1,3 +1,4 @@
+from functools import wraps
 from urllib.parse import urlencode
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -12,11 +13,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from accounts.email_change import email_change_confirm, email_change_pending, email_change_request
-from accounts.forms import CodeForm, SettingsForm, SetupCodeForm, SignUpForm, TwoFactorDisableForm
+from accounts.forms import (
+    CodeForm,
+    QueuedPasswordResetForm,
+    SettingsForm,
+    SetupCodeForm,
+    SignUpForm,
+    TwoFactorDisableForm,
+)
 from accounts.services import account_settings_update, profile_for
 from accounts.sign_up import sign_up_confirm, sign_up_pending, sign_up_request
 from accounts.two_factor import (
@@ -35,8 +44,33 @@ from accounts.two_factor import (
     two_factor_required,
     two_factor_verify,
 )
+from reseller.client_ip import client_limit_key
+from reseller.ratelimits import within_rate
 
 
+def posts_capped_per_client(view):
+    """Forms anyone may send, each making the panel write and mail: ``ACCOUNT_FORMS_PER_CLIENT`` posts from
+    one address (an IPv6 client's /64) at most; past that a 429 page, and nothing done."""
+
+    @wraps(view)
+    def capped(request, *args, **kwargs):
+        client = client_limit_key(request) or "unknown"
+        if request.method == "POST" and not within_rate(
+            settings.ACCOUNT_FORMS_PER_CLIENT, "account-forms", client
+        ):
+            return render(request, "registration/too_many.html", {"title": _("Try again later")}, status=429)
+        return view(request, *args, **kwargs)
+
+    return capped
+
+
+# The reset mail is sent by a worker, so the answer takes as long for an address that has no account.
+password_reset = posts_capped_per_client(
+    auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm)
+)
+
+
+@posts_capped_per_client
 @require_http_methods(["GET", "POST"])
 def sign_up(request):
     if request.user.is_authenticated:
@@ -79,7 +113,9 @@ def sign_up_confirm_page(request, uidb64, token):
 def account_settings(request):
     profile = profile_for(request.user)
     form = SettingsForm(
-        request.POST or None, initial={"email": request.user.email, "timezone": profile.timezone}
+        request.POST or None,
+        user=request.user,
+        initial={"email": request.user.email, "timezone": profile.timezone},
     )
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -200,6 +236,7 @@ def two_factor(request):
     )
 
 
+@never_cache  # the secret (and then the recovery codes) are on this page: kept in no cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request):
@@ -232,6 +269,7 @@ def two_factor_setup(request):
     return render(request, "registration/two_factor_setup.html", context)
 
 
+@never_cache  # the codes are shown once
 @login_required
 @require_POST
 def two_factor_recovery_codes(request):

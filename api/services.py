@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
 from api.models import ApiKey, ApiRequest
+from reseller.json_input import storable
 from reseller.log import redact_secrets
 
 _keys = KeyGenerator(prefix_length=8, secret_key_length=32)
@@ -65,10 +66,11 @@ def api_request_log(
         api_key=key,
         user_id=key.user_id,
         interface=interface,
-        # A path or a quoted field value may hold a key that was sent in the wrong place.
-        action=redact_secrets(action)[:64],
+        # A path or a quoted field value may hold a key that was sent in the wrong place, or a NUL
+        # (/api/v1/orders/%00/), which PostgreSQL refuses: the log must never fail the request.
+        action=storable(redact_secrets(action))[:64],
         http_status=http_status,
-        error=redact_secrets(error)[:255],
+        error=storable(redact_secrets(error))[:255],
         ip=ip,
         duration_ms=duration_ms,
     )

@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.models import ApiKey
-from reseller.client_ip import client_ip
+from reseller.client_ip import client_limit_key
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -21,5 +21,5 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
-            ident = f"ip:{client_ip(request)}"
+            ident = f"ip:{client_limit_key(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}

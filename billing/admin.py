@@ -2,12 +2,13 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from billing.models import Account, LedgerEntry, TopUp
 from billing.money import MONEY_PLACES
-from billing.services import InsufficientFunds, balance_adjust
+from billing.services import BalanceLimit, InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
 from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
 
@@ -68,7 +69,7 @@ class AccountAdmin(admin.ModelAdmin):
                     reason=form.cleaned_data["reason"],
                     actor=request.user,
                 )
-            except InsufficientFunds as error:
+            except (InsufficientFunds, BalanceLimit) as error:
                 form.add_error("amount", str(error))
             else:
                 self.message_user(
@@ -120,9 +121,21 @@ class TopUpAdmin(ActionsOnlyAdmin):
     list_select_related = ["user", "decided_by"]
     actions = ["approve", "reject"]
 
+    def _decide(self, request, queryset, decide) -> int:
+        """``decide`` each selected top-up; how many it changed. A gateway payment is refused, with why."""
+        changed = 0
+        for topup in queryset:
+            try:
+                changed += decide(topup)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+        return changed
+
     @admin.action(description="Approve: the money arrived (credits the balance)", permissions=["change"])
     def approve(self, request, queryset):
-        credited = sum(topup_approve(topup=topup, actor=request.user) for topup in queryset)
+        credited = self._decide(
+            request, queryset, lambda topup: topup_approve(topup=topup, actor=request.user)
+        )
         self.message_user(
             request, f"{credited} payment(s) credited; others were already decided.", messages.SUCCESS
         )
@@ -131,6 +144,8 @@ class TopUpAdmin(ActionsOnlyAdmin):
     @asks(RejectForm, title="Reject {count} payment(s)", submit="Reject")
     def reject(self, request, queryset, form):
         note = form.cleaned_data["note"]
-        rejected = sum(topup_reject(topup=topup, actor=request.user, note=note) for topup in queryset)
+        rejected = self._decide(
+            request, queryset, lambda topup: topup_reject(topup=topup, actor=request.user, note=note)
+        )
         self.message_user(request, f"{rejected} payment(s) rejected.", messages.SUCCESS)
         return None

@@ -6,6 +6,8 @@ MONEY_PLACES = 4
 MONEY_QUANTUM = Decimal(10) ** -MONEY_PLACES
 # Column shape of every customer-money field.
 MONEY_FIELD = {"max_digits": 16, "decimal_places": MONEY_PLACES}
+# Every amount and balance stays below this: what those columns hold.
+MONEY_LIMIT = Decimal(10) ** (MONEY_FIELD["max_digits"] - MONEY_PLACES)
 
 
 def to_money(value: Decimal | int | str) -> Decimal:

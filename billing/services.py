@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from billing.models import Account, LedgerEntry
-from billing.money import to_money
+from billing.money import MONEY_LIMIT, to_money
 
 
 class InsufficientFunds(Exception):
@@ -23,6 +23,10 @@ class InsufficientFunds(Exception):
         super().__init__(f"Not enough funds: the balance is {balance}, {needed} is needed.")
         self.balance = balance
         self.needed = needed
+
+
+class BalanceLimit(ValueError):
+    """The amount, or the balance it would make, is beyond what the ledger's columns hold."""
 
 
 def account_for(user: AbstractBaseUser) -> Account:
@@ -45,6 +49,8 @@ def balance_change(
     Raises :class:`InsufficientFunds` when a debit would take the balance below zero; then nothing
     is written. Call it inside the caller's transaction to make the change part of a larger one.
     """
+    if Decimal(amount).copy_abs() >= MONEY_LIMIT:  # checked first: rounding it could overflow
+        raise BalanceLimit(f"An amount must be below {MONEY_LIMIT:,}.")
     amount = to_money(amount)
     if amount == 0:
         raise ValueError("A balance change of zero is not a change")
@@ -57,6 +63,8 @@ def balance_change(
         new_balance = locked.balance + amount
         if new_balance < 0:
             raise InsufficientFunds(balance=locked.balance, needed=-amount)
+        if new_balance >= MONEY_LIMIT:  # PostgreSQL would refuse it (numeric overflow) after the lock
+            raise BalanceLimit(f"The balance would be {new_balance:,}; it must stay below {MONEY_LIMIT:,}.")
         locked.balance = new_balance
         locked.save(update_fields=["balance"])
         entry = LedgerEntry.objects.create(

@@ -1,5 +1,10 @@
 """Adding funds: a manual payment an operator approves, or a gateway payment its signed callback confirms.
-Either way the ledger is credited once (``deposit:topup:<id>``), in the same transaction as the decision."""
+Either way the ledger is credited once (``deposit:topup:<id>``), in the same transaction as the decision.
+
+Each kind has one judge: an operator decides manual payments only (approving a gateway payment that was
+never paid would credit money nobody sent; rejecting one that the gateway then takes would keep that money),
+and only the gateway's signed callback decides a gateway payment — a signed "paid" credits it even after an
+earlier "canceled", because the money moved."""
 
 from decimal import Decimal
 
@@ -41,9 +46,12 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
     )
 
 
-def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "") -> bool:
-    """Credit a locked, pending top-up. False when it was already decided (a repeated callback or click)."""
-    if topup.status != TopUp.Status.PENDING:
+def _credit(
+    topup: TopUp, *, actor=None, gateway_reference: str = "", creditable=(TopUp.Status.PENDING,)
+) -> bool:
+    """Credit a locked top-up whose status is one of ``creditable``. False when it was already decided (a
+    repeated callback or click)."""
+    if topup.status not in creditable:
         return False
     balance_deposit(
         account=account_for(topup.user),
@@ -58,15 +66,25 @@ def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "") -> bool:
     return True
 
 
+def _manual(topup: TopUp) -> TopUp:
+    if topup.method != TopUp.Method.MANUAL:
+        raise ValidationError(
+            f"Top-up #{topup.pk} is a {topup.get_method_display()} payment: only the gateway's signed "
+            "answer decides it."
+        )
+    return topup
+
+
 def topup_approve(*, topup: TopUp, actor) -> bool:
-    """The operator saw the manual payment arrive."""
+    """The operator saw the manual payment arrive. ``ValidationError`` for a gateway payment."""
     with transaction.atomic():
-        return _credit(TopUp.objects.select_for_update().get(pk=topup.pk), actor=actor)
+        return _credit(_manual(TopUp.objects.select_for_update().get(pk=topup.pk)), actor=actor)
 
 
 def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
+    """The manual payment never arrived. ``ValidationError`` for a gateway payment."""
     with transaction.atomic():
-        locked = TopUp.objects.select_for_update().get(pk=topup.pk)
+        locked = _manual(TopUp.objects.select_for_update().get(pk=topup.pk))
         if locked.status != TopUp.Status.PENDING:
             return False
         locked.status, locked.note = TopUp.Status.REJECTED, note.strip()[:255]
@@ -85,8 +103,12 @@ def topup_gateway_callback(*, gateway: str, params: dict[str, str]) -> TopUp:
             raise BadSignature("The callback names no payment of ours.")
         if result.paid and result.amount != topup.amount:
             raise BadSignature("The callback's amount is not the payment's.")
-        if result.paid:
-            _credit(topup, gateway_reference=result.gateway_reference)
+        if result.paid:  # after a "canceled" too: a signed "paid" says the money moved
+            _credit(
+                topup,
+                gateway_reference=result.gateway_reference,
+                creditable=(TopUp.Status.PENDING, TopUp.Status.CANCELED),
+            )
         elif topup.status == TopUp.Status.PENDING:
             topup.status, topup.decided_at = TopUp.Status.CANCELED, timezone.now()
             topup.save()

@@ -33,6 +33,9 @@ REASONS = {
     "exactly that part is refunded.",
     "unaccounted": "The provider no longer knows this order: {} Look it up in the provider's panel: still "
     "running there → mark resolved; finished → settle it with how many were not delivered.",
+    "disabled": "Its provider is disabled, so its status is no longer followed and nothing it did not "
+    "deliver is refunded. Enable the provider again, or look the order up in the provider's panel: finished "
+    "→ settle it with how many were not delivered; still running → mark resolved.",
 }
 
 
@@ -74,6 +77,8 @@ def _reason(order: Order) -> str:
         return "figures"
     if order.unaccounted_syncs >= settings.UNACCOUNTED_REVIEW_SYNCS:
         return "unaccounted"
+    if not order.provider.enabled:
+        return "disabled"
     return "cancel"
 
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -85,8 +86,9 @@ class ConfirmsLossForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        repriced = self.instance.pk is None or set(self.changed_data) & set(self.priced_by)
-        if repriced and not self.errors:
+        if self.errors:  # before changed_data, which compares the posted values unvalidated ("sNaN" raises)
+            return cleaned
+        if self.instance.pk is None or set(self.changed_data) & set(self.priced_by):
             try:
                 self.check(cleaned, allow_loss=cleaned.get("allow_loss", False))
             except SellingAtLoss as error:
@@ -297,10 +299,14 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
 
     @admin.action(description="Put back on sale", permissions=["change"])
     def resume(self, request, queryset):
-        count = queryset.filter(provider_service__active=True).update(
+        # Never one whose provider service changed type: it would be billed on another basis than its price.
+        count = queryset.filter(provider_service__active=True, type=F("provider_service__type")).update(
             status=Service.Status.ACTIVE, paused_by_sync=False, pause_reason=""
         )
-        self.message_user(request, f"{count} services on sale (services missing upstream stay paused).")
+        self.message_user(
+            request,
+            f"{count} services on sale (services missing upstream, or of another type there, stay paused).",
+        )
 
     @admin.action(description="Reprice at a markup over cost…", permissions=["change"])
     @asks(
@@ -634,8 +640,9 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
         SettleForm,
         title="Settle {first}",
         submit="Settle and refund",
-        help="For an order the provider reported finished without its remains, or no longer knows: look it "
-        "up in the provider's panel. The order is closed and exactly the undelivered part refunded, once.",
+        help="For an order the provider reported finished without its remains, no longer knows, or whose "
+        "provider is disabled: look it up in the provider's panel. The order is closed and exactly the "
+        "undelivered part refunded, once.",
         one_at_a_time="Settle one order at a time: each has its own count.",
     )
     def settle(self, request, queryset, form):

@@ -114,6 +114,8 @@ class Service(models.Model):
         if upstream is None or self.min_quantity is None or self.max_quantity is None:
             return
         errors = {}
+        if self.type != upstream.type:  # the price and the fields sent are per this type's unit
+            errors["type"] = f"The provider service is a {upstream.type} service."
         if self.min_quantity < upstream.min_quantity:
             errors["min_quantity"] = f"The provider's minimum is {upstream.min_quantity}."
         if self.max_quantity > upstream.max_quantity:

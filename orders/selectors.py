@@ -36,10 +36,12 @@ def orders_needing_review(*, now=None) -> QuerySet[Order]:
     """Orders an operator must look at, oldest first: the outcome is unknown (the provider may or may not
     have it), the provider reported it finished without the figures its refund needs, or the order is stuck
     sending, not sent, waiting, its cancel was never confirmed, or the provider no longer accounts for it
-    (for ``UNACCOUNTED_REVIEW_MINUTES`` and at least ``UNACCOUNTED_REVIEW_SYNCS`` syncs in a row). A stuck
+    (for ``UNACCOUNTED_REVIEW_MINUTES`` and at least ``UNACCOUNTED_REVIEW_SYNCS`` syncs in a row) or is
+    disabled (not synced for ``UNACCOUNTED_REVIEW_MINUTES``). A stuck
     order the operator marked resolved stays out until it gets stuck again; an unknown outcome or missing
     figures never do: they are settled."""
     now = now or timezone.now()
+    unaccounted_for = now - timedelta(minutes=settings.UNACCOUNTED_REVIEW_MINUTES)
     stuck = (
         Q(status=S.SENDING, sending_since__lt=now - STUCK_SENDING)
         | Q(status=S.QUEUED, created_at__lt=now - STUCK_QUEUED)
@@ -47,8 +49,16 @@ def orders_needing_review(*, now=None) -> QuerySet[Order]:
         | Q(status__in=OPEN_UPSTREAM, cancel_requested_at__lt=now - UNCONFIRMED_CANCEL)
         | Q(
             status__in=OPEN_UPSTREAM,
-            unaccounted_since__lt=now - timedelta(minutes=settings.UNACCOUNTED_REVIEW_MINUTES),
+            unaccounted_since__lt=unaccounted_for,
             unaccounted_syncs__gte=settings.UNACCOUNTED_REVIEW_SYNCS,
+        )
+        # Its provider is disabled: no status answer will ever finish it, nor refund what it did not deliver.
+        | (
+            Q(status__in=OPEN_UPSTREAM, provider__enabled=False)
+            & (
+                Q(last_synced_at__lt=unaccounted_for)
+                | Q(last_synced_at__isnull=True, sent_at__lt=unaccounted_for)
+            )
         )
     )
     unsettled = Q(status=S.NEEDS_REVIEW) | Q(status__in=OPEN_UPSTREAM, figures_missing_since__isnull=False)

@@ -149,7 +149,9 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
 
     Raises ``ValidationError`` (per field) or ``billing.services.InsufficientFunds``; then nothing is written.
     """
-    if service.status != Service.Status.ACTIVE:
+    # A provider service whose type changed bills on another basis (per package, per 1000, per line) than the
+    # price and the fields sent: never sold until the operator moves or republishes it.
+    if service.status != Service.Status.ACTIVE or service.type != service.provider_service.type:
         raise ValidationError({"service": "This service is not on sale right now."})
     price = customer_price(user=user, service=service)
     spec = order_spec(service=service, data=data, price=price)
@@ -357,8 +359,13 @@ def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> i
     if order.runs and remote.runs is not None:
         per_run = order.units // order.runs
         return max(0, order.units - per_run * max(0, min(remote.runs, order.runs)))
-    # A cancel without figures is all undelivered only when nothing was ever seen delivered.
-    never_started = order.status == S.PENDING and order.remains in (None, order.units)
+    # A cancel without figures is all undelivered only when nothing was ever seen delivered (nor reported
+    # finished short: that Partial said some was).
+    never_started = (
+        order.status == S.PENDING
+        and order.remains in (None, order.units)
+        and order.figures_missing_since is None
+    )
     return order.units if target == S.CANCELED and never_started else None
 
 
@@ -373,6 +380,7 @@ def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
     queue for an operator to settle. False when at most the figures in ``SYNCED_FIELDS`` changed: those
     are left for the caller to save, in bulk.
     """
+    said_before = order.provider_status
     order.provider_status = remote.raw_status[:64]
     if remote.start_count is not None:
         order.start_count = remote.start_count
@@ -382,25 +390,42 @@ def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
     # What ends an order short needs figures: Partial and Canceled, and an Expired subscription.
     settles_money = target in (S.PARTIAL, S.CANCELED) or remote.status == OrderStatus.EXPIRED
     moving = target is not None and target != order.status and target in TRANSITIONS[order.status]
+    # The provider already said it ended short, without saying how short.
+    short_unsettled = order.figures_missing_since is not None
     undelivered = 0
-    if moving and (settles_money or (order.type == "Subscriptions" and target == S.COMPLETED)):
+    counted = moving and (settles_money or (order.type == "Subscriptions" and target == S.COMPLETED))
+    if counted:
         undelivered = undelivered_units(order, remote, target)
-        if undelivered is None and not settles_money:
+        if undelivered is None and not settles_money and not short_unsettled:
             undelivered = 0  # a subscription Completed: every post it was paid for
     if remote.remains is not None:
         order.remains = max(0, min(remote.remains, order.units))
     if not moving:
         return False
+    if short_unsettled and not counted:
+        # A later "Completed" (or "In progress") without figures contradicts that answer and settles nothing:
+        # closing on it would keep the undelivered part's money. Still the operator's to settle.
+        if order.provider_status != said_before:
+            order_event(
+                order=order,
+                message=f"The provider now reports {remote.raw_status} after it reported {said_before} "
+                "without the figures its refund needs: still kept for an operator to settle.",
+            )
+        return _figures_missing(order, remote)
     if undelivered is None:
         return _figures_missing(order, remote)
-    if order.type == "Subscriptions" and target == S.COMPLETED and undelivered:
-        target = S.PARTIAL  # ended (or expired) before every post it was paid for
+    if target == S.COMPLETED and undelivered:
+        target = S.PARTIAL  # ended (or expired) short of what was paid for: refunded, not refillable
     if undelivered:
         order_refund(
             order=order,
             amount=order.charge * undelivered / order.units,
             reason=f"{undelivered} of {order.units} not delivered ({remote.raw_status}).",
         )
+    if counted:
+        # The count the refund was for, whatever the provider's own remains said (a subscription settled by
+        # posts, a drip-feed by runs): both APIs answer it, and a panel downstream refunds by it.
+        order.remains = undelivered
     order_transition(
         order=order,
         to=target,
@@ -692,14 +717,16 @@ def order_mark_resolved(*, order: Order, actor, note: str = "") -> None:
 
 def order_settle_undelivered(*, order: Order, undelivered: int, actor, note: str = "") -> Decimal:
     """The operator looked up an order the provider's answers leave unsettled (finished without the figures
-    its refund needs, or no longer known) and says how many units were not delivered: the order is closed
-    — Completed, Partial or Canceled — and exactly that part refunded, once. Returns the refund."""
+    its refund needs, no longer known, or at a provider that is disabled and so no longer asked) and says
+    how many units were not delivered: the order is closed — Completed, Partial or Canceled — and exactly
+    that part refunded, once. Returns the refund."""
     with transaction.atomic():
         order = _locked(order.pk)
-        if order.status not in OPEN_UPSTREAM or not (order.figures_missing_since or order.unaccounted_since):
+        unsettled = order.figures_missing_since or order.unaccounted_since or not order.provider.enabled
+        if order.status not in OPEN_UPSTREAM or not unsettled:
             raise OrderRefused(
-                f"Order #{order.pk}: only an open order whose provider gave no figures or no longer knows "
-                "it is settled by hand."
+                f"Order #{order.pk}: only an open order whose provider gave no figures, no longer knows it "
+                "or is disabled is settled by hand."
             )
         if not 0 <= undelivered <= order.units:
             raise ValidationError(f"Order #{order.pk} has {order.units} units: give 0 to {order.units}.")

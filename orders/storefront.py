@@ -15,6 +15,10 @@ from panels.catalogue import catalogue_synced
 from panels.models import Provider, ProviderService
 
 VANISHED_REASON = "The provider no longer lists this service."
+TYPE_CHANGED_REASON = (
+    "The provider now sells this as a {now} service, not {was}: it bills on another basis (per package, per "
+    "1000, per line). Sell it from a {was} service, or publish the new one."
+)
 
 
 @dataclass
@@ -149,8 +153,8 @@ class FollowResult:
 
 
 def storefront_follow_catalogue(*, provider: Provider) -> FollowResult:
-    """After a catalogue sync: pause what vanished, resume what came back (if paused by a sync),
-    reprice under the markup rules (hand-set prices excepted), keep min/max within the provider's."""
+    """After a catalogue sync: pause what vanished or changed type, resume what came back (if paused by a
+    sync), reprice under the markup rules (hand-set prices excepted), keep min/max within the provider's."""
     result = FollowResult()
     services = list(
         Service.objects.filter(provider_service__provider=provider).select_related(
@@ -161,18 +165,23 @@ def storefront_follow_catalogue(*, provider: Provider) -> FollowResult:
     changed = []
     for service in services:
         upstream = service.provider_service
-        before = (service.status, service.price, service.min_quantity, service.max_quantity)
-        if not upstream.active and service.status == Service.Status.ACTIVE:
-            service.status, service.paused_by_sync, service.pause_reason = (
-                Service.Status.PAUSED,
-                True,
-                VANISHED_REASON,
-            )
+        before = _followed(service)
+        if not upstream.active:
+            reason = VANISHED_REASON
+        elif upstream.type != service.type:
+            # Another type is another unit of sale: the rate no longer means what the price was set against.
+            reason = TYPE_CHANGED_REASON.format(now=upstream.type, was=service.type)
+        else:
+            reason = ""
+        if reason and service.status == Service.Status.ACTIVE:
+            service.status, service.paused_by_sync, service.pause_reason = Service.Status.PAUSED, True, reason
             result.paused += 1
-        elif upstream.active and service.paused_by_sync:
+        elif reason and service.paused_by_sync:
+            service.pause_reason = reason
+        elif service.paused_by_sync:
             service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
             result.resumed += 1
-        if upstream.active and not service.manual_price:
+        if not reason and not service.manual_price:
             try:
                 price = storefront_price(
                     provider_service=upstream, rule=markup_rule_for(upstream, rules), rates=rates
@@ -189,7 +198,7 @@ def storefront_follow_catalogue(*, provider: Provider) -> FollowResult:
         if (low, high) != (service.min_quantity, service.max_quantity):
             service.min_quantity, service.max_quantity = low, high
             result.clamped += 1
-        if (service.status, service.price, service.min_quantity, service.max_quantity) != before:
+        if _followed(service) != before:
             service.updated_at = timezone.now()
             changed.append(service)
     Service.objects.bulk_update(
@@ -197,6 +206,11 @@ def storefront_follow_catalogue(*, provider: Provider) -> FollowResult:
         ["status", "paused_by_sync", "pause_reason", "price", "min_quantity", "max_quantity", "updated_at"],
     )
     return result
+
+
+def _followed(service: Service) -> tuple:
+    """What following the catalogue may change on a service."""
+    return (service.status, service.pause_reason, service.price, service.min_quantity, service.max_quantity)
 
 
 @receiver(catalogue_synced)

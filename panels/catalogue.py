@@ -84,7 +84,7 @@ def _apply(*, provider: Provider, catalogue: Catalogue, run: SyncRun) -> Catalog
     result = CatalogueSyncResult(invalid=list(catalogue.invalid))
     remote_by_id: dict[str, RemoteService] = {}
     for remote in catalogue.services:
-        if remote.rate >= MAX_RATE:
+        if _rate(remote) >= MAX_RATE:  # rounded as the column keeps it
             result.invalid.append(InvalidRecord(remote.remote_id, f"rate {remote.rate} is out of range"))
         elif remote.remote_id in remote_by_id:
             result.invalid.append(InvalidRecord(remote.remote_id, "listed twice; the first entry was kept"))

@@ -14,13 +14,14 @@ Read-only actions are retried with backoff on both transient outcomes; ``add``, 
 ``cancel`` are retried only when nothing was sent.
 """
 
+import html
 import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -28,6 +29,7 @@ import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from panels.deadline import CallDeadline, DeadlineAdapter
 from panels.normalize import (
     OrderStatus,
     RefillStatus,
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 MULTI_LIMIT = 100  # ids per multi call, as the API documents
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a catalogue of 20,000 services is about 3 MB
 MAX_AMOUNT = Decimal(10) ** 12  # money columns hold 20 digits, 8 of them decimals
+AMOUNT_PLACES = Decimal(10) ** -8
 EXCERPT_CHARS = 300
 
 # Messages that mean "not now" rather than "never" (DOMAIN §5). Matched case-insensitively.
@@ -64,18 +67,36 @@ _RETRY_LATER_HINTS = (
 REDACTED = "[key removed]"
 
 
-def secret_redactor(secret: str) -> Callable[[str], str]:
-    """A function that removes ``secret`` from a text: verbatim or percent-encoded, in any letter case.
+def secret_redactor(secret: str) -> Callable[..., str]:
+    """A function that removes ``secret`` from a text: verbatim, percent-encoded, or escaped the way raw JSON
+    (PHP's ``\\/`` too) and HTML text write it, in any letter case.
 
     A hostile or careless provider may echo our key anywhere in what it sends (error texts, a redirect's
     query string, an HTML page), so every text built from its answer goes through this before it is
-    stored or shown. The whole key is replaced, never cut, so no part of it is left beside the marker.
+    stored or shown — the call log's excerpt of the raw body too. The whole key is replaced, never cut, so
+    no part of it is left beside the marker. With ``broken_off=True`` (a raw body, which may have stopped
+    mid-key when the connection broke), a start of the key that ends the text goes too.
     """
     if not secret:
-        return lambda text: text
-    forms = sorted({secret, quote(secret, safe=""), quote_plus(secret, safe="")}, key=len, reverse=True)
+        return lambda text, *, broken_off=False: text
+    in_json = json.dumps(secret)[1:-1]
+    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe=""), in_json, html.escape(secret)}
+    forms = sorted(forms | {in_json.replace("/", "\\/")}, key=len, reverse=True)
     pattern = re.compile("|".join(map(re.escape, forms)), re.IGNORECASE)
-    return lambda text: pattern.sub(REDACTED, text)
+    lowered = [form.lower() for form in forms]
+
+    def redact(text: str, *, broken_off: bool = False) -> str:
+        text = pattern.sub(REDACTED, text)
+        if broken_off:  # the longest start of the key (4 characters or more) that ends the text
+            tail = text[-len(forms[0]) :].lower()
+            size = max(
+                (n for form in lowered for n in range(4, len(form)) if tail.endswith(form[:n])), default=0
+            )
+            if size:
+                text = text[:-size] + REDACTED
+        return text
+
+    return redact
 
 
 class ProviderError(Exception):
@@ -224,6 +245,7 @@ def _error_of(value: object) -> str | None:
     return None
 
 
+_WRITE_RESULTS = {"add": "order", "refill": "refill"}  # the field that carries what a write made
 _NOT_CONNECTED = (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError)
 _READ_ONLY_ACTIONS = frozenset({"services", "status", "refill_status", "balance"})
 
@@ -238,6 +260,7 @@ class ProviderClient:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        total_timeout: float | None = None,
         key_header: str = "",
         attempts: int = 3,
         backoff_initial: float = 0.5,
@@ -251,6 +274,8 @@ class ProviderClient:
         self._api_key = api_key
         self._redact = secret_redactor(api_key)
         self.timeout = (connect_timeout, read_timeout)
+        # The read timeout bounds each wait for bytes; this bounds the whole call (a trickling provider).
+        self.total_timeout = total_timeout or connect_timeout + 2 * read_timeout
         self.key_header = key_header
         self.attempts = max(1, attempts)
         self.backoff_initial = backoff_initial
@@ -259,7 +284,7 @@ class ProviderClient:
         self.on_call = on_call
         self.user_agent = user_agent
         self.max_answer_bytes = max_answer_bytes
-        self._session = requests.Session()
+        self._session = _session()
 
     def __repr__(self) -> str:  # never the key
         return f"<ProviderClient {self.api_url}>"
@@ -290,7 +315,7 @@ class ProviderClient:
         params = {"service": str(service)}
         params.update({name: _form_value(value) for name, value in fields.items() if value is not None})
         answer = self._call("add", params)
-        order_id = to_id(answer.get("order")) if isinstance(answer, dict) else None
+        order_id = _placed_id(answer.get("order")) if isinstance(answer, dict) else None
         if order_id is None:
             # The request was processed by *something*: the order may exist. Never guess.
             raise self._unexpected("add", "an order id", answer)
@@ -312,7 +337,7 @@ class ProviderClient:
         value = answer.get("refill") if isinstance(answer, dict) else None
         if (message := _error_of(value)) is not None:
             raise ProviderRejected(message, retry_later=classify_error_message(message), action="refill")
-        refill_id = to_id(value)
+        refill_id = _placed_id(value)
         if refill_id is None:
             raise self._unexpected("refill", "a refill id", answer)
         return refill_id
@@ -377,19 +402,30 @@ class ProviderClient:
             headers[self.key_header] = f"Bearer {self._api_key}" if bearer else self._api_key
         # Writes go over a fresh connection: a pooled keep-alive socket the server already closed
         # would fail *after* we wrote to it, turning a harmless retry into an "outcome unknown".
-        session = self._session if action in _READ_ONLY_ACTIONS else requests.Session()
+        session = self._session if action in _READ_ONLY_ACTIONS else _session()
         started = time.monotonic()
         response = None
         try:
-            response = session.post(
-                self.api_url,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=True,  # read by _read_body, which stops at max_answer_bytes
-            )
-            self._read_body(action, response)
+            with CallDeadline(self.total_timeout) as deadline:
+                try:
+                    response = session.post(
+                        self.api_url,
+                        data=data,
+                        headers=headers,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        stream=True,  # read by _read_body, which stops at max_answer_bytes
+                    )
+                    self._read_body(action, response)
+                except (requests.RequestException, OSError):
+                    if not deadline.expired:
+                        raise
+                if deadline.expired:  # what was read before the sockets were shut is not the answer
+                    raise ProviderOutcomeUnknown(
+                        f"The provider did not finish answering within {self.total_timeout:g} s.",
+                        action=action,
+                        http_status=response.status_code if response is not None else None,
+                    )
             answer = self._interpret(action, response)
         except ProviderError as error:
             self._record(action, params, response, started, error.outcome, error.message)
@@ -423,7 +459,7 @@ class ProviderClient:
                         http_status=response.status_code,
                     )
                 chunks.append(chunk)
-        except requests.RequestException:
+        except (requests.RequestException, OSError):
             response._content = b"".join(chunks)  # what came before the connection broke, for the call log
             raise
         response._content = b"".join(chunks)
@@ -471,6 +507,15 @@ class ProviderClient:
                 f"The provider failed with HTTP {status}.", action=action, http_status=status
             )
         if (message := _error_of(answer)) is not None:
+            if _placed_id(answer.get(_WRITE_RESULTS.get(action, ""))) is not None:
+                if not answer["error"]:  # {"order": 123, "error": null}: no error
+                    return answer
+                # An id *and* an error: the write may have happened. Neither refused nor accepted.
+                raise ProviderOutcomeUnknown(
+                    f"The provider answered with an id and an error ({message}).",
+                    action=action,
+                    http_status=status,
+                )
             raise ProviderRejected(
                 f"The provider said: {message}",
                 retry_later=classify_error_message(message),
@@ -528,7 +573,8 @@ class ProviderClient:
             duration_ms=int((time.monotonic() - started) * 1000),
             outcome=outcome,
             error=self._redact(error),
-            response_excerpt=self._redact(body)[:EXCERPT_CHARS],  # cut after: never half a key
+            # Cut after redaction, so never half a key; a body that broke off mid-key loses that start too.
+            response_excerpt=self._redact(body, broken_off=True)[:EXCERPT_CHARS],
         )
         try:
             self.on_call(record)
@@ -555,6 +601,13 @@ class ProviderClient:
                     value.update(items)
                 pending.extend((value, name) for name in value)
         return root[0]
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", DeadlineAdapter())
+    session.mount("https://", DeadlineAdapter())
+    return session
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:
@@ -585,9 +638,20 @@ def _excerpt(answer: object) -> str:
 
 
 def _amount(value: object) -> Decimal | None:
-    """Money, or None when it is unreadable or beyond what any balance or charge can be (``"1e999"``)."""
+    """Money, or None when it is unreadable or beyond what any balance or charge can be (``"1e999"``, or
+    ``"999999999999.999999999"``, which the columns round to 10^12)."""
     amount = to_decimal(value)
-    return amount if amount is not None and amount.copy_abs() < MAX_AMOUNT else None
+    if amount is None or amount.copy_abs() >= MAX_AMOUNT:
+        return None
+    stored = amount.quantize(AMOUNT_PLACES, rounding=ROUND_HALF_UP)
+    return amount if stored.copy_abs() < MAX_AMOUNT else None
+
+
+def _placed_id(value: object) -> str | None:
+    """The id of what a write made; ``0`` is what some panels answer when they made nothing, or failed
+    half way: not an id to follow."""
+    placed = to_id(value)
+    return placed if placed is not None and placed.strip("0") else None
 
 
 def _currency(value: object) -> str:

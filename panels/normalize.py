@@ -8,10 +8,14 @@ that cannot be read becomes ``None`` (or raises :class:`BadValue` where the call
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 
 class BadValue(ValueError):
     """A provider value that cannot be read as what it should be."""
+
+
+_THOUSANDS = re.compile(r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def to_decimal(value: object) -> Decimal | None:
@@ -20,10 +24,14 @@ def to_decimal(value: object) -> Decimal | None:
         return None
     if isinstance(value, Decimal):
         return value if value.is_finite() else None
-    text = str(value).strip().replace(",", "")  # str() of a JSON float is its shortest repr
+    text = str(value).strip()  # str() of a JSON float is its shortest repr
     # Decimal() also reads other scripts' digits and "1_000": a figure money depends on is never a guess.
     if not text or not text.isascii() or "_" in text:
         return None
+    if "," in text:  # thousands ("1,234.5") only: "1,5" is a decimal comma, read as 15 it costs 10 times more
+        if not _THOUSANDS.fullmatch(text):
+            return None
+        text = text.replace(",", "")
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -51,13 +59,23 @@ def to_flag(value: object) -> bool:
     return False
 
 
+MAX_ID_CHARS = 64  # what the columns keeping providers' ids hold
+
+
 def to_id(value: object) -> str | None:
-    """Ids are int or opaque strings (``"ord_01HG…"``): always kept as a string."""
+    """Ids are int or opaque strings (``"ord_01HG…"``): always kept as a string. What cannot be sent back
+    as an id — longer than the columns, with spaces, commas (multi calls join ids with them) or control
+    characters, a float that is no exact whole number — is not one."""
     if value is None or isinstance(value, bool | dict | list):
         return None
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float):
+        if not value.is_integer() or abs(value) > 2**53:
+            return None
         value = int(value)
     text = str(value).strip()
+    unusable = not text.isprintable() or any(char.isspace() or char == "," for char in text)
+    if unusable or len(text) > MAX_ID_CHARS:
+        return None
     return text or None
 
 
@@ -200,6 +218,14 @@ def normalize_api_url(url: str) -> str:
     host, _, path = rest.partition("/")
     if not host:
         raise BadValue("The API URL has no host name")
+    if "@" in host:  # shown on every provider page and in the call log: no secret belongs in it
+        raise BadValue("Put no user name or password in the API URL: the key goes in its own field")
+    if not url.isprintable() or any(char.isspace() for char in url):
+        raise BadValue("The API URL holds spaces or control characters")
+    try:
+        urlsplit(f"{scheme}://{host}").port  # noqa: B018 - reading it raises for a port beyond 65535 or "abc"
+    except ValueError:
+        raise BadValue("The API URL's port is not a port number") from None
     path = "/" + path if path else ""
     if path.lower() in {"", "/api"}:
         path = "/api/v2"

@@ -6,19 +6,12 @@ same budget; without it (the embedded demo) each process keeps its own window in
 
 import time
 from collections.abc import Callable
-from functools import cache
 
 from django.conf import settings
 from limits import RateLimitItemPerMinute
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from panels.client import ProviderUnavailable
-
-
-@cache
-def _limiter(storage_uri: str) -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(storage_from_string(storage_uri))
+from reseller.ratelimits import rate_limiter
 
 
 def provider_rate_limiter(provider_id: int, calls_per_minute: int) -> Callable[[], None]:
@@ -30,7 +23,7 @@ def provider_rate_limiter(provider_id: int, calls_per_minute: int) -> Callable[[
     key = (settings.RATELIMIT_NAMESPACE, "provider-calls", str(provider_id))
 
     def acquire() -> None:
-        limiter = _limiter(settings.RATELIMIT_STORAGE_URI)
+        limiter = rate_limiter()
         deadline = time.monotonic() + settings.PROVIDER_RATE_LIMIT_MAX_WAIT
         while not limiter.hit(item, *key):
             wait = max(0.05, limiter.get_window_stats(item, *key).reset_time - time.time())

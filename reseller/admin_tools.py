@@ -1,11 +1,13 @@
 """Admin building blocks shared by the apps."""
 
 import functools
+from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
@@ -57,7 +59,8 @@ class ActionsOnlyAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyInline(admin.TabularInline):
-    """A history shown under its parent: every listed field read-only, nothing added or removed."""
+    """A history shown under its parent: every listed field read-only, nothing added, changed or removed —
+    also when the posted form says otherwise (another row's id, a negative count of initial forms)."""
 
     extra = 0
     max_num = 0
@@ -65,6 +68,28 @@ class ReadOnlyInline(admin.TabularInline):
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class FiniteDecimalField(forms.DecimalField):
+    """A decimal that is a number once read. Django reads "sNaN" and "Infinity" as Decimals and refuses them
+    only when validating; compared before that — ``has_changed``, which formsets call on every extra form —
+    a signalling NaN raises InvalidOperation: a server error."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and not value.is_finite():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return value
+
+
+# For an editable inline's ``formfield_overrides`` (its extra forms are compared before they are validated).
+FINITE_DECIMALS = {models.DecimalField: {"form_class": FiniteDecimalField}}
 
 
 class ActionForm(forms.Form):
@@ -115,10 +140,18 @@ def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: 
     return decorate
 
 
-class AdminSelectionCheckMiddleware:
-    """An admin action posted with a selection that is not ids of the page's model (a tampered
-    ``_selected_action``; the admin's own checkboxes never send one) is a 400. Django's admin would crash on
-    it in ``filter(pk__in=…)``. Here, so that every model page is covered, third-party ones included."""
+class AdminInputCheckMiddleware:
+    """Input that Django's admin crashes on instead of refusing is a 400, on every model page (third-party
+    ones included):
+
+    - an action posted with a selection that is not ids of the page's model (a tampered
+      ``_selected_action``; the admin's own checkboxes never send one): the admin would crash in
+      ``filter(pk__in=…)``;
+    - a changelist's date hierarchy (``created_at__year=…``, ``__month``, ``__day``) that names no period the
+      calendar holds (year 10^19, or any period of year 9999, whose end is past the calendar): the admin
+      shows its "invalid lookup" page for a ValueError while building the period's start, but crashes on an
+      OverflowError there and on any error building its end.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -128,12 +161,30 @@ class AdminSelectionCheckMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         model_admin = getattr(view_func, "model_admin", None)  # set by ModelAdmin.get_urls on its views
-        if model_admin is None or request.method != "POST":
+        if model_admin is None:
             return None
-        pk = model_admin.model._meta.pk
-        try:
-            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
-                pk.run_validators(pk.to_python(value))  # integer ids within the column's range too
-        except (ValidationError, ValueError, TypeError):
+        if request.method == "POST" and not _selection_is_ids(request, model_admin.model._meta.pk):
             return HttpResponseBadRequest("The selection is not a list of ids.")
+        if model_admin.date_hierarchy and not _period_in_calendar(request, model_admin.date_hierarchy):
+            return HttpResponseBadRequest("The date is not one of the calendar.")
         return None
+
+
+def _selection_is_ids(request, pk) -> bool:
+    try:
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            pk.run_validators(pk.to_python(value))  # integer ids within the column's range too
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _period_in_calendar(request, field: str) -> bool:
+    year, month, day = (request.GET.getlist(f"{field}__{part}") for part in ("year", "month", "day"))
+    if not year:
+        return True
+    try:
+        start = date(int(year[-1]), int(month[-1]) if month else 1, int(day[-1]) if day else 1)
+    except (ValueError, OverflowError):
+        return False
+    return start.year != date.max.year

@@ -47,13 +47,20 @@ def json_parse(
     return _checked(value, max_depth, max_depth, bad_text == "repair")
 
 
+def storable(text: str) -> str:
+    """``text`` without what no database stores: NUL characters dropped, unpaired surrogates made U+FFFD."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda match: "" if match[0] == "\x00" else "\ufffd", text)
+
+
 def _checked(value: Any, depth_left: int, max_depth: int, repair: bool) -> Any:
     if isinstance(value, str):
         if _UNSTORABLE.search(value) is None:
             return value
         if not repair:
             raise JsonRefused("a text holds an unpaired surrogate or a NUL character")
-        return _UNSTORABLE.sub(lambda match: "" if match[0] == "\x00" else "\ufffd", value)
+        return storable(value)
     if not isinstance(value, dict | list):
         return value
     if depth_left <= 0:

@@ -3,7 +3,8 @@
 Resellers' scripts send their key in query strings (``/api/v2?key=…&action=status``), so every log that
 quotes a request — runserver's and gunicorn's access lines, ``django.request`` warnings, the error mails —
 passes through ``redact_secrets``. Every anonymous request that raises a server error would otherwise also be
-one mail to ``ADMINS``: ``ThrottledAdminEmailHandler`` mails each distinct error once per window.
+one mail to ``ADMINS``: ``ThrottledAdminEmailHandler`` mails each distinct error once per window, and
+``SecretsReporterFilter`` keeps passwords, keys and codes out of what those mails quote.
 """
 
 import hashlib
@@ -16,18 +17,26 @@ from copy import copy
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.log import AdminEmailHandler
+from django.views.debug import SafeExceptionReporterFilter
 from gunicorn.glogging import Logger as GunicornBaseLogger
 
 _KEY_PARAMETER = re.compile(r"(?i)((?:^|[?&;\s\"'(])key=)[^&;\s\"']+")
 _KEY_SHAPE = re.compile(r"\b([A-Za-z0-9]{8})\.[A-Za-z0-9]{32}\b")  # api.services.KEY_SHAPE
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
+# The token of a mailed one-time link (password reset, sign-up confirmation: PasswordResetTokenGenerator's
+# shape) sits in its path: whoever reads the access log must not follow the link before its owner does.
+_LINK_TOKEN = re.compile(r"\b[0-9a-z]{1,13}-[0-9a-f]{32}\b")
+# Form fields that hold a secret, whatever the form: api_key, password1, new_password2, a two-factor code, …
+_SECRET_FIELD = re.compile(r"(?i)key|pass|secret|token|code|auth|signature")
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@")
 
 
 def redact_secrets(text: str) -> str:
     """``text`` with API keys masked: any ``key=`` value, bearer tokens, and anything shaped like a key
-    (its 8-character prefix kept: pages and logs name keys by it)."""
+    (its 8-character prefix kept: pages and logs name keys by it); and the tokens of mailed one-time links."""
     text = _KEY_PARAMETER.sub(r"\1***", text)
     text = _BEARER.sub(r"\1***", text)
+    text = _LINK_TOKEN.sub("***", text)
     return _KEY_SHAPE.sub(r"\1.***", text)
 
 
@@ -44,6 +53,30 @@ class RedactSecrets(logging.Filter):
         if record.exc_text:
             record.exc_text = redact_secrets(record.exc_text)
         return True
+
+
+class SecretsReporterFilter(SafeExceptionReporterFilter):
+    """What Django's error reports (the mails to ADMINS) may quote. Django hides a POST field only where its
+    view declares it sensitive; here every field named like a secret is hidden on every page (the admin's
+    provider form posts its ``api_key``, the sign-up form its passwords), and so is a password inside a URL
+    (``REDIS_URL=redis://:password@host``, also in the broker and cache settings)."""
+
+    def get_post_parameters(self, request):
+        parameters = super().get_post_parameters(request)
+        if request is None or not self.is_active(request):
+            return parameters
+        secret = [name for name in parameters if _SECRET_FIELD.search(name)]
+        if secret:
+            parameters = parameters.copy()
+            for name in secret:
+                parameters[name] = self.cleansed_substitute
+        return parameters
+
+    def cleanse_setting(self, key, value):
+        cleansed = super().cleanse_setting(key, value)  # which calls this again for each nested value
+        if type(cleansed) is str:  # not lazy objects that pass for strings
+            return _URL_PASSWORD.sub(rf"\g<1>{self.cleansed_substitute}@", cleansed)
+        return cleansed
 
 
 class ThrottledAdminEmailHandler(AdminEmailHandler):

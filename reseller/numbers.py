@@ -7,8 +7,10 @@ A number must read the same here, at the provider and in the customer's eyes, so
 """
 
 import re
+from decimal import Decimal
 
 _ASCII_WHOLE = re.compile(r"[0-9]+")
+_ASCII_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _AROUND = " \t"  # what may surround the digits: what a keyboard types, not U+00A0 or U+3000
 MAX_DIGITS = 18  # always within a 64-bit integer column
 
@@ -22,6 +24,19 @@ def whole_number(text: str, *, max_digits: int = MAX_DIGITS) -> int | None:
     if not _ASCII_WHOLE.fullmatch(text) or len(text.lstrip("0")) > max_digits:
         return None
     return int(text)
+
+
+def decimal_number(text: str, *, max_digits: int = 40) -> Decimal | None:
+    """``text`` as a Decimal when it is written as people write amounts: ASCII digits, a sign and a decimal
+    point at most, spaces or tabs around allowed; None for anything else — ``NaN``, ``Infinity``, ``1e5``,
+    ``1_000``, ``1,5``, other scripts' digits — which ``Decimal()`` reads (or half reads) without a word.
+    The caller checks the range, e.g. with the model field's ``clean``."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip(_AROUND)
+    if not _ASCII_DECIMAL.fullmatch(text) or sum(char.isdigit() for char in text) > max_digits:
+        return None
+    return Decimal(text)
 
 
 def digits_written_oddly(text: str) -> bool:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.views import LoginView, admin_login
+from accounts.views import LoginView, admin_login, password_reset
 from api.v2 import ApiV2View
 
 admin.site.site_header = "Reseller panel — operator console"
@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v2/", ApiV2View.as_view()),
     path("api/v1/", include("api.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/password_reset/", password_reset, name="password_reset"),
     path("accounts/", include("accounts.urls")),
     # Log in and out, password change and reset: Django's views, our templates.
     path("accounts/", include("django.contrib.auth.urls")),

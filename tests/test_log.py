@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer, get_internal_wsgi_application
 from django.db import connections
 from django.test import Client
+from django.utils.http import urlsafe_base64_encode
 
 from api import v2_actions
 from api.services import api_key_issue
+from panels.models import Provider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,11 +67,15 @@ def test_runserver_access_lines_carry_no_key(transactional_db, key):
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
+    user = User.objects.get(username="logan")
+    uid, token = urlsafe_base64_encode(str(user.pk).encode()), default_token_generator.make_token(user)
     try:
         with written_by("django.server") as lines:
             assert requests.get(f"{url}/api/v2?action=balance&key={key}", timeout=10).json()["balance"]
             requests.get(f"{url}/api/v2?key=not-even-a-key&action=balance", timeout=10)
             requests.get(f"{url}/nowhere/{key}", timeout=10)
+            # A password reset link, as its owner opens it: whoever reads the log must not follow it first.
+            assert requests.get(f"{url}/accounts/reset/{uid}/{token}/", timeout=10).history
             server.shutdown()  # after the last request's line: it is written once the answer is sent
             thread.join()
     finally:
@@ -76,6 +84,8 @@ def test_runserver_access_lines_carry_no_key(transactional_db, key):
     assert "GET /api/v2?action=balance&key=*** HTTP/1.1" in logged
     assert "key=***&action=balance" in logged and "not-even-a-key" not in logged
     assert key not in logged and f"/nowhere/{key.partition('.')[0]}.***" in logged
+    assert token not in logged and f"GET /accounts/reset/{uid}/***/ HTTP/1.1" in logged
+    assert f"/accounts/reset/{uid}/set-password/" in logged
 
 
 def test_django_request_warnings_and_tracebacks_carry_no_key(client, key):
@@ -130,6 +140,46 @@ def test_error_mails_are_throttled_even_when_the_cache_is_down(db, key, failing_
     for _ in range(3):
         browser.get(f"/api/v2?key={key}&action=balance")
     assert len(mail.outbox) == 1
+
+
+def test_error_mails_hide_secret_form_fields_and_passwords_in_urls(db, settings, monkeypatch):
+    """Django hides POST fields only where a view declares them sensitive: the admin's provider form (its
+    api_key) and the sign-up form (its passwords) never did, and REDIS_URL's password is in no setting's name."""
+    settings.REDIS_URL = "redis://:redis-password-1@cache:6379/0"
+    settings.CACHES = {
+        **settings.CACHES,
+        "mirror": {"LOCATION": ["rediss://panel:redis-password-2@cache:6380"]},
+    }
+    provider = Provider.objects.create(
+        name="Upstream", api_url="https://up.example/api/v2", api_key="old-key"
+    )
+
+    def boom(**kwargs):
+        raise RuntimeError("it broke")
+
+    monkeypatch.setattr("reseller.log.ThrottledAdminEmailHandler._admit", lambda handler, fingerprint: 0)
+    monkeypatch.setattr("panels.admin.provider_key_for", boom)
+    monkeypatch.setattr("accounts.views.sign_up_request", boom)
+    operator = Client(raise_request_exception=False)
+    operator.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    change = {
+        "name": "Upstream",
+        "api_url": "https://up.example/api/v2",
+        "api_key": "provider-key-0123456789",
+    }
+    assert operator.post(f"/admin/panels/provider/{provider.pk}/change/", change).status_code == 500
+    password = "Tr0ub4dor&3-horse"
+    sign_up = {"username": "newbie", "email": "n@example.com", "password1": password, "password2": password}
+    sign_up["timezone"] = "UTC"
+    assert Client(raise_request_exception=False).post("/accounts/sign-up/", sign_up).status_code == 500
+
+    mailed = "".join(message.body for message in mail.outbox)
+    assert len(mail.outbox) == 2 and "name = 'Upstream'" in mailed and "username = 'newbie'" in mailed
+    for field in ("api_key", "password1", "password2"):
+        assert f"{field} = '********************'" in mailed
+    assert "provider-key-0123456789" not in mailed and password not in mailed
+    assert "REDIS_URL = 'redis://:********************@cache:6379/0'" in mailed
+    assert "redis-password" not in mailed
 
 
 def test_gunicorn_access_lines_carry_no_key(tmp_path, unused_tcp_port, key):

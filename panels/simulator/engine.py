@@ -57,6 +57,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     hang_seconds: float = 0.0  # wait this long before doing what follows
     drop: bool = False  # close the connection without any answer
+    drip_seconds: float = 0.0  # send the whole answer, headers too, one byte per this many seconds
 
 
 def _json_reply(data: object, status: int = 200) -> Reply:
@@ -122,6 +123,10 @@ class Simulator:
         echo_key_in_errors: bool = False,
         partial_without_remains: bool = False,
         lines_split_everywhere: bool = False,
+        # Hostile answers: action → what its answer becomes after the action was processed. An object is
+        # merged into the answer ({"add": {"error": "x"}}: an order id *and* an error); anything else
+        # replaces it ({"add": [1]}).
+        rewrite_answers: dict | None = None,
     ):
         self.dialect = dialect
         self.api_key = api_key
@@ -142,6 +147,7 @@ class Simulator:
         self.echo_key_in_errors = echo_key_in_errors
         self.partial_without_remains = partial_without_remains
         self.lines_split_everywhere = lines_split_everywhere
+        self.rewrite_answers = rewrite_answers or {}
         self._forgotten: dict[str, str] = {}
         self._lock = threading.RLock()
         self._balance = Decimal(balance)
@@ -316,7 +322,7 @@ class Simulator:
             try:
                 if not self._authorised(params, headers):
                     raise Rejected("Invalid API key")
-                answer = self._dispatch(action, params)
+                answer = self._rewritten(action, self._dispatch(action, params))
                 reply = _json_reply(answer)
             except Rejected as error:
                 status = (
@@ -324,6 +330,14 @@ class Simulator:
                 )
                 reply = _json_reply({"error": str(error)}, status)
         return self._late_failure(fault, reply) if fault is not None else reply
+
+    def _rewritten(self, action: str, answer: object) -> object:
+        if action not in self.rewrite_answers:
+            return answer
+        rewrite = self.rewrite_answers[action]
+        if isinstance(rewrite, dict) and isinstance(answer, dict):
+            return {**answer, **rewrite}
+        return rewrite
 
     def _dispatch(self, action: str, params: dict[str, str]) -> object:
         handlers = {
@@ -759,6 +773,8 @@ class Simulator:
             return Reply(200, b"", hang_seconds=fault.delay, drop=True)
         if fault.kind == "accept_then_drop":
             return Reply(200, b"", drop=True)
+        if fault.kind == "drip":
+            return replace(reply, drip_seconds=fault.delay)
         if fault.kind in HOSTILE_ANSWERS:
             return replace(reply, body=hostile_answer(fault.kind, reply.body))
         return reply

@@ -4,7 +4,8 @@ In front of the application (nothing is processed): ``html`` (a 200 HTML page), 
 challenge page), ``http_502``, ``redirect`` (a 301 elsewhere), ``rate_limit`` (429 with Retry-After). After
 the application processed the request (an ``add`` *did* happen, the answer is lost): ``http_500``, ``empty``,
 ``truncated``, ``accept_then_hang`` (no answer for ``delay`` seconds, then the connection drops),
-``accept_then_drop``.
+``accept_then_drop``, ``drip`` (the whole answer, status line and headers too, one byte every ``delay``
+seconds: each byte comes well within any read timeout).
 Neither: ``slow`` (answer normally after ``delay`` seconds) and ``error_http_4xx`` (error answers
 come with HTTP 400/401 instead of 200).
 Hostile answers (processed, then answered with bytes no API document allows): ``deep_json`` (arrays nested
@@ -29,6 +30,7 @@ FAULT_KINDS = frozenset(
         "truncated",
         "accept_then_hang",
         "accept_then_drop",
+        "drip",
         "slow",
         "error_http_4xx",
         *HOSTILE_ANSWERS,
@@ -59,7 +61,7 @@ class Fault:
     kind: str
     action: str | None = None  # None: every action
     times: int | None = None  # None: until cleared
-    delay: float = 2.0  # seconds, for slow and accept_then_hang
+    delay: float = 2.0  # seconds, for slow and accept_then_hang; between two bytes, for drip
 
 
 HTML_PAGE = b"""<!DOCTYPE html>

@@ -46,6 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop:
             self.close_connection = True
             return
+        if reply.drip_seconds:
+            self._drip(reply)
+            return
         self._send(reply)
 
     def _control(self, path: str, data: dict) -> None:
@@ -93,6 +96,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
         except ConnectionError:  # the client stopped reading (a huge_body it refused)
             self.close_connection = True
+
+    def _drip(self, reply: Reply) -> None:
+        head = f"HTTP/1.1 {reply.status} OK\r\nContent-Type: {reply.content_type}\r\n"
+        head += f"Content-Length: {len(reply.body)}\r\n\r\n"
+        self.close_connection = True
+        try:
+            for byte in head.encode() + reply.body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(reply.drip_seconds)
+        except OSError:  # the client gave up
+            pass
 
     def log_message(self, format, *args):
         pass

@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
-    "reseller.admin_tools.AdminSelectionCheckMiddleware",
+    "reseller.admin_tools.AdminInputCheckMiddleware",
     "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -83,9 +83,10 @@ AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Behind a TLS proxy every visitor arrives from the proxy's address: with TRUSTED_PROXY_COUNT proxies in
 # front (1 behind one nginx), the client's address is read from X-Forwarded-For (reseller/client_ip.py),
-# so an attacker locks a username out only from their own address. 0 (default): REMOTE_ADDR, no proxy.
+# so an attacker locks a username out only from their own address (for IPv6, their /64: reseller.client_ip).
+# 0 (default): REMOTE_ADDR, no proxy.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "reseller.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "reseller.client_ip.client_limit_key"  # an IPv6 client counts by its /64
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "accounts.lockout.attempt_username"
 
@@ -100,6 +101,10 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # The admin never shows a device's secret key or its recovery codes.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The sign-up and password-reset forms are open to anyone: posts per client address, and account mails per
+# recipient ("N/hour"; limits' syntax), so they can neither fill the users table nor flood an inbox.
+ACCOUNT_FORMS_PER_CLIENT = env.str("ACCOUNT_FORMS_PER_CLIENT", default="10/hour")
+ACCOUNT_MAILS_PER_ADDRESS = env.str("ACCOUNT_MAILS_PER_ADDRESS", default="5/hour")
 
 ROOT_URLCONF = "reseller.urls"
 WSGI_APPLICATION = "reseller.wsgi.application"
@@ -369,6 +374,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
 # Each distinct server error is mailed to ADMINS at most once per this many minutes (the next mail counts
 # the ones held back), so anonymous requests that cause a 500 cannot flood the operator's inbox.
 ADMIN_MAIL_THROTTLE_MINUTES = env.int("ADMIN_MAIL_THROTTLE_MINUTES", default=10)
+# Error reports quote the request and the settings: POST fields named like secrets and passwords inside URLs
+# are hidden on every page, not only where a view declares them sensitive.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "reseller.log.SecretsReporterFilter"
 
 # Every handler redacts API keys (resellers send them in query strings); Django's own loggers are
 # redeclared here so that its default handlers (runserver's access lines, error mails) get the filter too.

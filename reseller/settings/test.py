@@ -36,3 +36,6 @@ PROVIDER_RATE_LIMIT_MAX_WAIT = 2.0
 PROVIDER_RETRY_BACKOFF = 0.01
 # Provider ids restart at 1 in every test database: keep each run's rate-limit windows apart.
 RATELIMIT_NAMESPACE = os.environ.setdefault("RATELIMIT_NAMESPACE", f"test-{uuid.uuid4().hex}")
+# Tests sign up and reset passwords from one address all day; tests of the caps set them lower.
+ACCOUNT_FORMS_PER_CLIENT = "100000/hour"
+ACCOUNT_MAILS_PER_ADDRESS = "100000/hour"

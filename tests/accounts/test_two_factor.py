@@ -226,6 +226,21 @@ def test_new_recovery_codes_replace_the_old(client):
     assert set(StaticToken.objects.values_list("token", flat=True)) == set(new)
 
 
+def test_new_recovery_codes_keep_a_session_signed_in_with_a_recovery_code(client):
+    """Lost phone: signed in with a recovery code, the user asks for new codes; that session stays in."""
+    user = customer_sign_up(username="cleo", email="cleo@example.com", password=PASSWORD)
+    _, old = with_two_factor(user)
+    password_step(client, "cleo")
+    assert code_step(client, old[0]).status_code == 302 and signed_in(client)
+    page = client.post("/accounts/two-factor/recovery-codes/").content.decode()
+    new = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", page)
+    assert signed_in(client)
+    assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(new)
+    other = Client()
+    password_step(other, "cleo")
+    assert code_step(other, new[0]).status_code == 302 and signed_in(other)
+
+
 def test_a_session_that_skipped_the_code_is_signed_out(client):
     """Signed in before two-factor was turned on elsewhere: that session does not stay in."""
     user = customer_sign_up(username="cleo", email="cleo@example.com", password=PASSWORD)
@@ -246,3 +261,18 @@ def test_production_requires_two_factor_for_owners():
         DJANGO_ALLOWED_HOSTS="panel.example.com",
     )
     assert result.stdout.strip().splitlines()[-1] == "True", result.stderr
+
+
+def test_pages_showing_the_secret_or_the_codes_are_kept_in_no_cache(client):
+    """Like the page that shows a new API key: what is shown once must not be found again in a cache."""
+    user = customer_sign_up(username="cleo", email="cleo@example.com", password=PASSWORD)
+    client.force_login(user)
+    setup = client.get("/accounts/two-factor/setup/")
+    device = TOTPDevice.objects.get(user=user)
+    assert setup.status_code == 200 and "no-store" in setup["Cache-Control"]
+    confirmed = client.post("/accounts/two-factor/setup/", {"code": code_for(device)})
+    assert (
+        "They are shown only now" in confirmed.content.decode() and "no-store" in confirmed["Cache-Control"]
+    )
+    again = client.post("/accounts/two-factor/recovery-codes/")
+    assert "They are shown only now" in again.content.decode() and "no-store" in again["Cache-Control"]

@@ -210,3 +210,20 @@ def test_request_log_rows_never_carry_a_key(client, reseller):
     assert len(logged) == 2
     assert reseller.key not in json.dumps(logged)
     assert reseller.key.partition(".")[0] in json.dumps(logged)  # the prefix names the key, as in pages
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "orders/%00/"),
+        ("post", "orders/%00/refill/"),
+        ("get", "refills/%00/"),
+        ("get", "services/%00/"),
+    ],
+)
+def test_a_nul_in_a_rest_path_is_a_404_and_is_logged_without_it(reseller, method, path):
+    """The request log quotes the path, and PostgreSQL refuses a NUL in text: that was a 500."""
+    response = reseller.rest(method, path)
+    assert response.status_code == 404
+    [action] = ApiRequest.objects.values_list("action", flat=True)
+    assert action == f"{method.upper()} /api/v1/{path.replace('%00', '')}"

@@ -38,6 +38,14 @@ def test_adjustbalance_command_writes_an_adjustment(operator, customer):
         (["carol", "abc", "--reason", "x"], "is not an amount"),
         (["carol", "-100", "--reason", "x"], "Not enough funds"),
         (["carol", "5", "--reason", " "], "needs a reason"),
+        # Decimal() reads these (or fails with a traceback): an amount is written with 0-9 and a point.
+        *[
+            (["carol", amount, "--reason", "x"], "is not an amount: write it with the digits 0-9")
+            for amount in ["NaN", "sNaN", "Infinity", "1e999", "1e5", "\u0661\u0660", "\uff11", "1_0"]
+        ],
+        (["carol", "9" * 30, "--reason", "x"], "no more than 16 digits"),
+        (["carol", "0.00001", "--reason", "x"], "no more than 4 decimal places"),
+        (["carol", "999999999999", "--reason", "x"], "it must stay below 1,000,000,000,000"),
     ],
 )
 def test_adjustbalance_command_errors(operator, customer, args, message):
@@ -86,3 +94,13 @@ def test_adjusting_is_staff_only(client, customer):
     assert response.status_code == 302
     customer.account.refresh_from_db()
     assert customer.account.balance == Decimal("20")
+
+
+def test_an_adjustment_past_what_the_balance_column_holds_is_refused_on_the_form(client, operator, customer):
+    """On PostgreSQL a balance of 10^12 or more is a numeric overflow: a server error after the lock."""
+    client.force_login(operator)
+    url = reverse("admin:billing_account_adjust", args=[customer.account.pk])
+    refused = client.post(url, {"amount": "999999999999.9999", "reason": "a typo"})
+    assert refused.status_code == 200 and "it must stay below 1,000,000,000,000" in refused.content.decode()
+    customer.account.refresh_from_db()
+    assert customer.account.balance == Decimal("20") and not LedgerEntry.objects.filter(kind="adjustment")

@@ -140,3 +140,58 @@ def test_the_configured_sandbox_is_offered_and_credits(client, customer):
     assert client.get(started["Location"]).status_code == 200
     assert client.post("/funds/callback/sandbox/", _signed_payment(topup)).status_code == 200
     assert account_for(customer).balance == 140
+
+
+# --- one judge per kind of payment ----------------------------------------------------------------------------
+
+
+def test_operators_decide_manual_payments_only(admin_client, admin_user, customer):
+    """A gateway payment the customer started and never paid, approved in a bulk "select all pending", would
+    credit money nobody sent; one rejected by hand and then paid at the gateway would keep it."""
+    from django.core.exceptions import ValidationError
+
+    from billing.topups import topup_approve, topup_reject, topup_request
+
+    started = topup_request(user=customer, amount=Decimal(100000), method="sandbox")  # never paid
+    manual = topup_request(user=customer, amount=Decimal(25), method="manual", reference="BANK-1")
+
+    page = admin_client.post(
+        "/admin/billing/topup/",
+        {"action": "approve", "_selected_action": [started.pk, manual.pk]},
+        follow=True,
+    ).content.decode()
+    assert "only the gateway" in page and "1 payment(s) credited" in page
+    assert account_for(customer).balance == 125  # the manual one only
+    assert not LedgerEntry.objects.filter(idempotency_key=f"deposit:topup:{started.pk}").exists()
+    with pytest.raises(ValidationError, match="only the gateway"):
+        topup_reject(topup=started, actor=admin_user, note="Not seen")
+    with pytest.raises(ValidationError, match="only the gateway"):
+        topup_approve(topup=started, actor=admin_user)
+    started.refresh_from_db()
+    assert started.status == TopUp.Status.PENDING and started.decided_by is None
+
+    # The gateway decides it: paid, credited once.
+    assert admin_client.post("/funds/callback/sandbox/", _signed_payment(started)).status_code == 200
+    assert account_for(customer).balance == 100125
+
+
+def test_a_payment_the_gateway_canceled_and_then_took_is_credited_once(client, customer):
+    topup = TopUp.objects.create(user=customer, amount=Decimal(40), method=TopUp.Method.SANDBOX)
+    canceled = GATEWAYS["sandbox"].sign(
+        topup_id=topup.pk, paid=False, amount=topup.amount, gateway_reference="x"
+    )
+    assert client.post("/funds/callback/sandbox/", canceled).status_code == 200
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.CANCELED and account_for(customer).balance == 100
+
+    for _ in range(
+        2
+    ):  # paid after all (the customer came back to the gateway's page), and the gateway repeats
+        assert client.post("/funds/callback/sandbox/", _signed_payment(topup)).status_code == 200
+    assert (
+        client.post("/funds/callback/sandbox/", canceled).status_code == 200
+    )  # a late "canceled" undoes nothing
+
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.CREDITED and account_for(customer).balance == 140
+    assert LedgerEntry.objects.filter(idempotency_key=f"deposit:topup:{topup.pk}").count() == 1

@@ -441,8 +441,71 @@ def test_every_order_type_ending_short_refunds_exactly_the_undelivered_part(shop
         if service.type == "Subscriptions":  # refunded by posts: 2 bought
             delivered = server.sim.order(order.provider_order_id).posts_done
             assert order.refunded == to_money(order.charge * (2 - delivered) / 2)
-        else:
-            assert order.refunded == to_money(order.charge * order.remains / order.units), service.type
+        # What both APIs answer as remains is what was refunded for (a panel downstream refunds by it).
+        assert order.refunded == to_money(order.charge * order.remains / order.units), service.type
+    assert ledger_audit(account=account_for(customer)).ok
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "undelivered", "status"),
+    [
+        # A drip-feed canceled after 1 of 4 runs, the answer without remains: settled by runs.
+        ("drip-feed", {"status": "Canceled", "runs": 1}, "three runs", S.CANCELED),
+        # A subscription ended after 1 of its 2 posts while the provider's remains still say "all".
+        ("subscription", {"status": "Canceled", "posts": 1, "remains": "everything"}, "half", S.CANCELED),
+        ("subscription", {"status": "Completed", "posts": 1, "remains": "everything"}, "half", S.PARTIAL),
+        ("subscription", {"status": "Completed", "posts": 2, "remains": "everything"}, "none", S.COMPLETED),
+        # A hostile "Expired" on an ordinary order: refunded, so never shown (nor refilled) as Completed.
+        ("default", {"status": "Expired", "remains": "half"}, "half", S.PARTIAL),
+    ],
+)
+def test_the_remains_answered_are_what_was_refunded(shop, customer, kind, answer, undelivered, status):
+    from api.v2_actions import status as v2_status
+    from billing.money import to_money
+    from orders.services import order_apply_status
+    from panels.client import RemoteOrderStatus
+    from panels.normalize import order_status
+
+    _, provider = shop("smmcloud")
+    if kind == "drip-feed":
+        service = service_of(provider, "Default", provider_service__dripfeed=True)
+        data = {
+            "link": "https://x.example/d",
+            "quantity": str(service.min_quantity),
+            "runs": "4",
+            "interval": "5",
+        }
+    else:
+        service = service_of(provider, "Subscriptions" if kind == "subscription" else "Default")
+        data = data_for(service)
+    order = order_place(user=customer, service=service, data=data)
+    order_submit(order_id=order.pk)
+    order.refresh_from_db()
+    units = order.units
+    figure = {"everything": units, "half": units // 2}
+    expected = {"three runs": units * 3 // 4, "half": units // 2, "none": 0}[undelivered]
+    remains = answer.get("remains")
+
+    order_apply_status(
+        order=order,
+        remote=RemoteOrderStatus(
+            order_status(answer["status"]),
+            answer["status"],
+            None,
+            "",
+            None,
+            figure[remains] if remains else None,
+            runs=answer.get("runs"),
+            posts=answer.get("posts"),
+        ),
+    )
+
+    order.refresh_from_db()
+    assert (order.status, order.remains) == (status, expected)
+    assert order.refunded == to_money(order.charge * expected / units)
+    said = v2_status(customer, {"order": str(order.pk)})
+    assert said["remains"] == str(expected)
+    assert D(said["charge"]) == order.charge - order.refunded
     assert ledger_audit(account=account_for(customer)).ok
 
 

@@ -112,6 +112,51 @@ def test_storefront_follows_price_changes_and_vanishing_services(synced_provider
     assert services["3"].status == Service.Status.DISABLED
 
 
+def test_a_provider_service_that_changes_type_is_never_sold_on_the_old_basis(
+    synced_provider, simulator, customer, admin_client
+):
+    """Custom Comments (per 1000 lines) becoming a Custom Comments Package (the rate per package): selling it on
+    would charge 10 lines at 8 per 1000 while the provider bills 8 for the package — and the margin would look
+    fine, the same two numbers compared."""
+    from django.core.exceptions import ValidationError
+
+    from orders.services import order_place
+
+    services_publish(provider=synced_provider, percent=D(50))
+    simulator.sim.set_service(4, type="Custom Comments Package")
+    catalogue_sync(provider=synced_provider)
+
+    service = on_sale(synced_provider)["4"]
+    assert (service.type, service.status, service.paused_by_sync) == (
+        "Custom Comments",
+        Service.Status.PAUSED,
+        True,
+    )
+    assert "now sells this as a Custom Comments Package service" in service.pause_reason
+    comments = {"link": "https://x.example/p", "comments": "\n".join(f"c{n}" for n in range(10))}
+    # Neither put back on sale by the operator's bulk action, nor sold if its status is forced.
+    admin_client.post("/admin/orders/service/", {"action": "resume", "_selected_action": [service.pk]})
+    assert Service.objects.get(pk=service.pk).status == Service.Status.PAUSED
+    Service.objects.filter(pk=service.pk).update(status=Service.Status.ACTIVE)
+    service.refresh_from_db()
+    with pytest.raises(ValidationError, match="not on sale"):
+        order_place(user=customer, service=service, data=comments)
+    with pytest.raises(ValidationError, match="Custom Comments Package service"):
+        service.full_clean()  # nor can the admin's form save it so
+
+    # The provider goes back to the old type: on sale again, repriced as before.
+    Service.objects.filter(pk=service.pk).update(status=Service.Status.PAUSED)
+    simulator.sim.set_service(4, type="Custom Comments")
+    catalogue_sync(provider=synced_provider)
+    service.refresh_from_db()
+    assert (service.status, service.paused_by_sync, service.pause_reason) == (
+        Service.Status.ACTIVE,
+        False,
+        "",
+    )
+    assert order_place(user=customer, service=service, data=comments).units == 10
+
+
 def test_customer_discounts_and_custom_prices(synced_provider):
     services_publish(provider=synced_provider, percent=D(50))
     followers = on_sale(synced_provider)["1"]
@@ -141,6 +186,17 @@ def test_publishservices_command(synced_provider):
 
     with pytest.raises(CommandError, match="not a number"):
         call_command("publishservices", synced_provider.name, "--markup", "lots")
+    # What Decimal() reads, or fails on with a traceback; and what the markup rule's columns cannot hold.
+    for option, value, message in [
+        *[("--markup", value, "is not a number") for value in ["NaN", "sNaN", "Infinity", "1e999", "1_0"]],
+        ("--markup", "\u0661\u0660", "is not a number"),
+        ("--fixed", "NaN", "is not a number"),
+        ("--markup", "9" * 30, "no more than 7 digits"),
+        ("--fixed", "9" * 30, "no more than 16 digits"),
+        ("--markup", "-100", "greater than or equal to -99"),
+    ]:
+        with pytest.raises(CommandError, match=message):
+            call_command("publishservices", synced_provider.name, "--markup", "5", option, value)
     with pytest.raises(CommandError, match="No provider called"):
         call_command("publishservices", "nobody", "--markup", "5")
 

@@ -144,6 +144,39 @@ def remote(raw: str, remains: int | None = None) -> RemoteOrderStatus:
     return RemoteOrderStatus(order_status(raw), raw, None, "", None, remains)
 
 
+@pytest.mark.parametrize(
+    "later",
+    [
+        ["Completed"],
+        ["In progress", "Completed"],  # back to work first, then "done"
+        ["Processing", "In progress", "Completed"],
+    ],
+)
+def test_a_status_that_flips_after_ending_short_without_figures_settles_nothing(shop, customer, later):
+    """Partial without remains, then Completed: closing on the later answer would keep the undelivered part's
+    money without anyone having looked. The order stays the operator's until an answer says how short."""
+    _, provider = shop("smmcloud")
+    order = sent(provider, customer, "https://x.example/flip")
+    order_apply_status(order=order, remote=remote("Partial"))
+    order.refresh_from_db()
+    assert order.status == S.PENDING and order.figures_missing_since and order.pk in queued()
+
+    for raw in later:
+        order_apply_status(order=order, remote=remote(raw, remains=0))
+        order.save()
+        order.refresh_from_db()
+        assert (order.status, order.provider_status, order.refunded) == (S.PENDING, raw, 0)
+        assert order.figures_missing_since and order.pk in queued(), raw
+    assert order.events.filter(message__contains="still kept for an operator").count() == len(later)
+
+    # An answer with the figures settles it, once.
+    order_apply_status(order=order, remote=remote("Partial", remains=100))
+    order.refresh_from_db()
+    assert (order.status, order.remains, order.refunded) == (S.PARTIAL, 100, order.charge / 3)
+    assert order.figures_missing_since is None and order.pk not in queued()
+    assert ledger_audit(account=account_for(customer)).ok
+
+
 # --- orders the provider no longer accounts for -----------------------------------------------------------
 
 
@@ -267,3 +300,50 @@ def test_the_operator_settles_from_the_review_queue_in_the_admin(shop, customer,
     order.refresh_from_db()
     assert (order.status, order.remains, order.refunded) == (S.PARTIAL, 100, order.charge / 3)
     assert "settled it: 100 of 300 not delivered (seen)." in order.events.last().message
+
+
+def test_a_cancel_without_figures_after_a_partial_without_them_refunds_nothing_by_guess(shop, customer):
+    # Pending, then "Partial" (so something was delivered), then a bare "Canceled": not "all undelivered".
+    _, provider = shop("smmcloud")
+    order = sent(provider, customer, "https://x.example/partial-then-canceled")
+    order_apply_status(order=order, remote=remote("Partial"))
+    order_apply_status(order=order, remote=remote("Canceled"))
+    order.save()
+    order.refresh_from_db()
+    assert (order.status, order.refunded) == (S.PENDING, 0) and order.figures_missing_since
+    assert order.pk in queued()
+
+
+# --- orders at a provider that is disabled ----------------------------------------------------------------
+
+
+def test_open_orders_at_a_disabled_provider_reach_the_queue_and_the_operator_settles_them(
+    shop, customer, operator
+):
+    """Disabled providers are neither synced nor sent orders: their open orders would wait forever, nothing
+    undelivered refunded, and no action could settle them."""
+    from orders.tasks import sync_all_order_statuses
+
+    server, provider = shop("smmcloud")
+    order = sent(provider, customer, "https://x.example/disabled")
+    sync(server, provider, order)
+    assert order.status == S.IN_PROGRESS
+    with pytest.raises(OrderRefused):  # while its provider answers, it is the provider's to settle
+        order_settle_undelivered(order=order, undelivered=order.units, actor=operator)
+
+    provider.enabled = False
+    provider.save()
+    server.sim.advance(5)  # it ends short upstream; nobody asks any more
+    sync_all_order_statuses()
+    order.refresh_from_db()
+    assert order.status == S.IN_PROGRESS and order.refunded == 0
+    assert order.pk not in queued()  # a provider disabled for a moment is no alarm
+    check = queued(now=timezone.now() + LATER)[order.pk]
+    assert check.startswith("Its provider is disabled")
+
+    order_settle_undelivered(order=order, undelivered=100, actor=operator, note="its panel: 100 left")
+
+    order.refresh_from_db()
+    assert (order.status, order.remains, order.refunded) == (S.PARTIAL, 100, order.charge / 3)
+    assert queued(now=timezone.now() + LATER) == {}
+    assert ledger_audit(account=account_for(customer)).ok

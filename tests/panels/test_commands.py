@@ -64,3 +64,16 @@ def test_addprovider_keeps_the_key_at_the_same_url_and_wants_it_for_a_new_one(si
         run("addprovider", "Cloud", "https://elsewhere.example")
     kept = Provider.objects.get()
     assert (kept.api_url, kept.api_key, kept.calls_per_minute) == (simulator.url, simulator.key, 7)
+
+
+@pytest.mark.django_db
+def test_addprovider_reads_the_key_from_standard_input(monkeypatch):
+    monkeypatch.setattr("sys.stdin", StringIO("key-from-stdin-123456\n"))
+    out = run("addprovider", "Piped", "https://piped.example", "-")
+    assert out.startswith("Created provider Piped") and "key-from-stdin" not in out
+    assert Provider.objects.get().api_key == "key-from-stdin-123456"
+
+    monkeypatch.setattr("sys.stdin", StringIO(""))
+    with pytest.raises(CommandError, match="No API key was given on standard input"):
+        run("addprovider", "Piped", "https://piped.example", "-")
+    assert Provider.objects.get().api_key == "key-from-stdin-123456"

@@ -4,6 +4,8 @@ with the error — whatever was raised, and however deep the answer."""
 
 import socket
 import threading
+import time
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -139,3 +141,133 @@ def test_a_body_shorter_than_its_content_length_is_an_unknown_outcome(make_clien
         client.balance()
     listener.close()
     assert [call.outcome for call in client.calls] == ["unknown"] * 3
+
+
+# Answers to a write that say neither yes nor no: an id with an error, an id of 0, an id nothing can follow.
+AMBIGUOUS_ADD_ANSWERS = {
+    "id-and-error": {"error": "Something went wrong"},
+    "id-and-retry-later-error": {"error": "Not enough funds"},
+    "zero": {"order": 0},
+    "longer-than-its-column": {"order": "9" * 65},
+    "with-a-space": {"order": "10 001"},
+    "fraction": {"order": 1.5},
+}
+
+
+@pytest.mark.parametrize("rewrite", AMBIGUOUS_ADD_ANSWERS.values(), ids=AMBIGUOUS_ADD_ANSWERS.keys())
+def test_an_ambiguous_add_answer_waits_for_review_and_is_never_resent(shop, customer, rewrite):
+    """The provider made the order and answered something no caller can act on: neither refused (no refund,
+    no retry) nor accepted (nothing to follow) — the operator decides; no second order is ever sent."""
+    server, provider = shop("smmcloud", rewrite_answers={"add": rewrite})
+    service = service_of(provider, "Default")
+    order = order_place(user=customer, service=service, data=data_for(service), actor=customer)
+    order_submit(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == "needs_review" and order.provider_order_id is None and order.refunded == 0
+    assert server.sim.calls["add"] == 1 and len(server.sim.orders()) == 1
+    assert ProviderCall.objects.filter(action="add").count() == 1
+    assert order_submit(order_id=order.pk) is None and server.sim.calls["add"] == 1
+
+
+def test_a_refill_answered_with_an_id_and_an_error_is_an_unknown_outcome(make_simulator, make_client):
+    server = make_simulator("smmcloud", rewrite_answers={"refill": {"error": "Something went wrong"}})
+    client = make_client(server)
+    service = next(s for s in client.services().services if s.refill and s.type == "Default")
+    placed = client.add(service.remote_id, link="https://x.example/r", quantity=service.min)
+    server.sim.advance(10)  # completed: refills are allowed now
+    with pytest.raises(ProviderOutcomeUnknown, match="an id and an error"):
+        client.refill(placed)
+    assert server.sim.calls["refill"] == 1
+
+
+def test_an_id_beside_an_empty_error_is_accepted(make_simulator, make_client):
+    server = make_simulator("smmcloud", rewrite_answers={"add": {"error": None}})
+    client = make_client(server)
+    service = next(s for s in client.services().services if s.type == "Default")
+    assert client.add(service.remote_id, link="https://x.example/n", quantity=service.min) == "10001"
+
+
+def test_catalogue_entries_the_columns_cannot_hold_are_unreadable_not_a_failed_sync(
+    make_simulator, make_provider
+):
+    """On PostgreSQL each of these failed the whole sync (numeric overflow, a value too long for its column);
+    a decimal comma was read as a rate ten times larger."""
+    services = [
+        {"service": 1, "name": "Fine", "rate": "0.90", "min": 10, "max": 1000},
+        {"service": 2, "name": "Rounds to 10^12", "rate": "999999999999.999999999", "min": 10, "max": 1000},
+        {"service": "9" * 65, "name": "Long id", "rate": "1", "min": 10, "max": 1000},
+        {"service": 4, "name": "Decimal comma", "rate": "1,5", "min": 10, "max": 1000},
+        {
+            "service": 5,
+            "name": "N" * 100_000,
+            "type": "T" * 1000,
+            "category": "C" * 1000,
+            "rate": 1,
+            "min": 1,
+            "max": 2,
+        },
+    ]
+    provider = make_provider(make_simulator("smmcloud", rewrite_answers={"services": services}))
+    result = catalogue_sync(provider=provider)
+    assert sorted(result.created) == ["1", "5"] and len(result.invalid) == 3
+    assert {record.remote_id for record in result.invalid} == {"2", None, "4"}
+    assert ProviderService.objects.get(remote_id="1").rate == Decimal("0.90")
+    assert SyncRun.objects.get().ok is True
+
+
+@pytest.mark.parametrize("balance", ["999999999999.999999999", "1,5"])
+def test_a_balance_the_column_cannot_hold_is_explained_by_test_connection(
+    operator_client,  # noqa: F811 — the fixture imported above
+    make_simulator,
+    make_provider,
+    balance,
+):
+    provider = make_provider(make_simulator("smmcloud", rewrite_answers={"balance": {"balance": balance}}))
+    [message] = run_action(operator_client, "test_connection", provider)
+    assert message.startswith(f"{provider.name}: The provider's answer to 'balance' is not a balance")
+    run = SyncRun.objects.get()
+    assert run.ok is False and run.finished_at
+    provider.refresh_from_db()
+    assert provider.balance is None
+
+
+@pytest.mark.parametrize("action", ["services", "balance", "status", "add"])
+def test_a_provider_trickling_its_answer_is_cut_off_at_the_call_deadline(make_simulator, make_client, action):
+    """A byte every 0.2 s comes well within the read timeout (1 s), so only a deadline on the whole call
+    frees the worker: the answer (here 30 s long) is abandoned at 1 + 2 x 1 s, as an unknown outcome."""
+    server = make_simulator("smmcloud")
+    client = make_client(server, attempts=2)
+    service = next(s for s in client.services().services if s.type == "Default")
+    placed = client.add(service.remote_id, link="https://x.example/p", quantity=service.min)
+    client.calls.clear()
+    server.sim.set_fault("drip", delay=0.2)
+    call = {
+        "services": client.services,
+        "balance": client.balance,
+        "status": lambda: client.status(placed),
+        "add": lambda: client.add(service.remote_id, link="https://x.example/a", quantity=service.min),
+    }[action]
+    started = time.monotonic()
+    with pytest.raises(ProviderOutcomeUnknown, match="did not finish answering within 3 s"):
+        call()
+    attempts = 2 if action != "add" else 1  # an add is never sent twice
+    assert time.monotonic() - started < attempts * 3 + 1.5
+    assert [call.outcome for call in client.calls] == ["unknown"] * attempts
+    assert server.sim.calls[action] == attempts + (action in {"services", "add"})
+
+
+def test_the_admin_explains_a_trickling_provider_and_closes_the_run(
+    operator_client,  # noqa: F811 — the fixture imported above
+    provider,
+    simulator,
+    settings,
+):
+    settings.PROVIDER_CALL_ATTEMPTS = 1
+    provider.connect_timeout = Decimal(1)
+    provider.save()
+    simulator.sim.set_fault("drip", delay=0.2)
+    [message] = run_action(operator_client, "test_connection", provider)
+    assert message == f"{provider.name}: The provider did not finish answering within 3 s."
+    run = SyncRun.objects.get()
+    assert run.ok is False and run.finished_at and "did not finish answering" in run.error
+    assert ProviderCall.objects.get().outcome == "unknown"

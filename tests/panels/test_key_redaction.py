@@ -2,7 +2,10 @@
 HTML error pages, a service name — never gets it stored or shown: not in the database, the admin, messages,
 command output, logs or mail."""
 
+import html
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from urllib.parse import quote, quote_plus
 
@@ -18,7 +21,14 @@ from orders.models import Order, Refill
 from orders.refills import refill_request, refill_send
 from orders.services import order_cancel, order_cancel_send, order_place, order_submit, orders_sync_statuses
 from panels.catalogue import catalogue_sync
-from panels.client import EXCERPT_CHARS, REDACTED, ProviderClient, ProviderRejected, secret_redactor
+from panels.client import (
+    EXCERPT_CHARS,
+    REDACTED,
+    ProviderClient,
+    ProviderError,
+    ProviderRejected,
+    secret_redactor,
+)
 from panels.models import Provider
 from panels.services import provider_upsert
 from tests.orders.support import service_of, settle
@@ -66,6 +76,63 @@ def test_the_call_log_excerpt_is_cut_after_redaction_never_keeping_half_a_key(ma
     excerpt = client.calls[-1].response_excerpt
     assert excerpt.endswith("x" + REDACTED[:10]) and len(excerpt) == EXCERPT_CHARS
     assert KEY[:10] not in excerpt
+
+
+@pytest.fixture
+def raw_provider():
+    """A provider on a loopback port that answers every call with the bytes ``answers[0]`` holds."""
+    answers = [b""]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            status, content_type, body, *broken_off = answers[0]
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            if not broken_off:  # else no length: the answer ends where the connection closes
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/v2", answers
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_key_escaped_as_php_json_or_html_writes_it_is_redacted_too(raw_provider):
+    """The call log quotes the raw body: PHP's json_encode writes "/" as "\\/", an HTML page "&" as "&amp;"."""
+    url, answers = raw_provider
+    calls = []
+    client = ProviderClient(url, KEY, attempts=1, on_call=calls.append)
+    php = json.dumps({"error": f"Invalid key {KEY}"}).replace("/", "\\/")
+    page = f"<html><body><p>No panel for key {html.escape(KEY)}</p></body></html>"
+    for status, content_type, body in [(200, "application/json", php), (500, "text/html", page)]:
+        answers[0] = (status, content_type, body.encode())
+        with pytest.raises(ProviderError) as caught:
+            client.balance()
+        assert not leaks(str(caught.value), KEY)
+    assert [REDACTED in call.response_excerpt for call in calls] == [True, True]
+    excerpts = " ".join(call.response_excerpt for call in calls)
+    assert "Echo" not in excerpts and "0123456789" not in excerpts
+
+
+def test_an_answer_that_breaks_off_in_the_middle_of_the_key_leaves_no_start_of_it(raw_provider):
+    url, answers = raw_provider
+    calls = []
+    client = ProviderClient(url, KEY, attempts=1, on_call=calls.append)
+    whole = json.dumps({"error": f"Invalid key {KEY}"}).encode()
+    broken = whole[: whole.index(b"0123456789") + 6]  # "...Echo/Key+012345": the connection drops
+    answers[0] = (200, "application/json", broken, "broken off")
+    with pytest.raises(ProviderError):
+        client.balance()
+    (call,) = calls
+    assert call.response_excerpt == '{"error": "Invalid key ' + REDACTED
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from panels.normalize import (
         (8, Decimal(8)),
         ("100.84292", Decimal("100.84292")),
         ("1,234.5", Decimal("1234.5")),
+        ("-1,234,567", Decimal("-1234567")),
         (" 3 ", Decimal(3)),
         ("", None),
         (None, None),
@@ -38,6 +39,12 @@ from panels.normalize import (
 )
 def test_to_decimal_reads_every_shape_providers_send(value, expected):
     assert to_decimal(value) == expected
+
+
+@pytest.mark.parametrize("value", ["1,5", "0,90", "1,23", "12,3456", ",5", "1,,234", "1.234,5"])
+def test_a_decimal_comma_is_unreadable_not_a_figure_ten_times_larger(value):
+    """Read with its comma dropped, a European "1,5" (1.5) would cost, charge or count 15."""
+    assert to_decimal(value) is None and to_int(value) is None
 
 
 def test_to_decimal_never_goes_through_binary_floats():
@@ -83,6 +90,25 @@ def test_to_flag_treats_missing_as_false(value, expected):
 )
 def test_ids_are_always_strings(value, expected):
     assert to_id(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x" * 65, "12 34", "12\n34", "1,2", "a\x00b", 1.5, 1e30, float("nan"), " \t "],
+    ids=[
+        "longer-than-its-column",
+        "space",
+        "newline",
+        "comma",
+        "control",
+        "fraction",
+        "float-beyond-2^53",
+        "nan",
+        "blank",
+    ],
+)
+def test_what_cannot_be_sent_back_as_an_id_is_not_one(value):
+    assert to_id(value) is None
 
 
 @pytest.mark.parametrize(
@@ -160,7 +186,14 @@ def test_api_url_with_or_without_api_v2(url, expected):
     assert normalize_api_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["smmcloud.uk", "ftp://x.example", "https://", ""])
+@pytest.mark.parametrize(
+    "url",
+    [
+        *["smmcloud.uk", "ftp://x.example", "https://", "", "javascript:alert(1)", "file:///etc/passwd"],
+        *["https://user:secret@x.example/api/v2", "https://x.example:99999", "https://x.example:abc"],
+        *["https://x.example/api/v2\x00", "https://x.example/a b", "https://x.example/a\nb"],
+    ],
+)
 def test_bad_api_urls_are_refused(url):
     with pytest.raises(BadValue):
         normalize_api_url(url)

@@ -95,7 +95,7 @@ def test_login_is_throttled_after_five_failures(client, make_customer):
     assert locked.status_code == 429 and "Too many failed logins" in locked.content.decode()
 
 
-def test_password_reset_by_email(client, make_customer):
+def test_password_reset_by_email(client, make_customer, eager_celery):
     make_customer("rosa")
     asked = client.post("/accounts/password_reset/", {"email": "rosa@example.com"}, follow=True)
     assert "a link to choose a new password is on its way" in asked.content.decode()
@@ -135,11 +135,12 @@ def test_settings_change_email_and_time_zone(signed_in, make_customer):
     """A new email changes once that address follows the link mailed to it; whether another account uses
     an address is never said (that account's owner is told instead)."""
     make_customer("other")
+    password = {"password": "pw-Secret-123"}
     taken = signed_in.post(
-        "/accounts/settings/", {"email": "other@example.com", "timezone": "UTC"}, follow=True
+        "/accounts/settings/", {"email": "other@example.com", "timezone": "UTC", **password}, follow=True
     )
     new = signed_in.post(
-        "/accounts/settings/", {"email": "new@example.com", "timezone": "Asia/Tokyo"}, follow=True
+        "/accounts/settings/", {"email": "new@example.com", "timezone": "Asia/Tokyo", **password}, follow=True
     )
     assert "follow the link in the mail we sent there" in taken.content.decode()
     assert "follow the link in the mail we sent there" in new.content.decode()
@@ -155,6 +156,27 @@ def test_settings_change_email_and_time_zone(signed_in, make_customer):
     signed_in.user.refresh_from_db()
     assert signed_in.user.email == "new@example.com"
     assert "This link no longer works" in signed_in.get(link).content.decode()
+
+
+def test_changing_the_email_needs_the_password(signed_in):
+    """Password reset links go to the email: an open session alone must not be enough to take it."""
+    for password, refusal in [
+        ("", "Type your password."),
+        ("wrong", "Your password was entered incorrectly."),
+    ]:
+        page = signed_in.post(
+            "/accounts/settings/",
+            {"email": "thief@example.com", "timezone": "Asia/Tokyo", "password": password},
+        )
+        assert page.status_code == 200 and refusal in page.content.decode()
+    assert not mail.outbox
+    signed_in.user.refresh_from_db()
+    assert signed_in.user.profile.timezone == "UTC"  # nothing written by a refused form
+    # The time zone alone needs no password.
+    done = signed_in.post("/accounts/settings/", {"email": "CLEO@example.com", "timezone": "Asia/Tokyo"})
+    assert done.status_code == 302 and not mail.outbox
+    signed_in.user.profile.refresh_from_db()
+    assert signed_in.user.profile.timezone == "Asia/Tokyo"
 
 
 def test_new_order_page_fields_quote_and_placement(signed_in, shop):

@@ -1,9 +1,10 @@
-from decimal import Decimal, InvalidOperation
-
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from billing.models import LedgerEntry
 from billing.services import InsufficientFunds, account_for, balance_adjust
+from reseller.numbers import decimal_number
 
 
 class Command(BaseCommand):
@@ -29,10 +30,13 @@ class Command(BaseCommand):
         )
         if author is None:
             raise CommandError("No staff user to record as the author; pass --operator USERNAME")
+        value = decimal_number(amount)
+        if value is None:
+            raise CommandError(f"{amount!r} is not an amount: write it with the digits 0-9 and a point.")
         try:
-            value = Decimal(amount)
-        except InvalidOperation:
-            raise CommandError(f"{amount!r} is not an amount") from None
+            value = LedgerEntry._meta.get_field("amount").clean(value, None)  # what the ledger holds
+        except ValidationError as error:
+            raise CommandError(f"{amount}: {' '.join(error.messages)}") from None
         try:
             entry = balance_adjust(account=account_for(customer), amount=value, reason=reason, actor=author)
         except (ValueError, InsufficientFunds) as error:

@@ -1,18 +1,25 @@
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from orders.margins import SellingAtLoss
 from orders.models import MarkupRule
 from orders.storefront import services_publish
 from panels.models import Provider
+from reseller.numbers import decimal_number
 
 
-def decimal_argument(value: str) -> Decimal:
+def rule_argument(option: str, field: str, value: str) -> Decimal:
+    """``value`` of ``--option`` for the markup rule's ``field``, within what its column holds (a markup of
+    NaN, 1e999 or 30 digits stopped the command with a traceback)."""
+    number = decimal_number(value)
+    if number is None:
+        raise CommandError(f"--{option} {value!r} is not a number: write it with the digits 0-9 and a point.")
     try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise CommandError(f"{value!r} is not a number") from None
+        return MarkupRule._meta.get_field(field).clean(number, None)
+    except ValidationError as error:
+        raise CommandError(f"--{option} {value}: {' '.join(error.messages)}") from None
 
 
 class Command(BaseCommand):
@@ -39,8 +46,8 @@ class Command(BaseCommand):
         try:
             result = services_publish(
                 provider=found,
-                percent=decimal_argument(markup),
-                fixed=decimal_argument(fixed),
+                percent=rule_argument("markup", "percent", markup),
+                fixed=rule_argument("fixed", "fixed", fixed),
                 rounding=rounding,
                 category=category,
                 allow_loss=allow_loss,

@@ -1,3 +1,6 @@
+import getpass
+import sys
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,7 +16,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("url")
-        parser.add_argument("key", nargs="?", help="The API key (may be left out to keep the stored one).")
+        parser.add_argument(
+            "key",
+            nargs="?",
+            help="The API key; '-' reads it from standard input, out of the process list and shell history "
+            "(left out: the stored one is kept).",
+        )
         parser.add_argument("--calls-per-minute", type=int)
         parser.add_argument("--low-balance-threshold")
         parser.add_argument("--key-header", choices=["", "X-Api-Key", "Authorization"])
@@ -30,6 +38,10 @@ class Command(BaseCommand):
             if options[option] is not None
         }
         extra["enabled"] = not options["disabled"]
+        if key == "-":
+            key = (getpass.getpass("API key: ") if sys.stdin.isatty() else sys.stdin.readline()).strip()
+            if not key:
+                raise CommandError("No API key was given on standard input.")
         try:
             provider, created = provider_upsert(name=name, api_url=url, api_key=key, **extra)
         except ValidationError as error:
