@@ -43,8 +43,8 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "accounts.otp_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
+    "accounts.otp_apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
     "accounts",
     "panels",
     "billing",
