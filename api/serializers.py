@@ -8,7 +8,7 @@ from api.models import ApiRequest
 from billing.models import LedgerEntry
 from billing.money import MONEY_FIELD
 from orders.models import Order, OrderEvent, Refill, Service
-from orders.order_types import ALL_FIELDS
+from orders.order_types import ALL_FIELDS, dripfeed_allowed
 from reseller.numbers import whole_number
 
 
@@ -33,9 +33,7 @@ class ServiceSerializer(serializers.ModelSerializer):
     rate = serializers.SerializerMethodField(help_text="Your price per 1000 (per package for package types).")
     min = serializers.IntegerField(source="min_quantity")
     max = serializers.IntegerField(source="max_quantity")
-    dripfeed = serializers.BooleanField(
-        source="provider_service.dripfeed", help_text="Accepts runs and interval."
-    )
+    dripfeed = serializers.SerializerMethodField(help_text="Accepts runs and interval.")
     currency = serializers.SerializerMethodField()
 
     class Meta:
@@ -62,6 +60,9 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     def get_currency(self, service) -> str:
         return settings.PANEL_CURRENCY
+
+    def get_dripfeed(self, service) -> bool:
+        return dripfeed_allowed(service)
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -13,7 +13,7 @@ from rest_framework.exceptions import APIException
 from billing.money import money_text
 from billing.services import InsufficientFunds, account_for
 from orders.models import Order, Service
-from orders.order_types import ALL_FIELDS
+from orders.order_types import ALL_FIELDS, dripfeed_allowed
 from orders.pricing import customer_prices
 from orders.refills import refill_request
 from orders.selectors import orders_of, refills_of, services_on_sale
@@ -96,8 +96,8 @@ def services(user, params: dict) -> list[dict]:
             "max": str(service.max_quantity),
             "refill": service.refill,
             "cancel": service.cancel,
-            # Not in the two documents, but sent by most panels: whether runs/interval are accepted.
-            "dripfeed": service.provider_service.dripfeed,
+            # Not in the two documents, but sent by most panels: whether runs/interval are accepted here.
+            "dripfeed": dripfeed_allowed(service),
         }
         for service in on_sale
     ]

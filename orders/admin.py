@@ -249,6 +249,7 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         "refill",
         "refill_days",
         "cancel",
+        "dripfeed",
         "price",
         "cost",
         "margin",

@@ -76,6 +76,11 @@ class Service(models.Model):
         PAUSED = "paused", "Paused"
         DISABLED = "disabled", "Disabled by the operator"
 
+    class Dripfeed(models.TextChoices):
+        INHERIT = "", "As the provider and its drip-feed setting say"
+        ON = "on", "On"
+        OFF = "off", "Off"
+
     name = models.CharField(max_length=255)
     category = models.CharField(max_length=255)
     description = models.TextField(blank=True)
@@ -88,6 +93,14 @@ class Service(models.Model):
         default=30, help_text="Refills allowed this long after completion."
     )
     cancel = models.BooleanField("cancel allowed", default=False)
+    dripfeed = models.CharField(
+        "drip-feed",
+        max_length=8,
+        choices=Dripfeed.choices,
+        blank=True,
+        default=Dripfeed.INHERIT,
+        help_text="Whether customers may order runs and interval (Default services only).",
+    )
     price = models.DecimalField(
         **MONEY_FIELD, help_text="Per 1000 (per package for package types), panel currency."
     )

@@ -250,10 +250,29 @@ def _date(text: str) -> date | None:
         return None
 
 
+def dripfeed_allowed(service) -> bool:
+    """Whether ``service`` (a storefront service) accepts runs and interval: the one answer the order
+    validation, the storefront form and both APIs use.
+
+    The operator's per-service switch wins; else the provider's explicit flag; else, since the flag is
+    missing from the API v2 documents (not stated, not "no"), Default services accept drip-feed as those
+    documents say, unless the operator set the provider's drip-feed to "never".
+    """
+    kind = ORDER_TYPES.get(service.type)
+    if kind is None or kind.package or kind.counted_by != "quantity":
+        return False  # runs multiply a quantity: no other type has one to multiply
+    if service.dripfeed:  # "on" / "off"; "" inherits
+        return service.dripfeed == "on"
+    upstream = service.provider_service
+    if upstream.dripfeed is not None:
+        return upstream.dripfeed
+    return service.type == "Default" and upstream.provider.dripfeed != "never"
+
+
 def _drip_feed(service, values, fields, errors) -> int | None:
     if not values["runs"].strip() and not values["interval"].strip():
         return None
-    if not service.provider_service.dripfeed:
+    if not dripfeed_allowed(service):
         errors["runs"] = "This service cannot be drip-fed."
         return None
     runs = _number(

@@ -19,7 +19,9 @@ UNCONFIRMED_CANCEL = timedelta(hours=1)
 def services_on_sale() -> QuerySet[Service]:
     """What customers can order now, in this panel's id order."""
     return (
-        Service.objects.filter(status=Service.Status.ACTIVE).select_related("provider_service").order_by("pk")
+        Service.objects.filter(status=Service.Status.ACTIVE)
+        .select_related("provider_service__provider")
+        .order_by("pk")
     )
 
 

@@ -49,6 +49,7 @@ class ProviderForm(forms.ModelForm):
             "connect_timeout",
             "read_timeout",
             "calls_per_minute",
+            "dripfeed",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -104,6 +105,7 @@ class ProviderAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "api_url", "api_key", "key_header", "enabled", "notes"]}),
         ("Balance", {"fields": ["balance_display", "balance_checked_at", "low_balance_threshold"]}),
         ("Limits", {"fields": ["connect_timeout", "read_timeout", "calls_per_minute"]}),
+        ("Orders", {"fields": ["dripfeed"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
     actions = ["test_connection", "sync_catalogue", "sync_balance"]
@@ -234,6 +236,8 @@ class ProviderServiceAdmin(admin.ModelAdmin):
             ]
             if on
         ]
+        if service.dripfeed is None:
+            allowed.append("drip-feed not stated")
         return " · ".join(allowed) or "—"
 
     @admin.action(description="Mark as reviewed (clear the “new” flag)", permissions=["change"])

@@ -36,6 +36,7 @@ from panels.normalize import (
     order_status,
     refill_status,
     service_type,
+    stated_flag,
     to_decimal,
     to_flag,
     to_id,
@@ -175,7 +176,7 @@ class RemoteService:
     max: int
     refill: bool
     cancel: bool
-    dripfeed: bool
+    dripfeed: bool | None  # None: the answer did not say (the API v2 documents never do)
     description: str
     raw: dict
 
@@ -693,7 +694,7 @@ def _parse_service(record: object) -> RemoteService | InvalidRecord:
         max=maximum,
         refill=to_flag(record.get("refill")),
         cancel=to_flag(record.get("cancel")),
-        dripfeed=to_flag(record.get("dripfeed")),
+        dripfeed=stated_flag(record.get("dripfeed")),
         description=str(record.get("desc") or record.get("description") or "").strip(),
         raw=record,
     )

@@ -17,6 +17,10 @@ class Provider(models.Model):
         X_API_KEY = "X-Api-Key", "Also in an X-Api-Key header"
         AUTHORIZATION = "Authorization", "Also as Authorization: Bearer"
 
+    class Dripfeed(models.TextChoices):
+        DOCUMENTED = "documented", "On Default services unless the provider says no (as documented)"
+        NEVER = "never", "Never (unless a storefront service says on)"
+
     name = models.CharField(max_length=100, unique=True)
     api_url = models.URLField(
         "API URL", max_length=500, help_text="The endpoint, with or without /api/v2 (both are accepted)."
@@ -57,6 +61,14 @@ class Provider(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Calls a minute to this provider, shared by all workers.",
     )
+    dripfeed = models.CharField(
+        "drip-feed",
+        max_length=16,
+        choices=Dripfeed.choices,
+        default=Dripfeed.DOCUMENTED,
+        help_text="Whether Default services whose catalogue entry says nothing about drip-feed accept "
+        "runs and interval. A provider's explicit yes or no always applies.",
+    )
     notes = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,7 +104,8 @@ class ProviderService(models.Model):
     max_quantity = models.PositiveBigIntegerField("max")
     refill = models.BooleanField(default=False)
     cancel = models.BooleanField(default=False)
-    dripfeed = models.BooleanField(default=False)
+    # None: the provider's answer did not say (the two seed documents never do).
+    dripfeed = models.BooleanField(null=True, blank=True, help_text="Empty: not stated by the provider.")
     description = models.TextField(blank=True)
     raw = models.JSONField(default=dict, help_text="The record exactly as the provider sent it.")
 

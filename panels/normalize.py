@@ -59,6 +59,14 @@ def to_flag(value: object) -> bool:
     return False
 
 
+def stated_flag(value: object) -> bool | None:
+    """A flag whose absence says nothing (``dripfeed``: not in the API v2 documents): missing, null or
+    blank is None — not stated — and anything else reads as ``to_flag`` does."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return to_flag(value)
+
+
 MAX_ID_CHARS = 64  # what the columns keeping providers' ids hold
 
 

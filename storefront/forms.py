@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from billing.topups import MAX_TOPUP, MIN_TOPUP, topup_methods
-from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS
+from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS, dripfeed_allowed
 
 _FIELDS = {
     "link": lambda: forms.CharField(
@@ -70,7 +70,7 @@ def order_form(service, data=None) -> forms.Form:
     if service.type == "Subscriptions":
         for name in ("posts", "old_posts", "expiry"):
             form.fields[name] = _OPTIONAL[name]()
-    if "quantity" in kind.required and service.provider_service.dripfeed:
+    if "quantity" in kind.required and dripfeed_allowed(service):
         for name in ("runs", "interval"):
             form.fields[name] = _OPTIONAL[name]()
     if "quantity" in form.fields:

@@ -15,8 +15,14 @@ class SimService:
     max: int
     refill: bool = False
     cancel: bool = False
-    dripfeed: bool = False
+    # None: the catalogue does not say, as in both seed documents — Default services accept runs and
+    # interval, others not. True/False: stated (sent only with the simulator's ``dripfeed_flag`` quirk).
+    dripfeed: bool | None = None
     desc: str = ""
+
+    @property
+    def accepts_dripfeed(self) -> bool:
+        return self.dripfeed if self.dripfeed is not None else self.type == "Default"
 
 
 def _service(id, name, type, category, rate, min, max, **flags) -> SimService:
@@ -35,7 +41,6 @@ _SMMCLOUD = [
         10000,
         refill=True,
         cancel=True,
-        dripfeed=True,
         desc="Real-looking profiles. Start 0-1 h.",
     ),
     _service(
@@ -86,7 +91,6 @@ _SMMCOOL = [
         50000,
         refill=True,
         cancel=True,
-        dripfeed=True,
     ),
     _service(102, "TikTok Views", "Default", "TikTok - Views", "0.02", 100, 1000000),
     _service(103, "YouTube Starter Package", "Package", "YouTube - Packages", "9.99", 1, 1),
@@ -172,7 +176,6 @@ def generated_services(first_id: int, count: int) -> list[SimService]:
                 max=10000 * (1 + number % 5),
                 refill=number % 3 == 0,
                 cancel=number % 2 == 0,
-                dripfeed=number % 4 == 0,
             )
         )
     return services

@@ -114,6 +114,7 @@ class Simulator:
         flags_style: str = "bool",
         lowercase_types: bool = False,
         extra_fields: bool = False,
+        dripfeed_flag: bool = False,
         status_spelling: str = "canonical",
         multi_bare_strings: bool = False,
         multi_missing_ids: bool = False,
@@ -139,6 +140,7 @@ class Simulator:
         self.flags_style = flags_style
         self.lowercase_types = lowercase_types
         self.extra_fields = extra_fields
+        self.dripfeed_flag = dripfeed_flag
         self.status_spelling = status_spelling
         self.multi_bare_strings = multi_bare_strings
         self.multi_missing_ids = multi_missing_ids
@@ -454,7 +456,7 @@ class Simulator:
         self._check_quantity(service, quantity)
         runs = _int(fields.get("runs"))
         if runs is not None or fields.get("interval"):
-            if not service.dripfeed or not runs or runs < 1 or not _int(fields.get("interval")):
+            if not service.accepts_dripfeed or not runs or runs < 1 or not _int(fields.get("interval")):
                 raise Rejected("Incorrect request")
             quantity *= runs
         return quantity, self._cost(service.rate * quantity / 1000), link
@@ -620,8 +622,11 @@ class Simulator:
             "max": service.max if self.numbers_as_numbers else str(service.max),
         }
         if self.flags_style != "missing":
-            for flag in ("refill", "cancel", "dripfeed"):
-                value = getattr(service, flag)
+            # ``dripfeed`` is in neither seed document: only sent as a quirk, as many panels do.
+            flags = {"refill": service.refill, "cancel": service.cancel}
+            if self.dripfeed_flag:
+                flags["dripfeed"] = service.accepts_dripfeed
+            for flag, value in flags.items():
                 record[flag] = ("1" if value else "0") if self.flags_style == "01" else value
         if service.desc:
             record["desc"] = service.desc

@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from orders.models import Order
+from orders.order_types import dripfeed_allowed
 from orders.services import order_place, order_submit
 from tests.orders.support import service_of
 
@@ -89,3 +90,26 @@ def test_orders_are_read_only_and_searchable(operator_client, order_in_review):
     assert f">{order.pk}<" in operator_client.get(changelist, {"q": "x.example/r"}).content.decode()
     page = operator_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert 'name="_save"' not in page
+
+
+def test_the_operator_switches_drip_feed_on_the_service_page(operator_client, shop):
+    _, provider = shop()
+    service = service_of(provider, "Default", refill=True)
+    url = reverse("admin:orders_service_change", args=[service.pk])
+    page = operator_client.get(url)
+    assert 'name="dripfeed"' in page.content.decode()
+    form = page.context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is True:
+            data[name] = "on"
+        elif value not in (None, False):
+            data[name] = value
+    data["dripfeed"] = "off"
+
+    response = operator_client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    service.refresh_from_db()
+    assert service.dripfeed == "off" and not dripfeed_allowed(service)

@@ -10,18 +10,25 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.order_types import MAX_CHARGE, MAX_POSTS, ORDER_TYPES, lines, order_spec
+from orders.order_types import MAX_CHARGE, MAX_POSTS, ORDER_TYPES, dripfeed_allowed, lines, order_spec
 
 D = Decimal
 FUTURE = (date.today() + timedelta(days=30)).strftime("%d/%m/%Y")
 
 
-def service(type_name="Default", low=10, high=1000, dripfeed=True):
+def service(
+    type_name="Default", low=10, high=1000, dripfeed=True, override="", provider_setting="documented"
+):
+    """``dripfeed``: what the provider's catalogue says (None: nothing); ``override``: the storefront
+    service's switch ("", "on", "off"); ``provider_setting``: the provider's drip-feed choice."""
     return SimpleNamespace(
         type=type_name,
         min_quantity=low,
         max_quantity=high,
-        provider_service=SimpleNamespace(dripfeed=dripfeed),
+        dripfeed=override,
+        provider_service=SimpleNamespace(
+            dripfeed=dripfeed, provider=SimpleNamespace(dripfeed=provider_setting)
+        ),
     )
 
 
@@ -222,6 +229,48 @@ def test_drip_feed_only_where_the_provider_allows_it():
     assert errors(
         "Default", {"link": LINK, "quantity": "100", "runs": "3", "interval": "5"}, dripfeed=False
     ) == {"runs": ["This service cannot be drip-fed."]}
+
+
+@pytest.mark.parametrize(
+    ("type_name", "stated", "override", "provider_setting", "allowed"),
+    [
+        # Not stated (the seed documents never state it): Default services accept runs/interval...
+        ("Default", None, "", "documented", True),
+        # ...unless the operator says "never" for the provider,
+        ("Default", None, "", "never", False),
+        # and only Default: the documents give runs/interval to no other type.
+        ("Comment Likes", None, "", "documented", False),
+        ("Package", None, "", "documented", False),
+        # The provider's explicit answer wins over its setting...
+        ("Default", False, "", "documented", False),
+        ("Default", True, "", "never", True),
+        ("Comment Likes", True, "", "documented", True),
+        # ...and the storefront service's switch wins over everything.
+        ("Default", False, "on", "never", True),
+        ("Default", True, "off", "documented", False),
+        ("Default", None, "off", "documented", False),
+        # Runs multiply a quantity: a package or a comment list has none, whatever the switch says.
+        ("Package", True, "on", "documented", False),
+        ("Custom Comments", True, "on", "documented", False),
+    ],
+)
+def test_who_decides_whether_a_service_can_be_drip_fed(
+    type_name, stated, override, provider_setting, allowed
+):
+    offered = service(type_name, dripfeed=stated, override=override, provider_setting=provider_setting)
+    assert dripfeed_allowed(offered) is allowed
+
+
+def test_drip_feed_when_the_provider_does_not_say():
+    data = {"link": LINK, "quantity": "100", "runs": "3", "interval": "5"}
+    spec = order_spec(service=service(dripfeed=None), data=data, price=D("2"))
+    assert (spec.runs, spec.units, spec.fields["runs"], spec.fields["interval"]) == (3, 300, "3", "5")
+    assert errors("Default", data, dripfeed=None, override="off") == {
+        "runs": ["This service cannot be drip-fed."]
+    }
+    assert errors("Default", data, dripfeed=None, provider_setting="never") == {
+        "runs": ["This service cannot be drip-fed."]
+    }
 
 
 def test_an_order_too_small_to_charge_is_refused():

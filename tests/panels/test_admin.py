@@ -34,16 +34,19 @@ def test_adding_a_provider_in_the_admin(operator_client, simulator):
             "connect_timeout": "5",
             "read_timeout": "5",
             "calls_per_minute": "600",
+            "dripfeed": "documented",
             "notes": "",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     provider = Provider.objects.get()
     assert provider.api_url == simulator.url and provider.api_key == simulator.key
+    assert provider.dripfeed == Provider.Dripfeed.DOCUMENTED
 
     page = operator_client.get(reverse("admin:panels_provider_change", args=[provider.pk])).content.decode()
     assert simulator.key not in page
     assert provider.masked_key in page
+    assert 'name="dripfeed"' in page  # the operator's drip-feed switch
 
 
 def test_editing_without_a_key_keeps_the_stored_one(operator_client, provider):
@@ -60,6 +63,7 @@ def test_editing_without_a_key_keeps_the_stored_one(operator_client, provider):
             "connect_timeout": "5",
             "read_timeout": "5",
             "calls_per_minute": "60",
+            "dripfeed": "documented",
             "notes": "renamed nothing",
         },
     )
@@ -81,6 +85,7 @@ def test_a_new_url_needs_the_key_again(operator_client, provider):
         "connect_timeout": "5",
         "read_timeout": "5",
         "calls_per_minute": "60",
+        "dripfeed": "documented",
         "notes": "",
     }
     response = operator_client.post(url, form)

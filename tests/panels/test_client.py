@@ -145,7 +145,9 @@ def test_every_order_type_is_placed_with_its_fields(make_simulator, make_client,
 
 def test_drip_feed_sends_runs_and_interval(simulator, make_client):
     client = make_client(simulator)
-    service = next(s for s in client.services().services if s.type == "Default" and s.dripfeed)
+    # As in the seed documents, the services answer says nothing about drip-feed; Default services take it.
+    service = next(s for s in client.services().services if s.type == "Default")
+    assert service.dripfeed is None and "dripfeed" not in service.raw
 
     order_id = client.add(
         service.remote_id, link="https://x.example/p", quantity=service.min, runs=5, interval=30
@@ -158,7 +160,7 @@ def test_drip_feed_sends_runs_and_interval(simulator, make_client):
 
 def test_drip_feed_status_reports_runs_and_child_orders(simulator, make_client):
     client = make_client(simulator)
-    service = next(s for s in client.services().services if s.dripfeed)
+    service = next(s for s in client.services().services if s.type == "Default")
     order_id = client.add(
         service.remote_id, link="https://x.example/drip", quantity=service.min, runs=3, interval=5
     )

@@ -122,6 +122,10 @@ def test_get_query_strings_and_unknown_paths(simulator):
     assert "<html>" in wrong.text
 
 
+# The `services` fields of both seed documents.
+DOCUMENTED_SERVICE_FIELDS = {"service", "name", "type", "category", "rate", "min", "max", "refill", "cancel"}
+
+
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
@@ -129,8 +133,23 @@ def test_get_query_strings_and_unknown_paths(simulator):
         ({"service": 1, "link": "not a link", "quantity": 100}, "Bad link"),
         ({"service": 1, "link": "https://x.example", "quantity": 10}, "Quantity less than minimal 50"),
         ({"service": 1, "link": "https://x.example", "quantity": 10**6}, "Quantity more than maximal 10000"),
+        (  # runs/interval: Default services only, as both documents list them
+            {
+                "service": 6,
+                "link": "https://x.example",
+                "quantity": 100,
+                "username": "u",
+                "runs": 3,
+                "interval": 5,
+            },
+            "Incorrect request",
+        ),
         (
-            {"service": 2, "link": "https://x.example", "quantity": 100, "runs": 3, "interval": 5},
+            {"service": 2, "link": "https://x.example", "quantity": 100, "runs": 0, "interval": 5},
+            "Incorrect request",
+        ),
+        (
+            {"service": 2, "link": "https://x.example", "quantity": 100, "runs": 3, "interval": ""},
             "Incorrect request",
         ),
         ({"service": 6, "link": "https://x.example", "quantity": 100}, "Incorrect request"),  # no username
@@ -139,6 +158,32 @@ def test_get_query_strings_and_unknown_paths(simulator):
 def test_add_validation_messages(simulator, fields, error):
     assert api(simulator, "add", **fields).json() == {"error": error}
     assert simulator.sim.orders() == []
+
+
+@pytest.mark.parametrize("dialect", ["smmcloud", "smmcool"])
+def test_services_answer_as_the_documents_and_default_services_take_runs(make_simulator, dialect):
+    server = make_simulator(dialect)
+    listed = api(server, "services").json()
+    assert all(set(record) <= DOCUMENTED_SERVICE_FIELDS | {"desc"} for record in listed)
+    for record in (r for r in listed if r["type"] == "Default"):
+        fields = {
+            "link": f"https://x.example/{record['service']}",
+            "quantity": record["min"],
+            "runs": 3,
+            "interval": 5,
+        }
+        assert "order" in api(server, "add", service=record["service"], **fields).json()
+    assert all(order.fields["runs"] == "3" for order in server.sim.orders())
+
+
+def test_the_dripfeed_flag_is_a_quirk_and_a_stated_no_is_kept(make_simulator):
+    server = make_simulator("smmcloud", dripfeed_flag=True)
+    server.sim.set_service(2, dripfeed=False)
+    flags = {record["service"]: record["dripfeed"] for record in api(server, "services").json()}
+    assert flags[1] is True and flags[2] is False and flags[3] is False  # a Package has no runs
+    refused = api(server, "add", service=2, link="https://x.example/p", quantity=100, runs=3, interval=5)
+    assert refused.json() == {"error": "Incorrect request"}
+    assert server.sim.orders() == []
 
 
 def test_a_wrong_key_and_an_unknown_action(simulator):

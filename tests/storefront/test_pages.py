@@ -227,16 +227,18 @@ def test_every_kind_of_form_places_its_type(signed_in, shop, type_name):
 
 
 def test_drip_feed_fields_appear_only_where_allowed(signed_in, shop):
-    _, provider = shop("smmcool")
-    dripfed = Service.objects.filter(
-        provider_service__provider=provider, type="Default", provider_service__dripfeed=True
-    ).first()
-    plain = Service.objects.filter(
-        provider_service__provider=provider, type="Default", provider_service__dripfeed=False
-    ).first()
+    _, provider = shop("smmcool")  # its services answer says nothing about drip-feed, as its document
+    dripfed, plain = Service.objects.filter(provider_service__provider=provider, type="Default")[:2]
+    assert dripfed.provider_service.dripfeed is None and plain.provider_service.dripfeed is None
+    plain.dripfeed = Service.Dripfeed.OFF  # the operator's switch
+    plain.save()
+    package = service_of(provider, "Package")
     assert 'name="runs"' in signed_in.get("/order/", {"service": dripfed.pk}).content.decode()
     assert 'name="runs"' not in signed_in.get("/order/", {"service": plain.pk}).content.decode()
-    signed_in.post("/order/", rendered({"service": dripfed.pk, **data_for(dripfed), "runs": 3, "interval": 10}))
+    assert 'name="runs"' not in signed_in.get("/order/", {"service": package.pk}).content.decode()
+    signed_in.post(
+        "/order/", rendered({"service": dripfed.pk, **data_for(dripfed), "runs": 3, "interval": 10})
+    )
     order = Order.objects.get()
     assert order.runs == 3 and order.units == 3 * dripfed.min_quantity
     assert f"#{order.pk}" in signed_in.get("/orders/drip-feed/").content.decode()
@@ -271,7 +273,10 @@ def test_mass_order_reports_each_line(signed_in, shop):
     assert "Write service_id|link|quantity." in page and "There is no service #999999 on sale." in page
     assert "Custom Comments orders need more fields" in page
     assert Order.objects.count() == 2
-    assert "At most 100 lines" in signed_in.post("/order/mass/", rendered({"orders": "1|a|1\n" * 101})).content.decode()
+    assert (
+        "At most 100 lines"
+        in signed_in.post("/order/mass/", rendered({"orders": "1|a|1\n" * 101})).content.decode()
+    )
 
 
 def test_orders_list_tabs_search_and_pages(signed_in, shop):
@@ -378,7 +383,9 @@ def test_a_customer_cannot_reach_another_customers_orders(client, shop, make_cus
 
 
 def test_manual_top_up_approved_once_or_rejected(signed_in, admin_user):
-    page = signed_in.post("/funds/", rendered({"amount": "25", "method": "manual", "reference": ""})).content.decode()
+    page = signed_in.post(
+        "/funds/", rendered({"amount": "25", "method": "manual", "reference": ""})
+    ).content.decode()
     assert "Give the reference of your payment" in page
     assert (
         "Ensure this value is greater than or equal to 1"
