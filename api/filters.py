@@ -6,15 +6,6 @@ from django_filters.fields import IsoDateTimeField
 
 from orders.models import Order, Refill, Service
 
-PUBLIC_STATUSES = {
-    "pending": ["queued", "waiting", "sending", "needs_review", "pending"],
-    "in_progress": ["in_progress"],
-    "processing": ["processing"],
-    "completed": ["completed"],
-    "partial": ["partial"],
-    "canceled": ["canceled", "failed"],
-}
-
 
 class RealDateTimeField(IsoDateTimeField):
     """ISO 8601, with a UTC offset that exists (PostgreSQL refuses the rest with an error), for a moment that
@@ -40,7 +31,8 @@ class RealDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
-        choices=[(name, name.replace("_", " ").capitalize()) for name in PUBLIC_STATUSES],
+        # The statuses customers see (API v2's), each with ours behind it: the storefront's tabs too.
+        choices=[(group.key, group.label) for group in Order.states.public_groups()],
         method="filter_status",
     )
     created_after = RealDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -52,7 +44,7 @@ class OrderFilter(django_filters.FilterSet):
         fields = ["status", "service", "type", "link", "created_after", "created_before"]
 
     def filter_status(self, queryset, name, value):
-        return queryset.filter(status__in=PUBLIC_STATUSES[value])
+        return queryset.filter(status__in=Order.states.public_group(value).statuses)
 
 
 class ServiceFilter(django_filters.FilterSet):

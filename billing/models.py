@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.money import MONEY_FIELD
+from reseller.states import StateTable
 
 
 def panel_currency() -> str:
@@ -97,6 +98,19 @@ class TopUp(models.Model):
         REJECTED = "rejected", "Rejected"
         CANCELED = "canceled", "Canceled"
 
+    states = StateTable(
+        Status,
+        transitions={
+            Status.PENDING: {Status.CREDITED, Status.REJECTED, Status.CANCELED},
+            # A gateway's signed "paid" after its "canceled": the money moved, so it is credited.
+            Status.CANCELED: {Status.CREDITED},
+            Status.CREDITED: set(),
+            Status.REJECTED: set(),
+        },
+        final={Status.CREDITED, Status.REJECTED, Status.CANCELED},
+        public={status: status for status in Status},  # customers see our own words ("Waiting", …)
+    )
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
     method = models.CharField(max_length=16, choices=Method.choices)
     amount = models.DecimalField(**MONEY_FIELD)
@@ -122,3 +136,34 @@ class TopUp(models.Model):
 
     def __str__(self) -> str:
         return f"Top-up #{self.pk}: {self.amount} {self.currency} ({self.get_status_display()})"
+
+    @property
+    def public_status(self) -> str:
+        return self.states.public[self.status].label
+
+    def on_transition(self, source: str, to: str) -> dict:
+        return {"decided_at": timezone.now()}  # every move of a top-up is a decision
+
+    def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
+        TopUpEvent.objects.create(
+            topup=self, from_status=source, to_status=self.status, message=message, actor=actor
+        )
+
+
+class TopUpEvent(models.Model):
+    """A top-up's history: who decided it, when, and why (a gateway's callback has no actor)."""
+
+    topup = models.ForeignKey(TopUp, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    message = models.CharField(max_length=255)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Event #{self.pk} of top-up #{self.topup_id}"

@@ -1,4 +1,5 @@
-"""Customer money: one precision and one rounding rule for the whole panel."""
+"""Money: the panel's own (customers' balances, prices, charges) with one precision and rounding rule, and
+the providers' amounts, kept as the providers write them."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -8,6 +9,9 @@ MONEY_QUANTUM = Decimal(10) ** -MONEY_PLACES
 MONEY_FIELD = {"max_digits": 16, "decimal_places": MONEY_PLACES}
 # Every amount and balance stays below this: what those columns hold.
 MONEY_LIMIT = Decimal(10) ** (MONEY_FIELD["max_digits"] - MONEY_PLACES)
+# The other book: what providers charge and hold, in their own currency and as precisely as they write it
+# (never rounded to the panel's precision: a rate of 0.00012345 per unit is real).
+PROVIDER_MONEY_FIELD = {"max_digits": 20, "decimal_places": 8}
 
 
 def to_money(value: Decimal | int | str) -> Decimal:

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from billing.gateways import BadSignature, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
 from billing.services import account_for, balance_deposit
+from reseller.states import transition
 
 MIN_TOPUP = Decimal("1")
 MAX_TOPUP = Decimal("100000")
@@ -46,12 +46,10 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
     )
 
 
-def _credit(
-    topup: TopUp, *, actor=None, gateway_reference: str = "", creditable=(TopUp.Status.PENDING,)
-) -> bool:
-    """Credit a locked top-up whose status is one of ``creditable``. False when it was already decided (a
-    repeated callback or click)."""
-    if topup.status not in creditable:
+def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: str) -> bool:
+    """Credit a locked top-up the table lets be credited. False when it was already decided (a repeated
+    callback or click)."""
+    if not TopUp.states.allows(topup.status, TopUp.Status.CREDITED):
         return False
     balance_deposit(
         account=account_for(topup.user),
@@ -60,9 +58,8 @@ def _credit(
         actor=actor,
         key=f"deposit:topup:{topup.pk}",
     )
-    topup.status, topup.decided_at, topup.decided_by = TopUp.Status.CREDITED, timezone.now(), actor
-    topup.gateway_reference = gateway_reference or topup.gateway_reference
-    topup.save()
+    changes = {"decided_by": actor, "gateway_reference": gateway_reference or topup.gateway_reference}
+    transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
     return True
 
 
@@ -78,7 +75,10 @@ def _manual(topup: TopUp) -> TopUp:
 def topup_approve(*, topup: TopUp, actor) -> bool:
     """The operator saw the manual payment arrive. ``ValidationError`` for a gateway payment."""
     with transaction.atomic():
-        return _credit(_manual(TopUp.objects.select_for_update().get(pk=topup.pk)), actor=actor)
+        locked = _manual(TopUp.objects.select_for_update().get(pk=topup.pk))
+        if locked.status != TopUp.Status.PENDING:
+            return False
+        return _credit(locked, actor=actor, message=f"Approved by {actor}: the payment arrived.")
 
 
 def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
@@ -87,9 +87,15 @@ def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
         locked = _manual(TopUp.objects.select_for_update().get(pk=topup.pk))
         if locked.status != TopUp.Status.PENDING:
             return False
-        locked.status, locked.note = TopUp.Status.REJECTED, note.strip()[:255]
-        locked.decided_at, locked.decided_by = timezone.now(), actor
-        locked.save()
+        note = note.strip()[:255]
+        changes = {"note": note, "decided_by": actor}
+        transition(
+            locked,
+            TopUp.Status.REJECTED,
+            message=f"Rejected by {actor}: {note}"[:255],
+            actor=actor,
+            changes=changes,
+        )
         return True
 
 
@@ -107,9 +113,8 @@ def topup_gateway_callback(*, gateway: str, params: dict[str, str]) -> TopUp:
             _credit(
                 topup,
                 gateway_reference=result.gateway_reference,
-                creditable=(TopUp.Status.PENDING, TopUp.Status.CANCELED),
+                message=f"Paid: the {topup.get_method_display()} confirmed it.",
             )
         elif topup.status == TopUp.Status.PENDING:
-            topup.status, topup.decided_at = TopUp.Status.CANCELED, timezone.now()
-            topup.save()
+            transition(topup, TopUp.Status.CANCELED, message=f"Canceled at the {topup.get_method_display()}.")
     return topup

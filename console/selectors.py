@@ -17,7 +17,7 @@ from panels.models import Provider, SyncRun
 from panels.selectors import providers_with_health
 
 S = Order.Status
-FINISHED = [S.COMPLETED, S.PARTIAL, S.CANCELED]
+ENDED_UPSTREAM = Order.states.group("ended_upstream")
 
 # Why an order is in the queue, and what the operator should check.
 REASONS = {
@@ -236,7 +236,7 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
         for row in Order.objects.filter(created_at__gte=since, provider__isnull=False)
         .values("provider")
         .annotate(
-            finished=Count("pk", filter=Q(status__in=FINISHED)),
+            finished=Count("pk", filter=Q(status__in=ENDED_UPSTREAM)),
             partials=Count("pk", filter=Q(status=S.PARTIAL)),
             cancels=Count("pk", filter=Q(status=S.CANCELED)),
             completion=Avg(

@@ -41,7 +41,6 @@ from orders.pricing import currency_rates
 from orders.refills import refill_attach_provider_id, refill_close
 from orders.selectors import orders_needing_review
 from orders.services import (
-    OrderRefused,
     order_attach_provider_id,
     order_fail_and_refund,
     order_mark_resolved,
@@ -54,6 +53,7 @@ from panels.admin import ProviderAdmin, ProviderServiceAdmin
 from panels.models import Provider, ProviderService
 from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
 from reseller.numbers import DIGITS_ONLY, digits_written_oddly, whole_number
+from reseller.states import TransitionRefused
 
 
 def accept_loss_field():
@@ -581,8 +581,6 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
     )
     change_form_template = "admin/orders/order/change_form.html"
 
-    refused = (OrderRefused, ValidationError)
-
     # The API has no idempotency key: resending an order the provider has pays for it twice. Both ask the
     # operator to confirm they searched the provider's panel first.
     @admin.action(description="Resend (I checked: the provider has no such order)…", permissions=["change"])
@@ -674,11 +672,11 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
                 order_attach_provider_id(
                     order=order, provider_order_id=form.cleaned_data["provider_order_id"], actor=request.user
                 )
-            except (OrderRefused, IntegrityError) as error:
+            except (TransitionRefused, IntegrityError) as error:
                 form.add_error(
                     "provider_order_id",
                     str(error)
-                    if isinstance(error, OrderRefused)
+                    if isinstance(error, TransitionRefused)
                     else "Another order already has this provider id.",
                 )
             else:

@@ -8,6 +8,7 @@ from billing.services import InsufficientFunds
 from orders.models import Order, Service
 from orders.order_types import ORDER_TYPES
 from orders.services import order_place
+from panels.normalize import ServiceType
 from reseller.numbers import whole_number
 
 MASS_ORDER_MAX_LINES = 100
@@ -48,7 +49,7 @@ def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
         if service is None or service.status != Service.Status.ACTIVE:
             results.append(MassOrderLine(number, line, error=f"There is no service #{parts[0]} on sale."))
             continue
-        if not set(ORDER_TYPES.get(service.type, ORDER_TYPES["Default"]).required) <= _SIMPLE:
+        if not set(ORDER_TYPES.get(service.type, ORDER_TYPES[ServiceType.DEFAULT]).required) <= _SIMPLE:
             results.append(
                 MassOrderLine(
                     number, line, error=f"{service.type} orders need more fields: use the order page."

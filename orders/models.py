@@ -9,9 +9,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.money import MONEY_FIELD
+from billing.money import MONEY_FIELD, PROVIDER_MONEY_FIELD
 from panels.models import Provider, ProviderService
-from panels.normalize import OrderStatus, RefillStatus, order_status
+from panels.normalize import OrderStatus, RefillStatus, ServiceType, order_status
+from reseller.states import StateTable
 
 
 class CurrencyRate(models.Model):
@@ -184,6 +185,56 @@ class Order(models.Model):
         PARTIAL = "partial", "Partial"
         CANCELED = "canceled", "Canceled"
 
+    states = StateTable(
+        Status,
+        transitions={
+            Status.QUEUED: {Status.SENDING, Status.WAITING, Status.FAILED, Status.CANCELED},
+            Status.WAITING: {Status.SENDING, Status.QUEUED, Status.FAILED, Status.CANCELED},
+            Status.SENDING: {
+                Status.PENDING,
+                Status.QUEUED,
+                Status.WAITING,
+                Status.FAILED,
+                Status.NEEDS_REVIEW,
+            },
+            Status.NEEDS_REVIEW: {Status.PENDING, Status.QUEUED, Status.FAILED},
+            Status.PENDING: {
+                Status.IN_PROGRESS,
+                Status.PROCESSING,
+                Status.COMPLETED,
+                Status.PARTIAL,
+                Status.CANCELED,
+            },
+            Status.IN_PROGRESS: {Status.PROCESSING, Status.COMPLETED, Status.PARTIAL, Status.CANCELED},
+            Status.PROCESSING: {Status.IN_PROGRESS, Status.COMPLETED, Status.PARTIAL, Status.CANCELED},
+            Status.COMPLETED: set(),
+            Status.PARTIAL: set(),
+            Status.CANCELED: set(),
+            Status.FAILED: set(),
+        },
+        final={Status.COMPLETED, Status.PARTIAL, Status.CANCELED, Status.FAILED},
+        public={
+            # Before and while sending, and while an operator checks an unknown outcome, the order waits.
+            Status.QUEUED: OrderStatus.PENDING,
+            Status.WAITING: OrderStatus.PENDING,
+            Status.SENDING: OrderStatus.PENDING,
+            Status.NEEDS_REVIEW: OrderStatus.PENDING,
+            Status.PENDING: OrderStatus.PENDING,
+            Status.IN_PROGRESS: OrderStatus.IN_PROGRESS,
+            Status.PROCESSING: OrderStatus.PROCESSING,
+            Status.COMPLETED: OrderStatus.COMPLETED,
+            Status.PARTIAL: OrderStatus.PARTIAL,
+            Status.CANCELED: OrderStatus.CANCELED,
+            # Never sent, refunded in full: for the customer it was canceled.
+            Status.FAILED: OrderStatus.CANCELED,
+        },
+        named={
+            "unsent": {Status.QUEUED, Status.WAITING},  # the sweeper sends these; a cancel refunds them here
+            "upstream_open": {Status.PENDING, Status.IN_PROGRESS, Status.PROCESSING},  # polled by the sync
+            "ended_upstream": {Status.COMPLETED, Status.PARTIAL, Status.CANCELED},  # the provider's outcomes
+        },
+    )
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="orders")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="orders")
@@ -211,8 +262,7 @@ class Order(models.Model):
     start_count = models.BigIntegerField(null=True, blank=True)
     remains = models.BigIntegerField(null=True, blank=True, help_text="Clamped to 0…units.")
     cost = models.DecimalField(
-        max_digits=20,
-        decimal_places=8,
+        **PROVIDER_MONEY_FIELD,
         null=True,
         blank=True,
         help_text="What the provider charged us, in its currency.",
@@ -262,37 +312,44 @@ class Order(models.Model):
         return f"Order #{self.pk}"
 
     @property
+    def is_subscription(self) -> bool:
+        return self.type == ServiceType.SUBSCRIPTIONS
+
+    @property
     def public_status(self) -> str:
         """The status as customers and resellers see it, spelled as API v2 spells it (DOMAIN §3)."""
-        if self.type == "Subscriptions":
+        if self.is_subscription:
             upstream = order_status(self.provider_status)
             if self.status == self.Status.IN_PROGRESS:
                 return upstream.value if upstream == OrderStatus.PAUSED else OrderStatus.ACTIVE.value
             if self.status == self.Status.COMPLETED and upstream == OrderStatus.EXPIRED:
                 return upstream.value
-        return _PUBLIC_ORDER_STATUS[self.status]
+        return self.states.public[self.status]
 
     @property
     def remains_shown(self) -> int:
         """What is still to deliver: the provider's count once known, otherwise everything."""
         return self.units if self.remains is None else self.remains
 
+    def on_transition(self, source: str, to: str) -> dict:
+        # A new state: whether it is stuck is judged afresh.
+        changes = {"review_resolved_at": None}
+        if to in self.states.final:
+            changes["finished_at"] = timezone.now()
+        return changes
 
-_PUBLIC_ORDER_STATUS = {
-    # Before and while sending, and while an operator checks an unknown outcome, the order waits.
-    Order.Status.QUEUED: OrderStatus.PENDING.value,
-    Order.Status.WAITING: OrderStatus.PENDING.value,
-    Order.Status.SENDING: OrderStatus.PENDING.value,
-    Order.Status.NEEDS_REVIEW: OrderStatus.PENDING.value,
-    Order.Status.PENDING: OrderStatus.PENDING.value,
-    Order.Status.IN_PROGRESS: OrderStatus.IN_PROGRESS.value,
-    Order.Status.PROCESSING: OrderStatus.PROCESSING.value,
-    Order.Status.COMPLETED: OrderStatus.COMPLETED.value,
-    Order.Status.PARTIAL: OrderStatus.PARTIAL.value,
-    Order.Status.CANCELED: OrderStatus.CANCELED.value,
-    # Never sent, refunded in full: for the customer it was canceled.
-    Order.Status.FAILED: OrderStatus.CANCELED.value,
-}
+    def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
+        """The customer's history gets a line when the status they see changes."""
+        if not public and self.public_status != shown_before:
+            public = self.public_status
+        OrderEvent.objects.create(
+            order=self,
+            message=message,
+            public_message=public,
+            actor=actor,
+            from_status=source,
+            to_status=self.status,
+        )
 
 
 class OrderEvent(models.Model):
@@ -319,9 +376,6 @@ class OrderEvent(models.Model):
         return f"Event #{self.pk} of {self.order}"
 
 
-REFILL_FINAL = ("completed", "rejected")
-
-
 class Refill(models.Model):
     """A customer's request to top an order back up. Free: no money moves."""
 
@@ -334,8 +388,31 @@ class Refill(models.Model):
         REJECTED = "rejected", "Rejected"
         NEEDS_REVIEW = "needs_review", "Needs review"
 
-    # Every state but the final ones, the unknown outcome included: one of them at a time per order.
-    OPEN = tuple(value for value in Status.values if value not in REFILL_FINAL)
+    states = StateTable(
+        Status,
+        transitions={
+            Status.REQUESTED: {Status.SENDING},
+            # Nothing sent: back to requested; refused; an unknown outcome; accepted.
+            Status.SENDING: {Status.REQUESTED, Status.REJECTED, Status.NEEDS_REVIEW, Status.PENDING},
+            # The operator attaches the provider's refill id, or closes it (none there).
+            Status.NEEDS_REVIEW: {Status.PENDING, Status.REJECTED},
+            Status.PENDING: {Status.IN_PROGRESS, Status.COMPLETED, Status.REJECTED},
+            Status.IN_PROGRESS: {Status.PENDING, Status.COMPLETED, Status.REJECTED},
+            Status.COMPLETED: set(),
+            Status.REJECTED: set(),
+        },
+        final={Status.COMPLETED, Status.REJECTED},
+        public={
+            Status.REQUESTED: RefillStatus.PENDING,
+            Status.SENDING: RefillStatus.PENDING,
+            Status.NEEDS_REVIEW: RefillStatus.PENDING,
+            Status.PENDING: RefillStatus.PENDING,
+            Status.IN_PROGRESS: RefillStatus.IN_PROGRESS,
+            Status.COMPLETED: RefillStatus.COMPLETED,
+            Status.REJECTED: RefillStatus.REJECTED,
+        },
+        named={"followed": {Status.PENDING, Status.IN_PROGRESS}},  # polled by the refill sync
+    )
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
@@ -348,8 +425,12 @@ class Refill(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # Every state but the final ones (the table's; a test holds them equal), the unknown outcome
+            # included: one of them at a time per order.
             models.UniqueConstraint(
-                fields=["order"], condition=~Q(status__in=REFILL_FINAL), name="one_open_refill_per_order"
+                fields=["order"],
+                condition=~Q(status__in=("completed", "rejected")),
+                name="one_open_refill_per_order",
             ),
         ]
 
@@ -358,15 +439,15 @@ class Refill(models.Model):
 
     @property
     def public_status(self) -> str:
-        return _PUBLIC_REFILL_STATUS[self.status]
+        return self.states.public[self.status]
 
+    def on_transition(self, source: str, to: str) -> dict:
+        return {}
 
-_PUBLIC_REFILL_STATUS = {
-    Refill.Status.REQUESTED: RefillStatus.PENDING.value,
-    Refill.Status.SENDING: RefillStatus.PENDING.value,
-    Refill.Status.NEEDS_REVIEW: RefillStatus.PENDING.value,
-    Refill.Status.PENDING: RefillStatus.PENDING.value,
-    Refill.Status.IN_PROGRESS: RefillStatus.IN_PROGRESS.value,
-    Refill.Status.COMPLETED: RefillStatus.COMPLETED.value,
-    Refill.Status.REJECTED: RefillStatus.REJECTED.value,
-}
+    def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
+        """Refills are part of their order's history."""
+        if not public and self.public_status != shown_before:
+            public = f"Refill: {self.public_status.lower()}."
+        OrderEvent.objects.create(
+            order=self.order, message=f"Refill: {message}", public_message=public, actor=actor
+        )

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from billing.money import MONEY_FIELD, to_money
+from panels.normalize import ServiceType
 from reseller.numbers import DIGITS_ONLY, digits_written_oddly, whole_number
 
 SUBSCRIPTION_DELAYS = (
@@ -59,23 +60,23 @@ class OrderType:
     package: bool = False
 
 
-ORDER_TYPES: dict[str, OrderType] = {
-    "Default": OrderType(("link", "quantity")),
-    "Package": OrderType(("link",), counted_by=None, package=True),
-    "Custom Comments": OrderType(("link", "comments"), counted_by="comments"),
-    "Custom Comments Package": OrderType(("link", "comments"), counted_by=None, package=True),
-    "Subscriptions": OrderType(("username", "min", "max", "delay"), counted_by=None),
-    "Comment Likes": OrderType(("link", "quantity", "username")),
-    "Comment Replies": OrderType(("link", "username", "comments"), counted_by="comments"),
-    "Invites from Groups": OrderType(("link", "quantity", "groups")),
-    "Mentions User Followers": OrderType(("link", "quantity", "username")),
-    "Poll": OrderType(("link", "quantity", "answer_number")),
-    "Mentions": OrderType(("link", "quantity", "usernames")),
-    "Mentions with Hashtags": OrderType(("link", "quantity", "usernames", "hashtags")),
-    "Mentions Custom List": OrderType(("link", "usernames"), counted_by="usernames"),
-    "Mentions Hashtag": OrderType(("link", "quantity", "hashtag")),
-    "Mentions Media Likers": OrderType(("link", "quantity", "media")),
-    "SEO": OrderType(("link", "quantity", "keywords")),
+ORDER_TYPES: dict[ServiceType, OrderType] = {
+    ServiceType.DEFAULT: OrderType(("link", "quantity")),
+    ServiceType.PACKAGE: OrderType(("link",), counted_by=None, package=True),
+    ServiceType.CUSTOM_COMMENTS: OrderType(("link", "comments"), counted_by="comments"),
+    ServiceType.CUSTOM_COMMENTS_PACKAGE: OrderType(("link", "comments"), counted_by=None, package=True),
+    ServiceType.SUBSCRIPTIONS: OrderType(("username", "min", "max", "delay"), counted_by=None),
+    ServiceType.COMMENT_LIKES: OrderType(("link", "quantity", "username")),
+    ServiceType.COMMENT_REPLIES: OrderType(("link", "username", "comments"), counted_by="comments"),
+    ServiceType.INVITES_FROM_GROUPS: OrderType(("link", "quantity", "groups")),
+    ServiceType.MENTIONS_USER_FOLLOWERS: OrderType(("link", "quantity", "username")),
+    ServiceType.POLL: OrderType(("link", "quantity", "answer_number")),
+    ServiceType.MENTIONS: OrderType(("link", "quantity", "usernames")),
+    ServiceType.MENTIONS_WITH_HASHTAGS: OrderType(("link", "quantity", "usernames", "hashtags")),
+    ServiceType.MENTIONS_CUSTOM_LIST: OrderType(("link", "usernames"), counted_by="usernames"),
+    ServiceType.MENTIONS_HASHTAG: OrderType(("link", "quantity", "hashtag")),
+    ServiceType.MENTIONS_MEDIA_LIKERS: OrderType(("link", "quantity", "media")),
+    ServiceType.SEO: OrderType(("link", "quantity", "keywords")),
 }
 LINE_FIELDS = {"comments", "usernames", "groups", "hashtags", "keywords"}
 URL_FIELDS = {"link", "media"}
@@ -152,7 +153,7 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
         elif len(values[name]) > MAX_TEXT:
             errors[name] = "This is too long."
 
-    if service.type == "Subscriptions":
+    if service.type == ServiceType.SUBSCRIPTIONS:
         return _subscription(service, values, fields, errors, price)
     if service.type == "Poll":
         answer = _number(
@@ -266,7 +267,7 @@ def dripfeed_allowed(service) -> bool:
     upstream = service.provider_service
     if upstream.dripfeed is not None:
         return upstream.dripfeed
-    return service.type == "Default" and upstream.provider.dripfeed != "never"
+    return service.type == ServiceType.DEFAULT and upstream.provider.dripfeed != "never"
 
 
 def _drip_feed(service, values, fields, errors) -> int | None:

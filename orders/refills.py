@@ -1,5 +1,6 @@
 """Refills: asked for on completed orders within the service's window, sent upstream, followed to the end."""
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -8,11 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders.models import Order, Refill
-from orders.services import enqueue_after_commit, lease_kept, order_event
+from orders.services import STATUS_BATCH, STUCK_SENDING, enqueue_after_commit, lease_kept, order_event
 from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
 from panels.models import Provider
 from panels.normalize import RefillStatus
 from panels.services import provider_client
+from reseller.states import TransitionRefused, transition
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ _FROM_PROVIDER = {
     RefillStatus.NOT_FOUND: R.REJECTED,
 }
 RETRY_SECONDS = 120
+REQUEUE_AFTER = timedelta(minutes=1)  # a request whose task was lost (a broker outage at commit)
 
 
 UNDER_WAY = "A refill of this order is already under way."
@@ -44,7 +47,7 @@ def refill_refusal(order: Order) -> str | None:
         return "Only completed orders can be refilled."
     if timezone.now() > order.finished_at + timedelta(days=service.refill_days):
         return f"The refill window of {service.refill_days} days after completion has passed."
-    open_statuses = {refill.status for refill in order.refills.all() if refill.status in Refill.OPEN}
+    open_statuses = {refill.status for refill in order.refills.all() if refill.status in Refill.states.open}
     if R.NEEDS_REVIEW in open_statuses:
         return BEING_CHECKED
     if open_statuses:
@@ -74,22 +77,21 @@ def refill_send(*, refill_id: int) -> int | None:
         refill = Refill.objects.select_for_update().select_related("order__provider").get(pk=refill_id)
         if refill.status != R.REQUESTED:
             return None
-        refill.status = R.SENDING
-        refill.save()
+        transition(refill, R.SENDING, message="Sending the request to the provider.")
     order = refill.order
     try:
         refill_id_upstream = provider_client(order.provider).refill(order.provider_order_id)
     except ProviderUnavailable as error:
-        _settle(refill, R.REQUESTED, f"Not sent: {error}")
+        _settle(refill_id, R.REQUESTED, f"Not sent: {error}")
         return RETRY_SECONDS
     except ProviderRejected as error:
-        _settle(refill, R.REJECTED, f"Refused by the provider: {error.message}")
+        _settle(refill_id, R.REJECTED, f"Refused by the provider: {error.message}")
         return None
     except Exception as error:  # sent, no valid answer: a second request could double it
-        _settle(refill, R.NEEDS_REVIEW, f"No valid answer to the refill request ({error}).")
+        _settle(refill_id, R.NEEDS_REVIEW, f"No valid answer to the refill request ({error}).")
         return None
     _settle(
-        refill,
+        refill_id,
         R.PENDING,
         f"Accepted by the provider as refill #{refill_id_upstream}.",
         provider_refill_id=refill_id_upstream,
@@ -97,25 +99,19 @@ def refill_send(*, refill_id: int) -> int | None:
     return None
 
 
-def _settle(refill: Refill, status: str, message: str, *, actor=None, **changes) -> None:
+def _settle(refill_id: int, status: str, message: str, *, actor=None, **changes) -> Refill:
+    """Move the refill, locked here, to ``status``; its message is what the operator sees last."""
     with transaction.atomic():
-        shown_before = refill.public_status
-        refill.status, refill.message = status, message[:255]
-        for name, value in changes.items():
-            setattr(refill, name, value)
-        refill.save()
-        shown = refill.public_status
-        order_event(
-            order=refill.order,
-            message=f"Refill: {message}",
-            public=f"Refill: {shown.lower()}." if shown != shown_before else "",
-            actor=actor,
+        refill = Refill.objects.select_for_update().select_related("order").get(pk=refill_id)
+        transition(
+            refill, status, message=message, actor=actor, changes={"message": message[:255], **changes}
         )
+    return refill
 
 
 def _unknown_refill(refill_id: int) -> Refill:
-    """The refill, locked, if its outcome is unknown: only those are the operator's to resolve."""
-    refill = Refill.objects.select_for_update().select_related("order").get(pk=refill_id)
+    """The refill, if its outcome is unknown: only those are the operator's to resolve."""
+    refill = Refill.objects.get(pk=refill_id)
     if refill.status != R.NEEDS_REVIEW:
         raise ValidationError(f"{refill.get_status_display()}, not in review.")
     return refill
@@ -124,23 +120,21 @@ def _unknown_refill(refill_id: int) -> Refill:
 def refill_attach_provider_id(*, refill_id: int, provider_refill_id: str, actor) -> None:
     """The operator found the refill at the provider: follow it from now on."""
     provider_refill_id = provider_refill_id.strip()
-    with transaction.atomic():
-        refill = _unknown_refill(refill_id)
-        _settle(
-            refill,
-            R.PENDING,
-            f"Provider refill #{provider_refill_id} attached by {actor}.",
-            actor=actor,
-            provider_refill_id=provider_refill_id,
-        )
+    _unknown_refill(refill_id)
+    _settle(
+        refill_id,
+        R.PENDING,
+        f"Provider refill #{provider_refill_id} attached by {actor}.",
+        actor=actor,
+        provider_refill_id=provider_refill_id,
+    )
 
 
 def refill_close(*, refill_id: int, actor, note: str = "") -> None:
     """The operator found no such refill at the provider: close it, so that the customer may ask again."""
-    with transaction.atomic():
-        refill = _unknown_refill(refill_id)
-        message = f"Closed by {actor}: the provider has no such refill." + (f" {note}" if note else "")
-        _settle(refill, R.REJECTED, message, actor=actor)
+    _unknown_refill(refill_id)
+    message = f"Closed by {actor}: the provider has no such refill." + (f" {note}" if note else "")
+    _settle(refill_id, R.REJECTED, message, actor=actor)
 
 
 def refills_sweep(*, now=None) -> dict[str, int]:
@@ -148,31 +142,33 @@ def refills_sweep(*, now=None) -> dict[str, int]:
     from orders.tasks import send_refill
 
     now = now or timezone.now()
-    waiting = Refill.objects.filter(status=R.REQUESTED, updated_at__lte=now - timedelta(minutes=1))
+    waiting = Refill.objects.filter(status=R.REQUESTED, updated_at__lte=now - REQUEUE_AFTER)
     requeued = 0
     for refill_id in waiting.values_list("pk", flat=True):
         send_refill.delay(refill_id)
         requeued += 1
-    stuck = Refill.objects.filter(
-        status=R.SENDING, updated_at__lte=now - timedelta(minutes=10)
-    ).select_related("order")
-    for refill in stuck:
-        _settle(refill, R.NEEDS_REVIEW, "The worker stopped while sending the refill request.")
-    return {"refills_requeued": requeued, "refills_to_review": len(stuck)}
+    stuck = Refill.objects.filter(status=R.SENDING, updated_at__lte=now - STUCK_SENDING)
+    to_review = 0
+    for refill_id in stuck.values_list("pk", flat=True):
+        # Between the query and the lock the worker may have finished: then it is no longer ours to move.
+        with contextlib.suppress(TransitionRefused):
+            _settle(refill_id, R.NEEDS_REVIEW, "The worker stopped while sending the refill request.")
+            to_review += 1
+    return {"refills_requeued": requeued, "refills_to_review": to_review}
 
 
 def refills_sync_statuses(*, provider: Provider, lease=None) -> int:
     """Follow open refills, 100 ids a call. Returns how many changed. ``lease`` (the caller's lock) is
     renewed before each batch is applied; if it is lost, the sync stops."""
     open_refills = list(
-        Refill.objects.filter(order__provider=provider, status__in=[R.PENDING, R.IN_PROGRESS])
+        Refill.objects.filter(order__provider=provider, status__in=Refill.states.group("followed"))
         .exclude(provider_refill_id="")
         .select_related("order")
     )
     client = provider_client(provider)
     changed = 0
-    for start in range(0, len(open_refills), 100):
-        batch = open_refills[start : start + 100]
+    for start in range(0, len(open_refills), STATUS_BATCH):
+        batch = open_refills[start : start + STATUS_BATCH]
         try:
             answers = client.refill_statuses(refill.provider_refill_id for refill in batch)
         except ProviderError as error:
@@ -185,13 +181,15 @@ def refills_sync_statuses(*, provider: Provider, lease=None) -> int:
             if isinstance(answer, ItemError):
                 answer = RemoteRefillStatus(RefillStatus.NOT_FOUND, answer.message)
             target = _FROM_PROVIDER.get(answer.status) if isinstance(answer, RemoteRefillStatus) else None
-            if target is None or target == refill.status:
+            if target is None or not Refill.states.allows(refill.status, target):
                 continue
-            _settle(
-                refill,
-                target,
-                f"The provider reports {answer.raw_status}.",
-                provider_status=answer.raw_status[:64],
-            )
-            changed += 1
+            # Read before the call: an operator or another sync may have moved it since.
+            with contextlib.suppress(TransitionRefused):
+                _settle(
+                    refill.pk,
+                    target,
+                    f"The provider reports {answer.raw_status}.",
+                    provider_status=answer.raw_status[:64],
+                )
+                changed += 1
     return changed

@@ -40,26 +40,13 @@ from panels.client import (
 from panels.models import Provider
 from panels.normalize import OrderStatus
 from panels.services import provider_calls_record, provider_client
+from reseller.states import TransitionRefused, transition
 
 logger = logging.getLogger(__name__)
 
 S = Order.Status
-# Every move an order may make; anything else is refused (and never silently applied).
-TRANSITIONS: dict[str, set[str]] = {
-    S.QUEUED: {S.SENDING, S.WAITING, S.FAILED, S.CANCELED},
-    S.WAITING: {S.SENDING, S.QUEUED, S.FAILED, S.CANCELED},
-    S.SENDING: {S.PENDING, S.QUEUED, S.WAITING, S.FAILED, S.NEEDS_REVIEW},
-    S.NEEDS_REVIEW: {S.PENDING, S.QUEUED, S.FAILED},
-    S.PENDING: {S.IN_PROGRESS, S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED},
-    S.IN_PROGRESS: {S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED},
-    S.PROCESSING: {S.IN_PROGRESS, S.COMPLETED, S.PARTIAL, S.CANCELED},
-    S.COMPLETED: set(),
-    S.PARTIAL: set(),
-    S.CANCELED: set(),
-    S.FAILED: set(),
-}
-FINAL = {S.COMPLETED, S.PARTIAL, S.CANCELED, S.FAILED}
-OPEN_UPSTREAM = [S.PENDING, S.IN_PROGRESS, S.PROCESSING]
+OPEN_UPSTREAM = Order.states.group("upstream_open")
+UNSENT = Order.states.group("unsent")
 STATUS_BATCH = 100  # ids per multi-status call, as the API allows
 
 # What the provider's canonical status means for our order.
@@ -82,46 +69,17 @@ RETRY_LATER = 300
 STUCK_SENDING = timedelta(minutes=10)
 
 
-class OrderRefused(Exception):
-    """An operation the order's state does not allow (e.g. a transition outside the table)."""
+class OrderRefused(TransitionRefused):
+    """An operation the order's state does not allow."""
 
 
-# --- history and transitions ------------------------------------------------------------------------
+# --- history ------------------------------------------------------------------------------------------
 
 
-def order_event(
-    *, order: Order, message: str, public: str = "", actor=None, from_status: str = "", to_status: str = ""
-) -> None:
-    """One line of the order's history. ``message`` is the operator's; ``public`` what the customer sees
-    (never a provider's name, id or wording)."""
-    OrderEvent.objects.create(
-        order=order,
-        message=message,
-        public_message=public,
-        actor=actor,
-        from_status=from_status,
-        to_status=to_status,
-    )
-
-
-def order_transition(*, order: Order, to: str, message: str, public: str = "", actor=None, **changes) -> None:
-    """Move ``order`` (locked by the caller) to ``to`` if the table allows it; one event per move.
-    The customer's history gets a line when the status they see changes."""
-    if to not in TRANSITIONS[order.status]:
-        raise OrderRefused(f"Order #{order.pk} cannot go from {order.get_status_display()} to {S(to).label}.")
-    from_status, shown_before = order.status, order.public_status
-    for name, value in changes.items():
-        setattr(order, name, value)
-    order.status = to
-    order.review_resolved_at = None  # a new state: whether it is stuck is judged afresh
-    if to in FINAL:
-        order.finished_at = timezone.now()
-    order.save()
-    if not public and order.public_status != shown_before:
-        public = order.public_status
-    order_event(
-        order=order, message=message, public=public, actor=actor, from_status=from_status, to_status=to
-    )
+def order_event(*, order: Order, message: str, public: str = "", actor=None) -> None:
+    """One line of the order's history that is not a move (those are ``transition``'s). ``message`` is the
+    operator's; ``public`` what the customer sees (never a provider's name, id or wording)."""
+    OrderEvent.objects.create(order=order, message=message, public_message=public, actor=actor)
 
 
 def enqueue_after_commit(task, *args) -> None:
@@ -185,7 +143,6 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
             order=order,
             message=f"Placed: {spec.units} units, charged {spec.charge}.",
             public=f"Placed: charged {spec.charge}.",
-            to_status=S.QUEUED,
         )
         from orders.tasks import submit_order  # the task module imports this one
 
@@ -206,17 +163,16 @@ def order_submit(*, order_id: int) -> int | None:
     """Send one queued order upstream. Returns seconds until it should be tried again, or None."""
     with transaction.atomic():
         order = _locked(order_id)
-        if order.status not in (S.QUEUED, S.WAITING):
+        if order.status not in UNSENT:
             return None  # already claimed, sent or resolved: a duplicate task is harmless
         if not order.provider.enabled:
             _wait(order, "The provider is disabled; the order is sent when it is enabled again.")
             return RETRY_LATER
-        order_transition(
-            order=order,
-            to=S.SENDING,
+        transition(
+            order,
+            S.SENDING,
             message=f"Sending to {order.provider} (attempt {order.send_attempts + 1}).",
-            send_attempts=order.send_attempts + 1,
-            sending_since=timezone.now(),
+            changes={"send_attempts": order.send_attempts + 1, "sending_since": timezone.now()},
         )
     # Committed: from this line on, the order may exist upstream.
     try:
@@ -230,14 +186,16 @@ def order_submit(*, order_id: int) -> int | None:
         return None
     with transaction.atomic():
         order = _locked(order_id)
-        order_transition(
-            order=order,
-            to=S.PENDING,
+        transition(
+            order,
+            S.PENDING,
             message=f"Accepted by {order.provider} as #{remote_id}.",
-            provider_order_id=remote_id,
-            sent_at=timezone.now(),
-            wait_reason="",
-            next_attempt_at=None,
+            changes={
+                "provider_order_id": remote_id,
+                "sent_at": timezone.now(),
+                "wait_reason": "",
+                "next_attempt_at": None,
+            },
         )
     return None
 
@@ -247,12 +205,14 @@ def _release(order_id: int, error: ProviderError) -> int:
     with transaction.atomic():
         order = _locked(order_id)
         delay = RETRY_UNAVAILABLE[min(order.send_attempts, len(RETRY_UNAVAILABLE)) - 1]
-        order_transition(
-            order=order,
-            to=S.WAITING,
+        transition(
+            order,
+            S.WAITING,
             message=f"Not sent: {error} Retrying in {delay} s.",
-            wait_reason=str(error)[:255],
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            changes={
+                "wait_reason": str(error)[:255],
+                "next_attempt_at": timezone.now() + timedelta(seconds=delay),
+            },
         )
     return delay
 
@@ -266,26 +226,26 @@ def _rejected(order_id: int, error: ProviderRejected) -> int | None:
                 _alert_provider_funds(order.provider, error.message)
             return RETRY_LATER
         order_refund(order=order, amount=order.charge, reason=f"Refused by the provider: {error.message}")
-        order_transition(
-            order=order, to=S.FAILED, message=f"Refused by the provider: {error.message} Refunded."
-        )
+        transition(order, S.FAILED, message=f"Refused by the provider: {error.message} Refunded.")
     return None
 
 
 def _wait(order: Order, reason: str) -> None:
-    order_transition(
-        order=order,
-        to=S.WAITING,
+    transition(
+        order,
+        S.WAITING,
         message=reason,
-        wait_reason=reason[:255],
-        next_attempt_at=timezone.now() + timedelta(seconds=RETRY_LATER),
+        changes={
+            "wait_reason": reason[:255],
+            "next_attempt_at": timezone.now() + timedelta(seconds=RETRY_LATER),
+        },
     )
 
 
 def _needs_review(order_id: int, message: str) -> None:
     with transaction.atomic():
         order = _locked(order_id)
-        order_transition(order=order, to=S.NEEDS_REVIEW, message=message, wait_reason=message[:255])
+        transition(order, S.NEEDS_REVIEW, message=message, changes={"wait_reason": message[:255]})
     logger.warning("Order %s needs review: %s", order_id, message)
 
 
@@ -303,7 +263,7 @@ def orders_sweep(*, now=None) -> dict[str, int]:
     from orders.tasks import submit_order
 
     now = now or timezone.now()
-    due = Order.objects.filter(status__in=[S.QUEUED, S.WAITING]).filter(
+    due = Order.objects.filter(status__in=UNSENT).filter(
         Q(next_attempt_at__lte=now)
         | Q(next_attempt_at__isnull=True, created_at__lte=now - timedelta(minutes=1))
     )
@@ -349,7 +309,7 @@ def order_refund(*, order: Order, amount: Decimal, reason: str, actor=None) -> D
 def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> int | None:
     """How many of the units charged for were not delivered, clamped to 0…units; None when the answer
     lacks the figures (never guessed: an operator settles it)."""
-    if order.type == "Subscriptions" and remote.posts is not None:
+    if order.is_subscription and remote.posts is not None:
         bought = int(order.fields.get("posts", 0)) + int(order.fields.get("old_posts", 0) or 0)
         if bought:
             done = max(0, min(remote.posts, bought))
@@ -389,11 +349,11 @@ def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
     target = _FROM_PROVIDER.get(remote.status)
     # What ends an order short needs figures: Partial and Canceled, and an Expired subscription.
     settles_money = target in (S.PARTIAL, S.CANCELED) or remote.status == OrderStatus.EXPIRED
-    moving = target is not None and target != order.status and target in TRANSITIONS[order.status]
+    moving = target is not None and target != order.status and Order.states.allows(order.status, target)
     # The provider already said it ended short, without saying how short.
     short_unsettled = order.figures_missing_since is not None
     undelivered = 0
-    counted = moving and (settles_money or (order.type == "Subscriptions" and target == S.COMPLETED))
+    counted = moving and (settles_money or (order.is_subscription and target == S.COMPLETED))
     if counted:
         undelivered = undelivered_units(order, remote, target)
         if undelivered is None and not settles_money and not short_unsettled:
@@ -426,11 +386,12 @@ def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
         # The count the refund was for, whatever the provider's own remains said (a subscription settled by
         # posts, a drip-feed by runs): both APIs answer it, and a panel downstream refunds by it.
         order.remains = undelivered
-    order_transition(
-        order=order,
-        to=target,
+    transition(
+        order,
+        target,
         message=f"The provider reports {remote.raw_status}.",
-        figures_missing_since=None,
+        # The figures read above ride along with the move.
+        changes={**{name: getattr(order, name) for name in SYNCED_FIELDS}, "figures_missing_since": None},
     )
     return True
 
@@ -630,7 +591,7 @@ def cancel_refusal(order: Order) -> str | None:
     """Why ``order`` cannot be canceled now, or None when it can."""
     if not order.service.cancel:
         return "This service cannot be canceled."
-    if order.status not in (S.QUEUED, S.WAITING, *OPEN_UPSTREAM):
+    if order.status not in UNSENT | OPEN_UPSTREAM:
         return "This order can no longer be canceled."
     if order.cancel_requested_at:
         return "A cancel of this order was already requested."
@@ -646,9 +607,9 @@ def order_cancel(*, order: Order, actor=None) -> str:
         order = _locked(order.pk)
         if refusal := cancel_refusal(order):
             raise ValidationError(refusal)
-        if order.status in (S.QUEUED, S.WAITING):
+        if order.status in UNSENT:
             order_refund(order=order, amount=order.charge, reason="Canceled before it was sent.", actor=actor)
-            order_transition(order=order, to=S.CANCELED, actor=actor, message="Canceled before it was sent.")
+            transition(order, S.CANCELED, message="Canceled before it was sent.", actor=actor)
             return "Canceled and refunded."
         order.cancel_requested_at = timezone.now()
         order.save(update_fields=["cancel_requested_at"])
@@ -739,16 +700,18 @@ def order_settle_undelivered(*, order: Order, undelivered: int, actor, note: str
             refunded = order_refund(
                 order=order, amount=order.charge * undelivered / order.units, reason=said, actor=actor
             )
-        order_transition(
-            order=order,
-            to=target,
-            actor=actor,
+        transition(
+            order,
+            target,
             message=said,
-            remains=undelivered,
-            figures_missing_since=None,
-            unaccounted_since=None,
-            unaccounted_syncs=0,
-            unaccounted_reason="",
+            actor=actor,
+            changes={
+                "remains": undelivered,
+                "figures_missing_since": None,
+                "unaccounted_since": None,
+                "unaccounted_syncs": 0,
+                "unaccounted_reason": "",
+            },
         )
     return refunded
 
@@ -757,14 +720,16 @@ def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> 
     """The operator found the order at the provider: follow it from now on."""
     with transaction.atomic():
         order = _locked(order.pk)
-        order_transition(
-            order=order,
-            to=S.PENDING,
-            actor=actor,
-            provider_order_id=provider_order_id.strip(),
-            sent_at=order.sent_at or timezone.now(),
-            wait_reason="",
+        transition(
+            order,
+            S.PENDING,
             message=f"Provider order #{provider_order_id.strip()} attached by {actor}.",
+            actor=actor,
+            changes={
+                "provider_order_id": provider_order_id.strip(),
+                "sent_at": order.sent_at or timezone.now(),
+                "wait_reason": "",
+            },
         )
 
 
@@ -774,13 +739,12 @@ def order_resend(*, order: Order, actor) -> None:
 
     with transaction.atomic():
         order = _locked(order.pk)
-        order_transition(
-            order=order,
-            to=S.QUEUED,
-            actor=actor,
-            wait_reason="",
-            next_attempt_at=None,
+        transition(
+            order,
+            S.QUEUED,
             message=f"{actor} confirmed the provider has no such order; sending again.",
+            actor=actor,
+            changes={"wait_reason": "", "next_attempt_at": None},
         )
         enqueue_after_commit(submit_order, order.pk)
 
@@ -794,4 +758,4 @@ def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:
                 f"Order #{order.pk} is {order.get_status_display()}: it cannot be refunded in full."
             )
         order_refund(order=order, amount=order.charge, reason=reason, actor=actor)
-        order_transition(order=order, to=S.FAILED, actor=actor, message=f"Refunded by {actor}: {reason}")
+        transition(order, S.FAILED, message=f"Refunded by {actor}: {reason}", actor=actor)

@@ -13,12 +13,13 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from billing.money import PROVIDER_MONEY_FIELD
 from panels.client import Catalogue, InvalidRecord, RemoteService
-from panels.models import MONEY, Provider, ProviderService, ProviderServiceChange, SyncRun
+from panels.models import Provider, ProviderService, ProviderServiceChange, SyncRun
 from panels.services import provider_client, sync_run
 
-RATE_PLACES = Decimal(10) ** -MONEY["decimal_places"]
-MAX_RATE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+RATE_PLACES = Decimal(10) ** -PROVIDER_MONEY_FIELD["decimal_places"]
+MAX_RATE = Decimal(10) ** (PROVIDER_MONEY_FIELD["max_digits"] - PROVIDER_MONEY_FIELD["decimal_places"])
 
 
 # Sent after a successful sync has committed, with ``provider`` and ``result``: the storefront follows.

@@ -222,7 +222,7 @@ class RemoteRefillStatus:
     raw_status: str
 
 
-def classify_error_message(message: str) -> bool:
+def means_try_later(message: str) -> bool:
     """True when an ``{"error": …}`` means "try again later" rather than a permanent refusal."""
     lowered = message.lower()
     return any(hint in lowered for hint in _RETRY_LATER_HINTS)
@@ -337,7 +337,7 @@ class ProviderClient:
         answer = self._call("refill", {"order": str(order_id)})
         value = answer.get("refill") if isinstance(answer, dict) else None
         if (message := _error_of(value)) is not None:
-            raise ProviderRejected(message, retry_later=classify_error_message(message), action="refill")
+            raise ProviderRejected(message, retry_later=means_try_later(message), action="refill")
         refill_id = _placed_id(value)
         if refill_id is None:
             raise self._unexpected("refill", "a refill id", answer)
@@ -519,7 +519,7 @@ class ProviderClient:
                 )
             raise ProviderRejected(
                 f"The provider said: {message}",
-                retry_later=classify_error_message(message),
+                retry_later=means_try_later(message),
                 action=action,
                 http_status=status,
             )

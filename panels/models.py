@@ -7,8 +7,9 @@ from django.db import models
 from django.utils import timezone
 from encrypted_fields.fields import EncryptedCharField
 
+from billing.money import PROVIDER_MONEY_FIELD
+
 # Provider money: rates per 1000 can be fractions of a cent, balances large.
-MONEY = {"max_digits": 20, "decimal_places": 8}
 
 
 class Provider(models.Model):
@@ -33,10 +34,10 @@ class Provider(models.Model):
     )
 
     currency = models.CharField(max_length=8, blank=True, help_text="As reported by the last balance call.")
-    balance = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
+    balance = models.DecimalField(**PROVIDER_MONEY_FIELD, null=True, blank=True, editable=False)
     balance_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     low_balance_threshold = models.DecimalField(
-        **MONEY,
+        **PROVIDER_MONEY_FIELD,
         default=Decimal(0),
         validators=[MinValueValidator(Decimal(0))],
         help_text="Below this balance the provider is flagged for the operator.",
@@ -99,7 +100,9 @@ class ProviderService(models.Model):
     name = models.CharField(max_length=500)
     type = models.CharField(max_length=64, default="Default")
     category = models.CharField(max_length=255, blank=True)
-    rate = models.DecimalField(**MONEY, help_text="Provider's price per 1000, in the provider's currency.")
+    rate = models.DecimalField(
+        **PROVIDER_MONEY_FIELD, help_text="Provider's price per 1000, in the provider's currency."
+    )
     min_quantity = models.PositiveBigIntegerField("min")
     max_quantity = models.PositiveBigIntegerField("max")
     refill = models.BooleanField(default=False)
@@ -152,8 +155,8 @@ class ProviderServiceChange(models.Model):
     service = models.ForeignKey(ProviderService, on_delete=models.CASCADE, related_name="changes")
     sync_run = models.ForeignKey("SyncRun", on_delete=models.SET_NULL, null=True, blank=True)
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    old_rate = models.DecimalField(**MONEY)
-    new_rate = models.DecimalField(**MONEY)
+    old_rate = models.DecimalField(**PROVIDER_MONEY_FIELD)
+    new_rate = models.DecimalField(**PROVIDER_MONEY_FIELD)
     old_min = models.PositiveBigIntegerField()
     new_min = models.PositiveBigIntegerField()
     old_max = models.PositiveBigIntegerField()

@@ -11,6 +11,8 @@ from django.db import models
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
+from reseller.states import TransitionRefused
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written by the system (logs, ledgers): the operator reads them, never edits them."""
@@ -43,7 +45,8 @@ class ActionsOnlyAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **no_saving})
 
     # What the services raise when a record's state does not allow the operation.
-    refused: tuple[type[Exception], ...] = (ValidationError,)
+    # What a service raises when the record's state does not allow the action: shown, never a 500.
+    refused: tuple[type[Exception], ...] = (ValidationError, TransitionRefused)
 
     def act_on_each(self, request, queryset, operation, done: str) -> None:
         """Run ``operation`` on each selected record, with a message for each: done, or why it was refused."""

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.topups import MAX_TOPUP, MIN_TOPUP, topup_methods
 from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS, dripfeed_allowed
+from panels.normalize import ServiceType
 
 _FIELDS = {
     "link": lambda: forms.CharField(
@@ -67,7 +68,7 @@ def order_form(service, data=None) -> forms.Form:
     form = forms.Form(data, prefix=None)
     for name in kind.required:
         form.fields[name] = _FIELDS[name]()
-    if service.type == "Subscriptions":
+    if service.type == ServiceType.SUBSCRIPTIONS:
         for name in ("posts", "old_posts", "expiry"):
             form.fields[name] = _OPTIONAL[name]()
     if "quantity" in kind.required and dripfeed_allowed(service):

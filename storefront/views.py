@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,12 +27,13 @@ from billing.money import to_money
 from billing.services import InsufficientFunds, account_for
 from billing.topups import topup_gateway_callback, topup_request
 from orders.mass_orders import mass_order_lines, mass_order_outcome, mass_order_place
-from orders.models import OrderEvent, Service
+from orders.models import Order, OrderEvent, Service
 from orders.order_types import ORDER_TYPES
 from orders.pricing import customer_prices
 from orders.refills import refill_refusal, refill_request
 from orders.selectors import orders_of, refills_of, services_on_sale
 from orders.services import cancel_refusal, order_cancel, order_place, order_quote
+from panels.normalize import ServiceType
 from reseller.numbers import whole_number
 from storefront.forms import MassOrderForm, TopUpForm, order_form, put_errors, raw_order_data
 from storefront.parsing import query_text
@@ -41,14 +41,6 @@ from storefront.submissions import TOKEN_FIELD, submit_once
 
 PAGE_SIZE = 25
 REQUEST_LOG_ROWS = 50
-# Order list tabs: the statuses customers see, and ours behind them.
-TABS = {
-    "pending": (gettext_lazy("Pending"), ["queued", "waiting", "sending", "needs_review", "pending"]),
-    "in_progress": (gettext_lazy("In progress"), ["in_progress", "processing"]),
-    "completed": (gettext_lazy("Completed"), ["completed"]),
-    "partial": (gettext_lazy("Partial"), ["partial"]),
-    "canceled": (gettext_lazy("Canceled"), ["canceled", "failed"]),
-}
 
 
 def _priced(user, services) -> list[Service]:
@@ -126,9 +118,7 @@ def dashboard(request):
             # to_money: SQLite's sums come back with more decimals than the columns have.
             "spent_30_days": to_money((spent["charged"] or Decimal(0)) - (spent["refunded"] or Decimal(0))),
             "orders_30_days": spent["count"],
-            "open_orders": orders_of(request.user)
-            .exclude(status__in=[*TABS["completed"][1], *TABS["partial"][1], *TABS["canceled"][1]])
-            .count(),
+            "open_orders": orders_of(request.user).filter(status__in=Order.states.open).count(),
         },
     )
 
@@ -265,9 +255,9 @@ def orders(request, kind: str = "all"):
     if kind == "drip-feed":
         listed = listed.filter(runs__isnull=False)
     elif kind == "subscriptions":
-        listed = listed.filter(type="Subscriptions")
-    if tab in TABS:
-        listed = listed.filter(status__in=TABS[tab][1])
+        listed = listed.filter(type=ServiceType.SUBSCRIPTIONS)
+    if group := Order.states.public_group(tab):
+        listed = listed.filter(status__in=group.statuses)
     if query:
         order_id = whole_number(query)
         listed = listed.filter(pk=order_id) if order_id else listed.filter(link__icontains=query)
@@ -277,7 +267,8 @@ def orders(request, kind: str = "all"):
         "storefront/orders.html",
         {
             "page": page,
-            "tabs": [(key, label) for key, (label, _statuses) in TABS.items()],
+            # The statuses customers see (API v2's), each with ours behind it.
+            "tabs": [(group.key, _(group.label)) for group in Order.states.public_groups()],
             "tab": tab,
             "query": query,
             "kind": kind,

@@ -1,7 +1,6 @@
 """Helpers for order tests: pick a published service, fill its form, let the simulator finish."""
 
-from orders import services as order_services
-from orders.models import Service
+from orders.models import Order, Service
 from orders.services import orders_sync_statuses
 from tests.panels.test_client import FIELDS_BY_TYPE, LINE_FIELDS
 
@@ -32,6 +31,6 @@ def settle(server, provider, order, steps=6):
         server.sim.advance()
         orders_sync_statuses(provider=provider)
         order.refresh_from_db()
-        if order.status in order_services.FINAL:
+        if order.status in Order.states.final:
             break
     return order

@@ -20,11 +20,11 @@ from orders.services import (
     order_cancel,
     order_fail_and_refund,
     order_place,
-    order_transition,
 )
 from panels.client import RemoteOrderStatus
 from panels.models import Provider, ProviderService
 from panels.normalize import OrderStatus
+from reseller.states import transition
 
 D = Decimal
 S = Order.Status
@@ -114,8 +114,8 @@ def test_the_ledger_always_explains_the_balance(service, monkeypatch, ops):
             elif (order := pick(op[1])) is None:
                 continue
             elif op[0] == "send" and order.status == S.QUEUED:
-                order_transition(order=order, to=S.SENDING, message="claim")
-                order_transition(order=order, to=S.PENDING, message="sent", provider_order_id=f"r{order.pk}")
+                transition(order, S.SENDING, message="claim")
+                transition(order, S.PENDING, message="sent", changes={"provider_order_id": f"r{order.pk}"})
             elif op[0] == "status" and order.status in (S.PENDING, S.IN_PROGRESS, S.PROCESSING):
                 remote = RemoteOrderStatus(
                     status=op[2],

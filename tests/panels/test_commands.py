@@ -77,3 +77,11 @@ def test_addprovider_reads_the_key_from_standard_input(monkeypatch):
     with pytest.raises(CommandError, match="No API key was given on standard input"):
         run("addprovider", "Piped", "https://piped.example", "-")
     assert Provider.objects.get().api_key == "key-from-stdin-123456"
+
+
+@pytest.mark.django_db
+def test_runpanel_refuses_without_debug_and_creates_no_login_or_funds(settings, django_user_model):
+    settings.DEBUG = False  # production: a known operator password and free funds must never appear
+    with pytest.raises(CommandError, match="only with DEBUG on"):
+        call_command("runpanel", "--no-simulator", "--port", "1")
+    assert not django_user_model.objects.exists()

@@ -90,6 +90,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-simulator", action="store_true", help="Do not start the demo providers.")
 
     def handle(self, *args, host, port, simulator_port, no_simulator, **options):
+        # A known superuser password and free customer funds: a demo's, never a live panel's.
+        if not settings.DEBUG:
+            raise CommandError(
+                "runpanel is the demo: it sets a known operator password and credits demo funds, so it runs "
+                "only with DEBUG on (the local settings). Run a live panel with gunicorn and celery."
+            )
         # Another program on one of our ports would be mistaken for ours: refuse before starting anything.
         wanted = [(host, port, "--port")]
         if not no_simulator:
