@@ -74,7 +74,7 @@ def test_runpanel_refuses_a_port_that_is_taken():
         result = subprocess.run(
             [sys.executable, "manage.py", "runpanel", "--no-simulator", "--port", str(port)],
             cwd=ROOT,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "reseller.settings.test"},
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "reseller.settings.test", "DJANGO_DEBUG": "true"},
             capture_output=True,
             text=True,
             timeout=120,
