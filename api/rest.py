@@ -29,10 +29,12 @@ from api.serializers import (
 )
 from billing.models import LedgerEntry
 from billing.services import InsufficientFunds, account_for
-from orders.models import Order, OrderEvent, Refill, Service
-from orders.pricing import customer_prices
+from catalogue.models import Service
+from catalogue.orderable import services_on_sale
+from catalogue.pricing import customer_prices
+from orders.models import Order, OrderEvent, Refill
 from orders.refills import refill_request
-from orders.selectors import orders_of, refills_of, services_on_sale
+from orders.selectors import orders_of, refills_of
 from orders.services import order_cancel, order_place
 
 

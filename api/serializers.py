@@ -7,7 +7,8 @@ from rest_framework import serializers
 from api.models import ApiRequest
 from billing.models import LedgerEntry
 from billing.money import MONEY_FIELD
-from orders.models import Order, OrderEvent, Refill, Service
+from catalogue.models import Service
+from orders.models import Order, OrderEvent, Refill
 from orders.order_types import ALL_FIELDS, dripfeed_allowed
 from reseller.numbers import whole_number
 

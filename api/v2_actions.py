@@ -12,11 +12,13 @@ from rest_framework.exceptions import APIException
 
 from billing.money import money_text
 from billing.services import InsufficientFunds, account_for
-from orders.models import Order, Service
+from catalogue.models import Service
+from catalogue.orderable import services_on_sale
+from catalogue.pricing import customer_prices
+from orders.models import Order
 from orders.order_types import ALL_FIELDS, dripfeed_allowed
-from orders.pricing import customer_prices
 from orders.refills import refill_request
-from orders.selectors import orders_of, refills_of, services_on_sale
+from orders.selectors import orders_of, refills_of
 from orders.services import order_cancel, order_place
 from reseller.numbers import whole_number
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from billing.services import InsufficientFunds
-from orders.models import Order, Service
+from catalogue.models import Service
+from orders.models import Order
 from orders.order_types import ORDER_TYPES
 from orders.services import order_place
 from reseller.numbers import whole_number

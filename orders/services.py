@@ -27,9 +27,10 @@ from django.utils import timezone
 from billing.models import Account, LedgerEntry
 from billing.money import to_money
 from billing.services import InsufficientFunds, account_for, balance_change
-from orders.models import Order, OrderEvent, Service
+from catalogue.models import Service
+from catalogue.pricing import customer_price
+from orders.models import Order, OrderEvent
 from orders.order_types import order_spec
-from orders.pricing import customer_price
 from panels.client import (
     ItemError,
     ProviderError,

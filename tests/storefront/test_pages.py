@@ -13,7 +13,8 @@ from billing.gateways import GATEWAYS
 from billing.models import LedgerEntry, TopUp
 from billing.services import account_for, balance_change
 from billing.topups import topup_approve, topup_reject
-from orders.models import Order, Service
+from catalogue.models import Service
+from orders.models import Order
 from orders.services import order_submit
 from tests.orders.support import data_for, service_of, settle
 from tests.storefront.support import rendered
