@@ -18,8 +18,9 @@ UNAVAILABLE = ValidationError(
 
 @dataclass(frozen=True)
 class Orderable:
-    """``refusal`` is None when the service can be ordered, with a quantity from ``min_quantity`` to
-    ``max_quantity``; otherwise it says why not (``service_unknown`` or ``service_unavailable``)."""
+    """``refusal`` is None when the service can be ordered; otherwise it says why not (its code is
+    ``service_unknown`` or ``service_unavailable``). A quantity is accepted from ``min_quantity`` to
+    ``max_quantity`` (0 and 0 when there is no such service)."""
 
     refusal: ValidationError | None
     min_quantity: int = 0
@@ -32,13 +33,17 @@ class Orderable:
 def service_orderable(service: Service | None) -> Orderable:
     """Can ``service`` (None: no service by the id asked) be ordered now, and within which quantities?
     ``services_on_sale`` is the same rule as a query."""
-    if service is None or service.status == Service.Status.DISABLED:
+    if service is None:
         return Orderable(UNKNOWN)
+    if service.status == Service.Status.DISABLED:
+        refusal = UNKNOWN
     # A provider service whose type changed bills on another basis (per package, per 1000, per line) than
     # the price and the fields sent: never sold until the operator moves or republishes it.
-    if service.status != Service.Status.ACTIVE or service.type != service.provider_service.type:
-        return Orderable(UNAVAILABLE)
-    return Orderable(None, service.min_quantity, service.max_quantity)
+    elif service.status != Service.Status.ACTIVE or service.type != service.provider_service.type:
+        refusal = UNAVAILABLE
+    else:
+        refusal = None
+    return Orderable(refusal, service.min_quantity, service.max_quantity)
 
 
 def services_on_sale() -> QuerySet[Service]:
