@@ -21,7 +21,7 @@ RATE_PLACES = Decimal(10) ** -MONEY["decimal_places"]
 MAX_RATE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
 
-# Sent after a successful sync has committed, with ``provider`` and ``result``: the storefront follows.
+# Sent after a successful sync has committed, with ``provider`` and ``result``: the catalogue app follows.
 catalogue_synced = Signal()
 
 
