@@ -12,8 +12,8 @@ from django.utils.html import format_html
 
 from accounts.models import Profile
 from accounts.services import customers_disable, customers_enable
-from orders.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
-from orders.models import CustomerPricing, CustomerServicePrice
+from catalogue.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
+from catalogue.models import CustomerPricing, CustomerServicePrice
 from reseller.admin_tools import FINITE_DECIMALS
 
 User = get_user_model()
@@ -111,7 +111,7 @@ class CustomerAdmin(UserAdmin):
 
     def get_inlines(self, request, obj):
         # Support staff see customers, not their prices.
-        return self.inlines if request.user.has_perm("orders.view_customerpricing") else [ProfileInline]
+        return self.inlines if request.user.has_perm("catalogue.view_customerpricing") else [ProfileInline]
 
     @admin.action(description="Disable: no log in, API keys revoked", permissions=["change"])
     def disable(self, request, queryset):

@@ -4,7 +4,8 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
-from orders.models import Order, Refill, Service
+from catalogue.models import Service
+from orders.models import Order, Refill
 
 
 class RealDateTimeField(IsoDateTimeField):

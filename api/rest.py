@@ -29,10 +29,12 @@ from api.serializers import (
 )
 from billing.models import LedgerEntry
 from billing.services import InsufficientFunds, account_for
-from orders.models import Order, OrderEvent, Refill, Service
-from orders.pricing import customer_prices
+from catalogue.models import Service
+from catalogue.orderable import service_orderable, services_on_sale
+from catalogue.pricing import customer_prices
+from orders.models import Order, OrderEvent, Refill
 from orders.refills import refill_request
-from orders.selectors import orders_of, refills_of, services_on_sale
+from orders.selectors import orders_of, refills_of
 from orders.services import order_cancel, order_place
 
 
@@ -111,8 +113,8 @@ class OrderViewSet(RestView, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
             .filter(pk=form.validated_data["service"])
             .first()
         )
-        if service is None or service.status == Service.Status.DISABLED:
-            raise serializers.ValidationError({"service": ["No such service."]})
+        if refusal := service_orderable(service).refusal:
+            raise _invalid(ValidationError({"service": refusal}))
         try:
             order = order_place(
                 user=request.user, service=service, data=form.order_data(), actor=request.user

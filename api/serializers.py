@@ -7,7 +7,9 @@ from rest_framework import serializers
 from api.models import ApiRequest
 from billing.models import LedgerEntry
 from billing.money import MONEY_FIELD
-from orders.models import Order, OrderEvent, Refill, Service
+from catalogue.models import Service
+from catalogue.orderable import service_orderable
+from orders.models import Order, OrderEvent, Refill
 from orders.order_types import ALL_FIELDS, dripfeed_allowed
 from reseller.numbers import whole_number
 
@@ -29,10 +31,21 @@ def _count(help_text: str = "") -> serializers.IntegerField:
     return WholeNumberField(required=False, min_value=0, max_value=10**12, help_text=help_text)
 
 
+class QuantityLimitField(serializers.IntegerField):
+    """A service's ``min_quantity`` or ``max_quantity`` as ``service_orderable`` answers it."""
+
+    def __init__(self, limit: str, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+        self.limit = limit
+
+    def to_representation(self, value):
+        return getattr(service_orderable(value), self.limit)
+
+
 class ServiceSerializer(serializers.ModelSerializer):
     rate = serializers.SerializerMethodField(help_text="Your price per 1000 (per package for package types).")
-    min = serializers.IntegerField(source="min_quantity")
-    max = serializers.IntegerField(source="max_quantity")
+    min = QuantityLimitField("min_quantity")
+    max = QuantityLimitField("max_quantity")
     dripfeed = serializers.SerializerMethodField(help_text="Accepts runs and interval.")
     currency = serializers.SerializerMethodField()
 

@@ -12,11 +12,13 @@ from rest_framework.exceptions import APIException
 
 from billing.money import money_text
 from billing.services import InsufficientFunds, account_for
-from orders.models import Order, Service
+from catalogue.models import Service
+from catalogue.orderable import service_orderable, services_on_sale
+from catalogue.pricing import customer_prices
+from orders.models import Order
 from orders.order_types import ALL_FIELDS, dripfeed_allowed
-from orders.pricing import customer_prices
 from orders.refills import refill_request
-from orders.selectors import orders_of, refills_of, services_on_sale
+from orders.selectors import orders_of, refills_of
 from orders.services import order_cancel, order_place
 from reseller.numbers import whole_number
 
@@ -92,15 +94,24 @@ def services(user, params: dict) -> list[dict]:
             "type": service.type,
             "category": service.category,
             "rate": money_text(prices[service.pk]),
-            "min": str(service.min_quantity),
-            "max": str(service.max_quantity),
+            "min": str(limits.min_quantity),
+            "max": str(limits.max_quantity),
             "refill": service.refill,
             "cancel": service.cancel,
             # Not in the two documents, but sent by most panels: whether runs/interval are accepted here.
             "dripfeed": dripfeed_allowed(service),
         }
         for service in on_sale
+        if (limits := service_orderable(service))
     ]
+
+
+# The protocol's words for a service that cannot be ordered: the unavailable one is worded so that panels
+# reading this as their provider wait and retry rather than fail.
+SERVICE_REFUSALS = {
+    "service_unknown": "Incorrect service ID",
+    "service_unavailable": "This service is temporarily unavailable, try again later",
+}
 
 
 def add(user, params: dict) -> dict:
@@ -110,11 +121,8 @@ def add(user, params: dict) -> dict:
         if number is not None
         else None
     )
-    if service is None or service.status == Service.Status.DISABLED:
-        raise Refusal("Incorrect service ID")
-    if service.status == Service.Status.PAUSED:
-        # Worded so that panels reading this as their provider wait and retry rather than fail.
-        raise Refusal("This service is temporarily unavailable, try again later")
+    if refusal := service_orderable(service).refusal:
+        raise Refusal(SERVICE_REFUSALS[refusal.code])
     data = {name: params[name] for name in ALL_FIELDS if name in params}
     try:
         order = order_place(user=user, service=service, data=data, actor=user)

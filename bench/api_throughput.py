@@ -68,8 +68,8 @@ def main() -> None:
 
         from api.services import api_key_issue
         from billing.services import account_for, balance_deposit
-        from orders.models import Service
-        from orders.storefront import services_publish
+        from catalogue.models import Service
+        from catalogue.publishing import services_publish
         from panels.catalogue import catalogue_sync
         from panels.services import balance_sync, provider_upsert
         from panels.simulator import Simulator, SimulatorServer

@@ -46,8 +46,8 @@ def seed_shop(services: int):
     customers and the services on sale."""
     from django.contrib.auth.models import Group, User
 
-    from orders.models import Service
-    from orders.storefront import services_publish
+    from catalogue.models import Service
+    from catalogue.publishing import services_publish
     from panels.catalogue import catalogue_sync
     from panels.models import ProviderService
     from panels.services import balance_sync, provider_upsert

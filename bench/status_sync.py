@@ -19,9 +19,10 @@ def measure(count: int, *, latency: float, concurrency: int) -> dict:
     from django.contrib.auth.models import User
     from django.db import connection
 
-    from orders.models import Order, Service
+    from catalogue.models import Service
+    from catalogue.publishing import services_publish
+    from orders.models import Order
     from orders.services import orders_sync_statuses
-    from orders.storefront import services_publish
     from panels.catalogue import catalogue_sync
     from panels.services import balance_sync, provider_upsert
     from panels.simulator import Simulator, SimulatorServer

@@ -13,6 +13,7 @@ from django.apps import apps as global_apps
 # Two-factor devices (otp_*) are the Owner's: removing a lost phone's device lets its user set up anew.
 OWNER_APPS = [
     "panels",
+    "catalogue",
     "orders",
     "billing",
     "api",

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from billing.models import Account
 from billing.money import to_money
-from orders.models import CurrencyRate, Order, Refill
+from catalogue.models import CurrencyRate
+from orders.models import Order, Refill
 from orders.selectors import orders_needing_review, refills_needing_review
 from panels.models import Provider, SyncRun
 from panels.selectors import providers_with_health

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 from django.utils import timezone
 
+from catalogue.margins import storefront_losses
 from console.charts import money_chart
 from console.heartbeat import HEARTBEAT_STALE_SECONDS, heartbeat_last
 from console.roles import sees_providers
@@ -20,7 +21,6 @@ from console.selectors import (
     review_refills,
     top_services,
 )
-from orders.margins import storefront_losses
 
 # The queue page lists the oldest this many; the order list filtered to the queue has them all.
 REVIEW_PAGE_SIZE = 100

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from billing.services import InsufficientFunds
-from orders.models import Order, Service
+from catalogue.models import Service
+from catalogue.orderable import service_orderable
+from orders.models import Order
 from orders.order_types import ORDER_TYPES
 from orders.services import order_place
 from panels.normalize import ServiceType
@@ -46,8 +48,8 @@ def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
             results.append(MassOrderLine(number, line, error="Write service_id|link|quantity."))
             continue
         service = services.get(service_id)
-        if service is None or service.status != Service.Status.ACTIVE:
-            results.append(MassOrderLine(number, line, error=f"There is no service #{parts[0]} on sale."))
+        if refusal := service_orderable(service).refusal:
+            results.append(MassOrderLine(number, line, error=f"Service #{service_id}: {refusal.message}"))
             continue
         if not set(ORDER_TYPES.get(service.type, ORDER_TYPES[ServiceType.DEFAULT]).required) <= _SIMPLE:
             results.append(

@@ -1,172 +1,17 @@
-"""What customers buy (storefront services and their prices)."""
+"""Orders, their history and their refills."""
 
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from billing.money import MONEY_FIELD, PROVIDER_MONEY_FIELD
+from catalogue.models import Service
 from panels.models import Provider, ProviderService
 from panels.normalize import OrderStatus, RefillStatus, ServiceType, order_status
 from reseller.states import StateTable
-
-
-class CurrencyRate(models.Model):
-    """How many units of the panel currency one unit of ``currency`` buys, as of ``updated_at``."""
-
-    currency = models.CharField(max_length=8, unique=True)
-    rate = models.DecimalField(
-        max_digits=20, decimal_places=8, validators=[MinValueValidator(Decimal("1e-8"))]
-    )
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"1 {self.currency} = {self.rate} {settings.PANEL_CURRENCY} ({self.updated_at:%Y-%m-%d %H:%M})"
-
-
-class MarkupRule(models.Model):
-    """How a provider's cost becomes our price: the most specific rule wins.
-
-    Specificity: one provider service > a provider's category > a whole provider > everything.
-    """
-
-    class Rounding(models.TextChoices):
-        CENT = "0.01", "Up to the cent"
-        TENTH_CENT = "0.001", "Up to 0.001"
-        MONEY = "0.0001", "Up to 0.0001"
-        NICKEL = "0.05", "Up to 0.05"
-        UNIT = "1", "Up to a whole unit"
-
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, null=True, blank=True)
-    category = models.CharField(max_length=255, blank=True, help_text="Empty: every category.")
-    provider_service = models.ForeignKey(ProviderService, on_delete=models.CASCADE, null=True, blank=True)
-    percent = models.DecimalField(
-        max_digits=7, decimal_places=2, default=Decimal(0), validators=[MinValueValidator(Decimal(-99))]
-    )
-    fixed = models.DecimalField(
-        **MONEY_FIELD, default=Decimal(0), help_text="Added per 1000, after the percent."
-    )
-    rounding = models.CharField(max_length=8, choices=Rounding.choices, default=Rounding.CENT)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["provider", "category", "provider_service"],
-                name="one_markup_rule_per_scope",
-                nulls_distinct=False,
-            ),
-        ]
-
-    def __str__(self) -> str:
-        scope = self.provider_service or (
-            f"{self.provider} / {self.category}" if self.category else self.provider
-        )
-        return f"+{self.percent}% +{self.fixed} for {scope or 'everything'}"
-
-
-class Service(models.Model):
-    """A service of this panel's storefront (its own ids), sold from one provider service."""
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        DISABLED = "disabled", "Disabled by the operator"
-
-    class Dripfeed(models.TextChoices):
-        INHERIT = "", "As the provider and its drip-feed setting say"
-        ON = "on", "On"
-        OFF = "off", "Off"
-
-    name = models.CharField(max_length=255)
-    category = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
-    type = models.CharField(max_length=64)
-    provider_service = models.ForeignKey(ProviderService, on_delete=models.PROTECT, related_name="storefront")
-    min_quantity = models.PositiveBigIntegerField("min", help_text="Kept within the provider's min and max.")
-    max_quantity = models.PositiveBigIntegerField("max")
-    refill = models.BooleanField("refill allowed", default=False)
-    refill_days = models.PositiveSmallIntegerField(
-        default=30, help_text="Refills allowed this long after completion."
-    )
-    cancel = models.BooleanField("cancel allowed", default=False)
-    dripfeed = models.CharField(
-        "drip-feed",
-        max_length=8,
-        choices=Dripfeed.choices,
-        blank=True,
-        default=Dripfeed.INHERIT,
-        help_text="Whether customers may order runs and interval (Default services only).",
-    )
-    price = models.DecimalField(
-        **MONEY_FIELD, help_text="Per 1000 (per package for package types), panel currency."
-    )
-    manual_price = models.BooleanField(default=False, help_text="Set by hand: never changed by a sync.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    paused_by_sync = models.BooleanField(default=False, editable=False)
-    pause_reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["category", "name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(min_quantity__lte=models.F("max_quantity")), name="service_min_le_max"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.name}"
-
-    def clean(self):
-        upstream = self.provider_service if self.provider_service_id else None
-        if upstream is None or self.min_quantity is None or self.max_quantity is None:
-            return
-        errors = {}
-        if self.type != upstream.type:  # the price and the fields sent are per this type's unit
-            errors["type"] = f"The provider service is a {upstream.type} service."
-        if self.min_quantity < upstream.min_quantity:
-            errors["min_quantity"] = f"The provider's minimum is {upstream.min_quantity}."
-        if self.max_quantity > upstream.max_quantity:
-            errors["max_quantity"] = f"The provider's maximum is {upstream.max_quantity}."
-        if self.min_quantity > self.max_quantity:
-            errors["max_quantity"] = "Max must be at least min."
-        if errors:
-            raise ValidationError(errors)
-
-
-class CustomerPricing(models.Model):
-    """A customer's discount on every service, and their custom prices for some."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pricing")
-    discount_percent = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal(0),
-        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
-    )
-
-    def __str__(self) -> str:
-        return f"{self.user}: -{self.discount_percent}%"
-
-
-class CustomerServicePrice(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="custom_prices")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="custom_prices")
-    price = models.DecimalField(**MONEY_FIELD)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "service"], name="one_custom_price_per_service")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} pays {self.price} for {self.service}"
 
 
 class Order(models.Model):

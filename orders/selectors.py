@@ -1,4 +1,4 @@
-"""Reads shared by the storefront, both APIs and the admin."""
+"""Reads of orders and refills shared by the storefront, both APIs and the admin."""
 
 from datetime import timedelta
 
@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from orders.models import Order, Refill, Service
+from orders.models import Order, Refill
 from orders.services import OPEN_UPSTREAM, STUCK_SENDING
 
 S = Order.Status
@@ -14,15 +14,6 @@ S = Order.Status
 STUCK_QUEUED = timedelta(minutes=10)
 STUCK_WAITING = timedelta(hours=1)
 UNCONFIRMED_CANCEL = timedelta(hours=1)
-
-
-def services_on_sale() -> QuerySet[Service]:
-    """What customers can order now, in this panel's id order."""
-    return (
-        Service.objects.filter(status=Service.Status.ACTIVE)
-        .select_related("provider_service__provider")
-        .order_by("pk")
-    )
 
 
 def orders_of(user) -> QuerySet[Order]:

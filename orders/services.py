@@ -27,9 +27,11 @@ from django.utils import timezone
 from billing.models import Account, LedgerEntry
 from billing.money import to_money
 from billing.services import InsufficientFunds, account_for, balance_change
-from orders.models import Order, OrderEvent, Service
+from catalogue.models import Service
+from catalogue.orderable import service_orderable
+from catalogue.pricing import customer_price
+from orders.models import Order, OrderEvent
 from orders.order_types import order_spec
-from orders.pricing import customer_price
 from panels.client import (
     ItemError,
     ProviderError,
@@ -107,10 +109,8 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
 
     Raises ``ValidationError`` (per field) or ``billing.services.InsufficientFunds``; then nothing is written.
     """
-    # A provider service whose type changed bills on another basis (per package, per 1000, per line) than the
-    # price and the fields sent: never sold until the operator moves or republishes it.
-    if service.status != Service.Status.ACTIVE or service.type != service.provider_service.type:
-        raise ValidationError({"service": "This service is not on sale right now."})
+    if refusal := service_orderable(service).refusal:
+        raise ValidationError({"service": refusal})
     price = customer_price(user=user, service=service)
     spec = order_spec(service=service, data=data, price=price)
     with transaction.atomic():

@@ -22,7 +22,7 @@ RATE_PLACES = Decimal(10) ** -PROVIDER_MONEY_FIELD["decimal_places"]
 MAX_RATE = Decimal(10) ** (PROVIDER_MONEY_FIELD["max_digits"] - PROVIDER_MONEY_FIELD["decimal_places"])
 
 
-# Sent after a successful sync has committed, with ``provider`` and ``result``: the storefront follows.
+# Sent after a successful sync has committed, with ``provider`` and ``result``: the catalogue app follows.
 catalogue_synced = Signal()
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from billing.topups import MAX_TOPUP, MIN_TOPUP, topup_methods
+from catalogue.orderable import service_orderable
 from orders.order_types import ORDER_TYPES, SUBSCRIPTION_DELAYS, dripfeed_allowed
 from panels.normalize import ServiceType
 
@@ -75,9 +76,10 @@ def order_form(service, data=None) -> forms.Form:
         for name in ("runs", "interval"):
             form.fields[name] = _OPTIONAL[name]()
     if "quantity" in form.fields:
+        limits = service_orderable(service)
         form.fields["quantity"].help_text = _("From %(min)s to %(max)s.") % {
-            "min": service.min_quantity,
-            "max": service.max_quantity,
+            "min": limits.min_quantity,
+            "max": limits.max_quantity,
         }
     return form
 

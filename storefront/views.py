@@ -26,12 +26,14 @@ from billing.models import TopUp
 from billing.money import to_money
 from billing.services import InsufficientFunds, account_for
 from billing.topups import topup_gateway_callback, topup_request
+from catalogue.models import Service
+from catalogue.orderable import services_on_sale
+from catalogue.pricing import customer_prices
 from orders.mass_orders import mass_order_lines, mass_order_outcome, mass_order_place
-from orders.models import Order, OrderEvent, Service
+from orders.models import Order, OrderEvent
 from orders.order_types import ORDER_TYPES
-from orders.pricing import customer_prices
 from orders.refills import refill_refusal, refill_request
-from orders.selectors import orders_of, refills_of, services_on_sale
+from orders.selectors import orders_of, refills_of
 from orders.services import cancel_refusal, order_cancel, order_place, order_quote
 from panels.normalize import ServiceType
 from reseller.numbers import whole_number

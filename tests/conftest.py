@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from billing.services import account_for, balance_deposit
-from orders.models import Service
-from orders.storefront import services_publish
+from catalogue.models import Service
+from catalogue.publishing import services_publish
 from panels.catalogue import catalogue_sync
 from panels.client import ProviderClient
 from panels.models import ProviderService

@@ -1,11 +1,24 @@
 """A fresh embedded install works after ``manage.py migrate`` alone: nothing else to remember (the database
-cache table included)."""
+cache table included); an existing database comes through the migrations that move models between apps."""
 
 import json
 import os
 import subprocess
 import sys
+from decimal import Decimal as D
 from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from catalogue.models import CustomerServicePrice, Service
+from console.roles import roles_sync
+from orders.models import Order
+from panels.models import ProviderService
+from panels.services import provider_upsert
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,3 +61,85 @@ def test_migrate_alone_gives_a_working_api(tmp_path):
     (bad_status, bad_body), (good_status, good_body) = json.loads(output.strip().splitlines()[-1])
     assert (bad_status, json.loads(bad_body)) == (200, {"error": "Invalid API key"})
     assert (good_status, json.loads(good_body)) == (200, {"balance": "0.00", "currency": "USD"})
+
+
+# The catalogue's models moved out of ``orders`` (catalogue 0001/0002, orders 0008): a database migrated
+# before the move, with rows and permissions, comes through with both.
+BEFORE_THE_MOVE = [("orders", "0007_service_dripfeed_override"), ("catalogue", None)]
+
+
+def _migrated_to(targets) -> MigrationExecutor:
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    ContentType.objects.clear_cache()
+    return MigrationExecutor(connection)  # a fresh loader: it reads what is applied now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_catalogue_move_keeps_rows_permissions_and_roles():
+    executor = _migrated_to(BEFORE_THE_MOVE)
+    old = executor.loader.project_state(BEFORE_THE_MOVE[0]).apps
+    assert ContentType.objects.filter(app_label="orders", model="service").exists()
+    assert not ContentType.objects.filter(app_label="catalogue").exists()
+    provider, _ = provider_upsert(name="Old provider", api_url="http://127.0.0.1:9/api/v2", api_key="k" * 16)
+    upstream = ProviderService.objects.create(
+        provider=provider,
+        remote_id="1",
+        name="Followers",
+        type="Default",
+        rate=D("1"),
+        min_quantity=10,
+        max_quantity=1000,
+    )
+    service = old.get_model("orders", "Service").objects.create(
+        name="Followers",
+        category="Instagram",
+        type="Default",
+        provider_service_id=upstream.pk,
+        min_quantity=10,
+        max_quantity=1000,
+        price=D("1.5"),
+    )
+    customer = User.objects.create_user("buyer")
+    old.get_model("orders", "CustomerServicePrice").objects.create(
+        user_id=customer.pk, service_id=service.pk, price=D("1.4")
+    )
+    order = old.get_model("orders", "Order").objects.create(
+        user_id=customer.pk,
+        service_id=service.pk,
+        provider_id=provider.pk,
+        provider_service_id=upstream.pk,
+        type="Default",
+        link="https://x.example/a",
+        fields={},
+        units=100,
+        price=D("1.5"),
+        charge=D("0.15"),
+    )
+    roles_sync(old)  # the roles as they stood: the Owner holds orders.change_service
+    owner = User.objects.create_user("owner", is_staff=True)
+    owner.groups.add(Group.objects.get(name="Owner"))
+    support = User.objects.create_user("support", is_staff=True)
+    support.groups.add(Group.objects.get(name="Support"))
+    granted = User.objects.create_user("granted", is_staff=True)  # a permission given by hand, not by a role
+    granted.user_permissions.add(
+        Permission.objects.get(content_type__app_label="orders", codename="view_service")
+    )
+    assert User.objects.get(pk=owner.pk).has_perm("orders.change_service")
+
+    executor = _migrated_to(executor.loader.graph.leaf_nodes())  # the move, and nothing else runs here
+
+    assert not executor.migration_plan(executor.loader.graph.leaf_nodes())
+    moved = Service.objects.get(pk=service.pk)
+    assert (moved.name, moved.price, moved.provider_service_id) == ("Followers", D("1.5"), upstream.pk)
+    assert Order.objects.get(pk=order.pk).service == moved
+    assert CustomerServicePrice.objects.get(user=customer).service == moved
+    assert not ContentType.objects.filter(
+        app_label="orders", model__in=["service", "markuprule", "currencyrate", "customerpricing"]
+    ).exists()
+    owner, support, granted = (User.objects.get(pk=user.pk) for user in (owner, support, granted))
+    assert owner.has_perms(["catalogue.add_service", "catalogue.change_markuprule", "orders.change_order"])
+    assert not support.has_perm("catalogue.view_service") and support.has_perm("orders.change_order")
+    assert granted.has_perm("catalogue.view_service") and not granted.has_perm("catalogue.change_service")
+    roles_sync()  # as after every migrate: nothing is lost, nothing stale is left
+    assert User.objects.get(pk=owner.pk).has_perm("catalogue.delete_customerserviceprice")

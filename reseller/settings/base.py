@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "accounts",
     "panels",
     "billing",
+    "catalogue",
     "orders",
     "api",
     "storefront",

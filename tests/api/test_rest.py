@@ -11,7 +11,8 @@ from api.models import ApiRequest
 from api.services import api_key_check
 from billing.money import to_money
 from billing.services import account_for
-from orders.models import CustomerPricing, Order, Service
+from catalogue.models import CustomerPricing, Service
+from orders.models import Order
 from orders.services import order_submit
 from tests.orders.support import data_for, service_of, settle
 

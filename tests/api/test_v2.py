@@ -11,7 +11,8 @@ from api.models import ApiRequest
 from billing.models import LedgerEntry
 from billing.money import money_text
 from billing.services import account_for
-from orders.models import CustomerPricing, CustomerServicePrice, Order, Refill, Service
+from catalogue.models import CustomerPricing, CustomerServicePrice, Service
+from orders.models import Order, Refill
 from orders.order_types import ORDER_TYPES
 from orders.services import order_submit
 from tests.orders.support import data_for, service_of, settle

@@ -15,20 +15,13 @@ from api.services import api_key_issue
 from billing.models import Account
 from billing.money import to_money
 from billing.services import account_for, balance_deposit
+from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from catalogue.publishing import services_publish
 from console import selectors
 from console.heartbeat import HEARTBEAT_KEY
 from console.tasks import heartbeat
-from orders.models import (
-    CurrencyRate,
-    CustomerPricing,
-    CustomerServicePrice,
-    MarkupRule,
-    Order,
-    Refill,
-    Service,
-)
+from orders.models import Order, Refill
 from orders.services import order_place, order_submit
-from orders.storefront import services_publish
 from panels.catalogue import catalogue_sync
 from panels.models import ProviderCall, ProviderService, SyncRun
 from panels.services import balance_sync
@@ -79,8 +72,8 @@ def test_support_sees_orders_and_customers_but_no_prices_providers_or_balances(c
     ]:
         assert client.get(path).status_code == 200, path
     for path in [
-        "/admin/orders/service/",
-        "/admin/orders/markuprule/",
+        "/admin/catalogue/service/",
+        "/admin/catalogue/markuprule/",
         "/admin/panels/provider/",
         "/admin/billing/account/",
         "/admin/billing/topup/",
@@ -93,7 +86,7 @@ def test_support_sees_orders_and_customers_but_no_prices_providers_or_balances(c
     assert customer_page.status_code == 200 and "password/" not in customer_page.content.decode()
     service = placed.service
     response = client.post(
-        "/admin/orders/service/",
+        "/admin/catalogue/service/",
         {
             "action": "reprice",
             "_selected_action": [service.pk],
@@ -110,7 +103,7 @@ def test_support_sees_orders_and_customers_but_no_prices_providers_or_balances(c
 def test_owner_runs_everything(client, placed):
     staff(client, "olive", "Owner")
     for path in [
-        "/admin/orders/service/",
+        "/admin/catalogue/service/",
         "/admin/panels/provider/",
         "/admin/billing/account/",
         "/admin/console/dashboard/",
@@ -262,7 +255,7 @@ def test_reprice_and_move_services_in_the_admin(client, placed, shop):
     service = placed.service
     upstream = service.provider_service
     client.post(
-        "/admin/orders/service/",
+        "/admin/catalogue/service/",
         {
             "action": "reprice",
             "_selected_action": [service.pk],
@@ -280,15 +273,15 @@ def test_reprice_and_move_services_in_the_admin(client, placed, shop):
     target = ProviderService.objects.filter(provider=other_provider, type="Default", active=True).first()
     two = Service.objects.exclude(pk=service.pk).first()
     refused = client.post(
-        "/admin/orders/service/", {"action": "move", "_selected_action": [service.pk, two.pk]}, follow=True
+        "/admin/catalogue/service/", {"action": "move", "_selected_action": [service.pk, two.pk]}, follow=True
     ).content.decode()
     assert "Choose exactly one service to move." in refused and 'name="provider_service"' not in refused
     page = client.post(
-        "/admin/orders/service/", {"action": "move", "_selected_action": [service.pk]}
+        "/admin/catalogue/service/", {"action": "move", "_selected_action": [service.pk]}
     ).content.decode()
     assert f"Sell {service} from another provider service" in page and f'value="{target.pk}"' in page
     client.post(
-        "/admin/orders/service/",
+        "/admin/catalogue/service/",
         {"action": "move", "_selected_action": [service.pk], "confirmed": "1", "provider_service": target.pk},
     )
     service.refresh_from_db()
@@ -299,9 +292,9 @@ def test_reprice_and_move_services_in_the_admin(client, placed, shop):
 def test_service_pause_and_resume(client, placed):
     staff(client, "olive", "Owner")
     service = placed.service
-    client.post("/admin/orders/service/", {"action": "pause", "_selected_action": [service.pk]})
+    client.post("/admin/catalogue/service/", {"action": "take_off_sale", "_selected_action": [service.pk]})
     assert Service.objects.get(pk=service.pk).status == Service.Status.DISABLED
-    client.post("/admin/orders/service/", {"action": "resume", "_selected_action": [service.pk]})
+    client.post("/admin/catalogue/service/", {"action": "put_back_on_sale", "_selected_action": [service.pk]})
     assert Service.objects.get(pk=service.pk).status == Service.Status.ACTIVE
 
 
@@ -559,28 +552,28 @@ def test_new_provider_services_marked_reviewed(client, placed):
 
 
 def test_discounts_and_custom_prices_set_in_the_admin(client, placed, customer):
-    from orders.pricing import customer_price
+    from catalogue.pricing import customer_price
 
     service = placed.service
     staff(client, "olive", "Owner")
     response = client.post(
-        "/admin/orders/customerpricing/add/", {"user": customer.pk, "discount_percent": "10"}
+        "/admin/catalogue/customerpricing/add/", {"user": customer.pk, "discount_percent": "10"}
     )
     assert response.status_code == 302
     assert customer_price(user=customer, service=service) == to_money(service.price * Decimal("0.9"))
     refused = client.post(
-        "/admin/orders/customerpricing/add/", {"user": customer.pk, "discount_percent": "150"}
+        "/admin/catalogue/customerpricing/add/", {"user": customer.pk, "discount_percent": "150"}
     )
     assert b"less than or equal to 100" in refused.content
 
     custom = {"user": customer.pk, "service": service.pk, "price": "0.5"}
-    refused = client.post("/admin/orders/customerserviceprice/add/", custom)
+    refused = client.post("/admin/catalogue/customerserviceprice/add/", custom)
     assert (  # the provider's rate is 0.90
         f"Under the current cost: {service} (dave's custom price) at 0.5: margin -0.4000 (-80.0%), cost 0.9000."
         in html.unescape(refused.content.decode())
     )
     assert customer_price(user=customer, service=service) == to_money(service.price * Decimal("0.9"))
-    client.post("/admin/orders/customerserviceprice/add/", {**custom, "allow_loss": "on"})
+    client.post("/admin/catalogue/customerserviceprice/add/", {**custom, "allow_loss": "on"})
     assert customer_price(user=customer, service=service) == Decimal("0.5")
     order = order_place(user=customer, service=service, data=data_for(service))
     assert order.charge == to_money(Decimal("0.5") * order.units / 1000)
@@ -656,7 +649,7 @@ def test_prices_under_cost_after_a_cost_rise_are_flagged_on_the_dashboard(client
         (followers, "dave's custom price", Decimal("1.50"), Decimal("-0.50")),
     ]
     assert "3 prices of 1 service are under the current cost" in page
-    assert f'<a href="/admin/orders/service/{followers.pk}/change/">the service</a>' in page
+    assert f'<a href="/admin/catalogue/service/{followers.pk}/change/">the service</a>' in page
     for who in (erin, customer):
         assert f'<a href="/admin/auth/user/{who.pk}/change/">the customer\'s page</a>' in page
 
@@ -701,7 +694,7 @@ def test_dashboard_and_queue_queries_do_not_grow_with_the_business(client, place
 
 
 def test_a_customers_page_holds_their_discount_and_custom_prices(client, placed, customer):
-    from orders.pricing import customer_price
+    from catalogue.pricing import customer_price
 
     service = placed.service
     staff(client, "olive", "Owner")

@@ -22,7 +22,8 @@ from api.services import api_key_issue
 from billing.models import Account, LedgerEntry, TopUp
 from billing.services import account_for, balance_deposit
 from billing.topups import topup_request
-from orders.models import Order, Refill, Service
+from catalogue.models import Service
+from orders.models import Order, Refill
 from orders.services import order_place
 from panels.models import Provider
 from tests.hostile import CLASSES, FUZZ, get, hostile, pairs_of, paths, post, routes

@@ -9,7 +9,8 @@ import pytest
 from django.contrib import admin
 from django.utils import timezone
 
-from orders.models import Order, OrderEvent, Refill, Service
+from catalogue.models import Service
+from orders.models import Order, OrderEvent, Refill
 from panels.models import Provider, ProviderService
 from tests.console.test_permissions import member
 

@@ -1,6 +1,7 @@
 """Helpers for order tests: pick a published service, fill its form, let the simulator finish."""
 
-from orders.models import Order, Service
+from catalogue.models import Service
+from orders.models import Order
 from orders.services import orders_sync_statuses
 from tests.panels.test_client import FIELDS_BY_TYPE, LINE_FIELDS
 

@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from api.serializers import ServiceSerializer
 from api.v2_actions import services as v2_services
 from billing.services import account_for, ledger_audit
-from orders.models import Order, Service
+from catalogue.models import Service
+from orders.models import Order
 from orders.order_types import dripfeed_allowed
 from orders.services import order_place, order_submit
 from panels.catalogue import catalogue_sync

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from billing.models import LedgerEntry
 from billing.services import InsufficientFunds, account_for, balance_deposit, ledger_audit
-from orders.models import Order, Service
+from catalogue.models import Service
+from orders.models import Order
 from orders.services import (
     OrderRefused,
     order_apply_status,

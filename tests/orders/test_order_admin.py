@@ -95,7 +95,7 @@ def test_orders_are_read_only_and_searchable(operator_client, order_in_review):
 def test_the_operator_switches_drip_feed_on_the_service_page(operator_client, shop):
     _, provider = shop()
     service = service_of(provider, "Default", refill=True)
-    url = reverse("admin:orders_service_change", args=[service.pk])
+    url = reverse("admin:catalogue_service_change", args=[service.pk])
     page = operator_client.get(url)
     assert 'name="dripfeed"' in page.content.decode()
     form = page.context["adminform"].form

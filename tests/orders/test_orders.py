@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from billing.models import LedgerEntry
 from billing.services import InsufficientFunds, account_for, balance_deposit, ledger_audit
+from catalogue.models import Service
 from orders import services as order_services
-from orders.models import Order, Service
+from orders.models import Order
 from orders.services import (
     order_attach_provider_id,
     order_fail_and_refund,

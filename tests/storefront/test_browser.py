@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.core import mail
 from playwright.sync_api import expect
 
-from orders.models import Order, Service
+from catalogue.models import Service
+from orders.models import Order
 from orders.services import order_submit, orders_sync_statuses
 from storefront import views as storefront_views
 from tests.browser import shoot
@@ -258,6 +259,8 @@ def test_a_double_clicked_order_button_places_one_order(
     order = Order.objects.get()
     assert page.url.endswith(f"/orders/{order.pk}/")
     if not javascript:  # the page shows the second request's answer
-        expect(page.get_by_text(f"This form was already sent: order #{order.pk} was placed once")).to_be_visible()
+        expect(
+            page.get_by_text(f"This form was already sent: order #{order.pk} was placed once")
+        ).to_be_visible()
     context.close()
     assert customer.account.ledger.filter(kind="charge").count() == 1

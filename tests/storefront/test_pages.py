@@ -13,7 +13,8 @@ from billing.gateways import GATEWAYS
 from billing.models import LedgerEntry, TopUp
 from billing.services import account_for, balance_change
 from billing.topups import topup_approve, topup_reject
-from orders.models import Order, Service
+from catalogue.models import Service
+from orders.models import Order
 from orders.services import order_submit
 from tests.orders.support import data_for, service_of, settle
 from tests.storefront.support import rendered
@@ -270,7 +271,7 @@ def test_mass_order_reports_each_line(signed_in, shop):
     page = signed_in.post("/order/mass/", rendered({"orders": text})).content.decode()
     assert "2 accepted, 4 refused" in page
     assert f"quantity: The minimum is {service.min_quantity}." in page
-    assert "Write service_id|link|quantity." in page and "There is no service #999999 on sale." in page
+    assert "Write service_id|link|quantity." in page and "Service #999999: No such service." in page
     assert "Custom Comments orders need more fields" in page
     assert Order.objects.count() == 2
     assert (

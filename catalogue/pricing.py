@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from billing.money import to_money
-from orders.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
 from panels.models import Provider, ProviderService
 
 

@@ -7,9 +7,10 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
-from orders.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
-from orders.pricing import customer_price
-from orders.storefront import VANISHED_REASON, services_publish
+from catalogue.following import VANISHED_REASON
+from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from catalogue.pricing import customer_price
+from catalogue.publishing import services_publish
 from panels.catalogue import catalogue_sync
 from panels.models import ProviderService
 from panels.services import balance_sync
@@ -135,7 +136,9 @@ def test_a_provider_service_that_changes_type_is_never_sold_on_the_old_basis(
     assert "now sells this as a Custom Comments Package service" in service.pause_reason
     comments = {"link": "https://x.example/p", "comments": "\n".join(f"c{n}" for n in range(10))}
     # Neither put back on sale by the operator's bulk action, nor sold if its status is forced.
-    admin_client.post("/admin/orders/service/", {"action": "resume", "_selected_action": [service.pk]})
+    admin_client.post(
+        "/admin/catalogue/service/", {"action": "put_back_on_sale", "_selected_action": [service.pk]}
+    )
     assert Service.objects.get(pk=service.pk).status == Service.Status.PAUSED
     Service.objects.filter(pk=service.pk).update(status=Service.Status.ACTIVE)
     service.refresh_from_db()

@@ -3,9 +3,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.margins import SellingAtLoss
-from orders.models import MarkupRule
-from orders.storefront import services_publish
+from catalogue.margins import SellingAtLoss
+from catalogue.models import MarkupRule
+from catalogue.publishing import services_publish
 from panels.models import Provider
 from reseller.numbers import decimal_number
 

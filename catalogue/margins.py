@@ -18,8 +18,8 @@ from decimal import ROUND_CEILING, Decimal
 from django.core.exceptions import ValidationError
 
 from billing.money import MONEY_QUANTUM
-from orders.models import CustomerPricing, CustomerServicePrice, MarkupRule, Service
-from orders.pricing import (
+from catalogue.models import CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from catalogue.pricing import (
     PriceUnavailable,
     converted_cost,
     currency_rates,

@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
-from orders.margins import margin_of, service_price_check
-from orders.models import CurrencyRate, CustomerPricing, MarkupRule, Service
-from orders.pricing import customer_price
+from catalogue.margins import margin_of, service_price_check
+from catalogue.models import CurrencyRate, CustomerPricing, MarkupRule, Service
+from catalogue.pricing import customer_price
 from panels.catalogue import catalogue_sync
 from panels.models import ProviderService
 from panels.services import balance_sync
@@ -78,9 +78,9 @@ def service_form(service: Service, **changes) -> dict:
 
 def test_the_service_pages_show_the_margin_and_refuse_a_hand_set_price_under_cost(client, owner, cloud):
     followers = followers_of(cloud)
-    listing = text(client.get("/admin/orders/service/"))
+    listing = text(client.get("/admin/catalogue/service/"))
     assert '<td class="field-cost">0.9000</td><td class="field-margin">+0.4500 (33.3%)</td>' in listing
-    url = f"/admin/orders/service/{followers.pk}/change/"
+    url = f"/admin/catalogue/service/{followers.pk}/change/"
     page = text(client.get(url))
     assert "+0.4500 (33.3%)" in page and "I accept selling at a loss" in page
 
@@ -97,13 +97,13 @@ def test_the_service_pages_show_the_margin_and_refuse_a_hand_set_price_under_cos
     assert saved.status_code == 302
     followers.refresh_from_db()
     assert (followers.price, followers.manual_price) == (D("0.80"), True)
-    assert "-0.1000 (-12.5%) under cost" in text(client.get("/admin/orders/service/"))
+    assert "-0.1000 (-12.5%) under cost" in text(client.get("/admin/catalogue/service/"))
     # Editing something else of a service already under cost is not held up by it.
     assert client.post(url, service_form(followers, name="Followers")).status_code == 302
 
 
 def test_a_markup_rule_shows_what_it_prices_and_is_refused_under_cost(client, owner, cloud):
-    listing = text(client.get("/admin/orders/markuprule/"))
+    listing = text(client.get("/admin/catalogue/markuprule/"))
     assert "8 service(s), lowest margin +0.0600" in listing  # Likes: 0.18 over 0.12
 
     rule = {
@@ -113,20 +113,20 @@ def test_a_markup_rule_shows_what_it_prices_and_is_refused_under_cost(client, ow
         "fixed": "0",
         "rounding": "0.01",
     }
-    refused = client.post("/admin/orders/markuprule/add/", rule)
+    refused = client.post("/admin/catalogue/markuprule/add/", rule)
     likes = Service.objects.get(provider_service__provider=cloud, provider_service__remote_id="2")
     assert f"Under the current cost: {likes} at 0.1100: margin -0.0100 (-9.1%), cost 0.1200." in text(refused)
     assert not MarkupRule.objects.filter(category="Instagram - Likes").exists()
 
-    assert client.post("/admin/orders/markuprule/add/", {**rule, "allow_loss": "on"}).status_code == 302
-    listing = text(client.get("/admin/orders/markuprule/"))
+    assert client.post("/admin/catalogue/markuprule/add/", {**rule, "allow_loss": "on"}).status_code == 302
+    listing = text(client.get("/admin/catalogue/markuprule/"))
     assert "1 service(s), lowest margin -0.0100" in listing and "1 under cost" in listing
     assert "7 service(s), lowest margin +0.1800" in listing  # the provider's rule keeps the rest (Auto Likes)
 
 
 def test_a_discount_under_cost_is_refused_and_shows_its_lowest_margin(client, owner, cloud, customer):
     refused = client.post(
-        "/admin/orders/customerpricing/add/", {"user": customer.pk, "discount_percent": "40"}
+        "/admin/catalogue/customerpricing/add/", {"user": customer.pk, "discount_percent": "40"}
     )
     followers = followers_of(cloud)  # 1.35 less 40% = 0.81, under 0.90
     assert f"{followers} (dave's 40% discount) at 0.8100: margin -0.0900 (-11.1%), cost 0.9000" in text(
@@ -135,11 +135,11 @@ def test_a_discount_under_cost_is_refused_and_shows_its_lowest_margin(client, ow
     assert not CustomerPricing.objects.exists()
 
     saved = client.post(
-        "/admin/orders/customerpricing/add/",
+        "/admin/catalogue/customerpricing/add/",
         {"user": customer.pk, "discount_percent": "40", "allow_loss": "on"},
     )
     assert saved.status_code == 302
-    page = text(client.get(f"/admin/orders/customerpricing/{CustomerPricing.objects.get().pk}/change/"))
+    page = text(client.get(f"/admin/catalogue/customerpricing/{CustomerPricing.objects.get().pk}/change/"))
     replies = Service.objects.get(provider_service__provider=cloud, provider_service__remote_id="7")
     said = (
         f'#{replies.pk} Instagram Comment Replies at 10.8000: <strong class="bad">-1.2000 (-11.1%) under cost'
@@ -151,17 +151,17 @@ def test_reprice_under_cost_is_refused_until_accepted(client, owner, cloud):
     followers = followers_of(cloud)
     Service.objects.filter(pk=followers.pk).update(manual_price=True)
     action = {"action": "reprice", "_selected_action": [followers.pk]}
-    asked = text(client.post("/admin/orders/service/", action))
+    asked = text(client.post("/admin/catalogue/service/", action))
     assert f"{followers} at 1.3500: margin +0.4500 (33.3%), cost 0.9000" in asked  # the margin beside it
 
     reprice = {**action, "confirmed": "1", "percent": "-20", "fixed": "0", "rounding": "0.01"}
-    refused = text(client.post("/admin/orders/service/", reprice))
+    refused = text(client.post("/admin/catalogue/service/", reprice))
     assert f"Under the current cost: {followers} at 0.7200: margin -0.1800 (-25.0%), cost 0.9000." in refused
     followers.refresh_from_db()
     assert (followers.price, followers.manual_price) == (D("1.35"), True)  # nothing written
     assert not MarkupRule.objects.filter(provider_service__isnull=False).exists()
 
-    done = text(client.post("/admin/orders/service/", {**reprice, "allow_loss": "on"}, follow=True))
+    done = text(client.post("/admin/catalogue/service/", {**reprice, "allow_loss": "on"}, follow=True))
     assert "Repriced: 0 published, 1 repriced" in done and "margin -0.1800 (-25.0%)" in done
     followers.refresh_from_db()
     assert (followers.price, followers.manual_price) == (D("0.72"), False)
@@ -179,11 +179,11 @@ def test_moving_a_hand_set_price_to_a_dearer_provider_is_refused_until_accepted(
         "provider_service": dearer.pk,
     }
 
-    refused = text(client.post("/admin/orders/service/", move))
+    refused = text(client.post("/admin/catalogue/service/", move))
     assert f"{followers} at 1.0000: margin -0.2500 (-25.0%), cost 1.2500." in refused
     assert Service.objects.get(pk=followers.pk).provider_service_id == followers.provider_service_id
 
-    done = text(client.post("/admin/orders/service/", {**move, "allow_loss": "on"}, follow=True))
+    done = text(client.post("/admin/catalogue/service/", {**move, "allow_loss": "on"}, follow=True))
     assert f"{followers} is now sold from {dearer}, at 1.0000: margin -0.2500 (-25.0%), cost 1.2500." in done
     assert Service.objects.get(pk=followers.pk).provider_service == dearer
 
@@ -218,7 +218,7 @@ def test_a_currency_rate_that_puts_prices_under_cost_is_saved_with_a_warning(
     rate = CurrencyRate.objects.create(currency="EUR", rate=D("1.00"))
     call_command("publishservices", provider.name, "--markup", "20", stdout=StringIO())
 
-    url = f"/admin/orders/currencyrate/{rate.pk}/change/"
+    url = f"/admin/catalogue/currencyrate/{rate.pk}/change/"
     form = {"currency": "EUR", "updated_at_0": "2026-11-30", "updated_at_1": "10:00"}
     assert "under cost" not in text(client.post(url, {**form, "rate": "1.10"}, follow=True))
 

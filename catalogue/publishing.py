@@ -1,24 +1,24 @@
-"""The storefront catalogue: publishing provider services, and following the provider's changes."""
+"""Publishing: provider services put on sale (or repriced) at a markup, and a service moved to another
+provider service."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 
-from orders.margins import PriceMargin, lowest, margin_of, refuse_losses, service_price_check
-from orders.models import MarkupRule, Service
-from orders.pricing import PriceUnavailable, currency_rates, markup_rule_for, markup_rules, storefront_price
-from panels.catalogue import catalogue_synced
-from panels.models import Provider, ProviderService
-
-VANISHED_REASON = "The provider no longer lists this service."
-TYPE_CHANGED_REASON = (
-    "The provider now sells this as a {now} service, not {was}: it bills on another basis (per package, per "
-    "1000, per line). Sell it from a {was} service, or publish the new one."
+from catalogue.margins import PriceMargin, lowest, margin_of, refuse_losses, service_price_check
+from catalogue.models import MarkupRule, Service
+from catalogue.orderable import quantity_range
+from catalogue.pricing import (
+    PriceUnavailable,
+    currency_rates,
+    markup_rule_for,
+    markup_rules,
+    storefront_price,
 )
+from panels.models import Provider, ProviderService
 
 
 @dataclass
@@ -144,80 +144,6 @@ def _service_from(provider_service: ProviderService, price: Decimal) -> Service:
     )
 
 
-@dataclass
-class FollowResult:
-    paused: int = 0
-    resumed: int = 0
-    repriced: int = 0
-    clamped: int = 0
-
-
-def storefront_follow_catalogue(*, provider: Provider) -> FollowResult:
-    """After a catalogue sync: pause what vanished or changed type, resume what came back (if paused by a
-    sync), reprice under the markup rules (hand-set prices excepted), keep min/max within the provider's."""
-    result = FollowResult()
-    services = list(
-        Service.objects.filter(provider_service__provider=provider).select_related(
-            "provider_service__provider"
-        )
-    )
-    rules, rates = markup_rules(provider), currency_rates()
-    changed = []
-    for service in services:
-        upstream = service.provider_service
-        before = _followed(service)
-        if not upstream.active:
-            reason = VANISHED_REASON
-        elif upstream.type != service.type:
-            # Another type is another unit of sale: the rate no longer means what the price was set against.
-            reason = TYPE_CHANGED_REASON.format(now=upstream.type, was=service.type)
-        else:
-            reason = ""
-        if reason and service.status == Service.Status.ACTIVE:
-            service.status, service.paused_by_sync, service.pause_reason = Service.Status.PAUSED, True, reason
-            result.paused += 1
-        elif reason and service.paused_by_sync:
-            service.pause_reason = reason
-        elif service.paused_by_sync:
-            service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
-            result.resumed += 1
-        if not reason and not service.manual_price:
-            try:
-                price = storefront_price(
-                    provider_service=upstream, rule=markup_rule_for(upstream, rules), rates=rates
-                )
-            except PriceUnavailable:
-                price = service.price  # keep selling at the last known price; the operator sees why in admin
-            if price != service.price:
-                service.price = price
-                result.repriced += 1
-        low = max(service.min_quantity, upstream.min_quantity)
-        high = min(service.max_quantity, upstream.max_quantity)
-        if low > high:  # the provider's range moved past ours entirely: follow it
-            low, high = upstream.min_quantity, upstream.max_quantity
-        if (low, high) != (service.min_quantity, service.max_quantity):
-            service.min_quantity, service.max_quantity = low, high
-            result.clamped += 1
-        if _followed(service) != before:
-            service.updated_at = timezone.now()
-            changed.append(service)
-    Service.objects.bulk_update(
-        changed,
-        ["status", "paused_by_sync", "pause_reason", "price", "min_quantity", "max_quantity", "updated_at"],
-    )
-    return result
-
-
-def _followed(service: Service) -> tuple:
-    """What following the catalogue may change on a service."""
-    return (service.status, service.pause_reason, service.price, service.min_quantity, service.max_quantity)
-
-
-@receiver(catalogue_synced)
-def _follow_catalogue(sender, provider: Provider, **kwargs) -> None:
-    storefront_follow_catalogue(provider=provider)
-
-
 def services_reprice(
     *,
     services,
@@ -252,13 +178,7 @@ def service_move(*, service: Service, provider_service: ProviderService, allow_l
         )
     with transaction.atomic():
         service.provider_service = provider_service
-        service.min_quantity = max(service.min_quantity, provider_service.min_quantity)
-        service.max_quantity = min(service.max_quantity, provider_service.max_quantity)
-        if service.min_quantity > service.max_quantity:
-            service.min_quantity, service.max_quantity = (
-                provider_service.min_quantity,
-                provider_service.max_quantity,
-            )
+        service.min_quantity, service.max_quantity = quantity_range(service, provider_service)
         if service.paused_by_sync:
             service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
         service.save()

@@ -1,0 +1,96 @@
+"""Following the provider's catalogue: after each sync of a provider's service list (``panels.catalogue``),
+what the storefront sells from it is paused, resumed, repriced and kept within the provider's quantities."""
+
+from dataclasses import dataclass
+
+from django.dispatch import receiver
+from django.utils import timezone
+
+from catalogue.models import Service
+from catalogue.orderable import quantity_range
+from catalogue.pricing import (
+    PriceUnavailable,
+    currency_rates,
+    markup_rule_for,
+    markup_rules,
+    storefront_price,
+)
+from panels.catalogue import catalogue_synced
+from panels.models import Provider
+
+VANISHED_REASON = "The provider no longer lists this service."
+TYPE_CHANGED_REASON = (
+    "The provider now sells this as a {now} service, not {was}: it bills on another basis (per package, per "
+    "1000, per line). Sell it from a {was} service, or publish the new one."
+)
+
+
+@dataclass
+class FollowResult:
+    paused: int = 0
+    resumed: int = 0
+    repriced: int = 0
+    clamped: int = 0
+
+
+def services_follow_catalogue(*, provider: Provider) -> FollowResult:
+    """After a catalogue sync: pause what vanished or changed type, resume what came back (if paused by a
+    sync), reprice under the markup rules (hand-set prices excepted), keep min/max within the provider's."""
+    result = FollowResult()
+    services = list(
+        Service.objects.filter(provider_service__provider=provider).select_related(
+            "provider_service__provider"
+        )
+    )
+    rules, rates = markup_rules(provider), currency_rates()
+    changed = []
+    for service in services:
+        upstream = service.provider_service
+        before = _followed(service)
+        if not upstream.active:
+            reason = VANISHED_REASON
+        elif upstream.type != service.type:
+            # Another type is another unit of sale: the rate no longer means what the price was set against.
+            reason = TYPE_CHANGED_REASON.format(now=upstream.type, was=service.type)
+        else:
+            reason = ""
+        if reason and service.status == Service.Status.ACTIVE:
+            service.status, service.paused_by_sync, service.pause_reason = Service.Status.PAUSED, True, reason
+            result.paused += 1
+        elif reason and service.paused_by_sync:
+            service.pause_reason = reason
+        elif service.paused_by_sync:
+            service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
+            result.resumed += 1
+        if not reason and not service.manual_price:
+            try:
+                price = storefront_price(
+                    provider_service=upstream, rule=markup_rule_for(upstream, rules), rates=rates
+                )
+            except PriceUnavailable:
+                price = service.price  # keep selling at the last known price; the operator sees why in admin
+            if price != service.price:
+                service.price = price
+                result.repriced += 1
+        limits = quantity_range(service, upstream)
+        if limits != (service.min_quantity, service.max_quantity):
+            service.min_quantity, service.max_quantity = limits
+            result.clamped += 1
+        if _followed(service) != before:
+            service.updated_at = timezone.now()
+            changed.append(service)
+    Service.objects.bulk_update(
+        changed,
+        ["status", "paused_by_sync", "pause_reason", "price", "min_quantity", "max_quantity", "updated_at"],
+    )
+    return result
+
+
+def _followed(service: Service) -> tuple:
+    """What following the catalogue may change on a service."""
+    return (service.status, service.pause_reason, service.price, service.min_quantity, service.max_quantity)
+
+
+@receiver(catalogue_synced)
+def _follow_catalogue(sender, provider: Provider, **kwargs) -> None:
+    services_follow_catalogue(provider=provider)
