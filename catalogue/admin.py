@@ -31,6 +31,7 @@ from catalogue.publishing import service_move, services_publish_selected, servic
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
 from reseller.admin_tools import ActionForm, asks
+from reseller.states import transition_many
 
 
 def accept_loss_field():
@@ -273,15 +274,14 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
     # Not "pause": a paused service is one a catalogue sync took off sale and puts back by itself.
     @admin.action(description="Take off sale (disable)", permissions=["change"])
     def take_off_sale(self, request, queryset):
-        count = queryset.update(status=Service.Status.DISABLED, paused_by_sync=False)
+        count = transition_many(queryset, Service.Status.DISABLED, paused_by_sync=False)
         self.message_user(request, f"{count} services disabled.", messages.SUCCESS)
 
     @admin.action(description="Put back on sale", permissions=["change"])
     def put_back_on_sale(self, request, queryset):
         # Never one whose provider service changed type: it would be billed on another basis than its price.
-        count = queryset.filter(provider_service__active=True, type=F("provider_service__type")).update(
-            status=Service.Status.ACTIVE, paused_by_sync=False, pause_reason=""
-        )
+        sellable = queryset.filter(provider_service__active=True, type=F("provider_service__type"))
+        count = transition_many(sellable, Service.Status.ACTIVE, paused_by_sync=False, pause_reason="")
         self.message_user(
             request,
             f"{count} services on sale (services missing upstream, or of another type there, stay paused).",

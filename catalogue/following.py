@@ -54,7 +54,7 @@ def services_follow_catalogue(*, provider: Provider) -> FollowResult:
             reason = TYPE_CHANGED_REASON.format(now=upstream.type, was=service.type)
         else:
             reason = ""
-        if reason and service.status == Service.Status.ACTIVE:
+        if reason and Service.states.allows(service.status, Service.Status.PAUSED):
             service.status, service.paused_by_sync, service.pause_reason = Service.Status.PAUSED, True, reason
             result.paused += 1
         elif reason and service.paused_by_sync:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.money import MONEY_FIELD
 from panels.models import Provider, ProviderService
+from reseller.states import StateTable
 
 
 class CurrencyRate(models.Model):
@@ -82,6 +83,31 @@ class Service(models.Model):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
         DISABLED = "disabled", "Disabled by the operator"
+
+    class Availability(models.TextChoices):
+        """What customers and resellers see: a service is on sale or it is not listed."""
+
+        ON_SALE = "on_sale", "On sale"
+        OFF_SALE = "off_sale", "Not on sale"
+
+    # Paused: taken off sale by a catalogue sync (vanished upstream, or of another type there), which puts it
+    # back by itself. Disabled: by the operator, who alone puts it back. Moved in bulk (``transition_many``):
+    # the audit trail is their history.
+    states = StateTable(
+        Status,
+        transitions={
+            Status.ACTIVE: {Status.PAUSED, Status.DISABLED},
+            Status.PAUSED: {Status.ACTIVE, Status.DISABLED},
+            Status.DISABLED: {Status.ACTIVE},
+        },
+        final=set(),
+        public={
+            Status.ACTIVE: Availability.ON_SALE,
+            Status.PAUSED: Availability.OFF_SALE,
+            Status.DISABLED: Availability.OFF_SALE,
+        },
+        named={"on_sale": {Status.ACTIVE}},
+    )
 
     class Dripfeed(models.TextChoices):
         INHERIT = "", "As the provider and its drip-feed setting say"

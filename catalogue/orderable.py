@@ -39,7 +39,9 @@ def service_orderable(service: Service | None) -> Orderable:
         refusal = UNKNOWN
     # A provider service whose type changed bills on another basis (per package, per 1000, per line) than
     # the price and the fields sent: never sold until the operator moves or republishes it.
-    elif service.status != Service.Status.ACTIVE or service.type != service.provider_service.type:
+    elif (
+        service.status not in Service.states.group("on_sale") or service.type != service.provider_service.type
+    ):
         refusal = UNAVAILABLE
     else:
         refusal = None
@@ -49,7 +51,7 @@ def service_orderable(service: Service | None) -> Orderable:
 def services_on_sale() -> QuerySet[Service]:
     """What customers can order now (``service_orderable`` says yes to each), in this panel's id order."""
     return (
-        Service.objects.filter(status=Service.Status.ACTIVE, type=F("provider_service__type"))
+        Service.objects.filter(status__in=Service.states.group("on_sale"), type=F("provider_service__type"))
         .select_related("provider_service__provider")
         .order_by("pk")
     )

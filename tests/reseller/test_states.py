@@ -11,13 +11,14 @@ from django.contrib.auth.models import User
 from api.filters import OrderFilter
 from billing.models import TopUp, TopUpEvent
 from billing.services import account_for, balance_deposit
+from catalogue.models import Service
 from console.selectors import orders_by_status
 from orders.models import Order, OrderEvent, Refill
 from orders.services import order_place
 from panels.normalize import OrderStatus, RefillStatus
-from reseller.states import StateTable, TransitionRefused, transition
+from reseller.states import StateTable, TransitionRefused, transition, transition_many
 
-TABLES = [Order.states, Refill.states, TopUp.states]
+TABLES = [Order.states, Refill.states, TopUp.states, Service.states]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table.choices.__qualname__)
@@ -169,6 +170,18 @@ def test_top_ups_move_only_as_their_table_says(customer_with_funds):
         return TopUp.objects.create(user=customer_with_funds, method=TopUp.Method.MANUAL, amount=Decimal(5))
 
     _check_table(TopUp, list(_rows_in_each_state(TopUp, make)), TopUpEvent.objects.count)
+
+
+def test_storefront_services_move_in_bulk_only_as_their_table_says(on_sale):
+    service = on_sale()
+    rows = Service.objects.filter(pk=service.pk)
+    for source, target in itertools.product(Service.Status, Service.Status):
+        rows.update(status=source)
+        moved = transition_many(rows, target)
+        assert moved == Service.states.allows(source, target), f"{source} → {target}"
+        assert rows.get().status == (target if moved else source)
+    # Only an active service is on sale, in every face (they all ask catalogue.orderable).
+    assert Service.states.group("on_sale") == {Service.Status.ACTIVE}
 
 
 # --- the primitive itself ---------------------------------------------------------------------------------
