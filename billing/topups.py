@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from billing.gateways import BadSignature, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
@@ -78,7 +79,11 @@ def _manual(topup: TopUp) -> TopUp:
 def topup_approve(*, topup: TopUp, actor) -> bool:
     """The operator saw the manual payment arrive. ``ValidationError`` for a gateway payment."""
     with transaction.atomic():
-        return _credit(_manual(TopUp.objects.select_for_update().get(pk=topup.pk)), actor=actor)
+        credited = _credit(_manual(TopUp.objects.select_for_update().get(pk=topup.pk)), actor=actor)
+        if credited:
+            changes = {"status": [TopUp.Status.PENDING, TopUp.Status.CREDITED]}
+            audit_record(actor=actor, verb="approve", target=topup, changes=changes)
+        return credited
 
 
 def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
@@ -90,6 +95,8 @@ def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
         locked.status, locked.note = TopUp.Status.REJECTED, note.strip()[:255]
         locked.decided_at, locked.decided_by = timezone.now(), actor
         locked.save()
+        changes = {"status": [TopUp.Status.PENDING, TopUp.Status.REJECTED]}
+        audit_record(actor=actor, verb="reject", target=locked, changes=changes, reason=locked.note)
         return True
 
 

@@ -5,11 +5,11 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audit.services import audit_record
 from console.roles import sees_providers
 from orders.margins import (
     ACCEPT_LOSS,
@@ -48,7 +48,13 @@ from orders.services import (
     order_resend,
     order_settle_undelivered,
 )
-from orders.storefront import service_move, services_publish_selected, services_reprice
+from orders.storefront import (
+    service_move,
+    services_disable,
+    services_publish_selected,
+    services_reprice,
+    services_resume,
+)
 from orders.tasks import sync_order_statuses
 from panels.admin import ProviderAdmin, ProviderServiceAdmin
 from panels.models import Provider, ProviderService
@@ -295,15 +301,12 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
 
     @admin.action(description="Disable (stop selling)", permissions=["change"])
     def pause(self, request, queryset):
-        count = queryset.update(status=Service.Status.DISABLED, paused_by_sync=False)
+        count = services_disable(services=queryset, actor=request.user)
         self.message_user(request, f"{count} services disabled.", messages.SUCCESS)
 
     @admin.action(description="Put back on sale", permissions=["change"])
     def resume(self, request, queryset):
-        # Never one whose provider service changed type: it would be billed on another basis than its price.
-        count = queryset.filter(provider_service__active=True, type=F("provider_service__type")).update(
-            status=Service.Status.ACTIVE, paused_by_sync=False, pause_reason=""
-        )
+        count = services_resume(services=queryset, actor=request.user)
         self.message_user(
             request,
             f"{count} services on sale (services missing upstream, or of another type there, stay paused).",
@@ -318,7 +321,7 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         describe=services_with_margins,
     )
     def reprice(self, request, queryset, form):
-        result = services_reprice(services=queryset, **form.cleaned_data)
+        result = services_reprice(services=queryset, actor=request.user, **form.cleaned_data)
         self.message_user(request, f"Repriced: {result.summary()}.", messages.SUCCESS)
         return None
 
@@ -332,7 +335,7 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         describe=services_with_margins,
     )
     def move(self, request, queryset, form):
-        service = service_move(service=queryset.first(), **form.cleaned_data)  # refused: the form again
+        service = service_move(service=queryset.first(), actor=request.user, **form.cleaned_data)
         margin = margin_of(price=service.price, provider_service=service.provider_service)
         self.message_user(
             request,
@@ -735,7 +738,9 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
         describe=provider_services_with_costs,
     )
     def publish(self, request, queryset, form):
-        result = services_publish_selected(provider_services=queryset, **form.cleaned_data)
+        result = services_publish_selected(
+            provider_services=queryset, actor=request.user, **form.cleaned_data
+        )
         self.message_user(request, f"Storefront: {result.summary()}.", messages.SUCCESS)
         for reason in result.skipped:
             self.message_user(request, f"Skipped {reason}", messages.WARNING)
@@ -763,6 +768,7 @@ class StatusSyncingProviderAdmin(ProviderAdmin):
                 message = "could not queue the sync: the task broker is not answering."
                 self.message_user(request, f"{provider.name}: {message}", messages.ERROR)
             else:
+                audit_record(actor=request.user, verb="sync_statuses", target=provider, reason="Queued.")
                 self.message_user(
                     request,
                     f"{provider.name}: status sync queued; its result shows under Last syncs.",

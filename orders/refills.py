@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import audit_changes, audit_record
 from orders.models import Order, Refill
 from orders.services import enqueue_after_commit, lease_kept, order_event
 from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
@@ -126,6 +127,7 @@ def refill_attach_provider_id(*, refill_id: int, provider_refill_id: str, actor)
     provider_refill_id = provider_refill_id.strip()
     with transaction.atomic():
         refill = _unknown_refill(refill_id)
+        before = {"status": refill.status, "provider_refill_id": refill.provider_refill_id}
         _settle(
             refill,
             R.PENDING,
@@ -133,6 +135,8 @@ def refill_attach_provider_id(*, refill_id: int, provider_refill_id: str, actor)
             actor=actor,
             provider_refill_id=provider_refill_id,
         )
+        after = {"status": refill.status, "provider_refill_id": refill.provider_refill_id}
+        audit_record(actor=actor, verb="attach", target=refill, changes=audit_changes(before, after))
 
 
 def refill_close(*, refill_id: int, actor, note: str = "") -> None:
@@ -141,6 +145,8 @@ def refill_close(*, refill_id: int, actor, note: str = "") -> None:
         refill = _unknown_refill(refill_id)
         message = f"Closed by {actor}: the provider has no such refill." + (f" {note}" if note else "")
         _settle(refill, R.REJECTED, message, actor=actor)
+        changes = audit_changes({"status": R.NEEDS_REVIEW}, {"status": refill.status})
+        audit_record(actor=actor, verb="close", target=refill, changes=changes, reason=note)
 
 
 def refills_sweep(*, now=None) -> dict[str, int]:
