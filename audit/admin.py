@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditEntry
-from audit.services import audit_changes, audit_record
+from audit.services import audit_changes, audit_record, audited_values
 from reseller.admin_tools import ReadOnlyAdmin
 
 
@@ -31,19 +31,6 @@ def _audited_fields(model, form_fields) -> dict[str, models.Field]:
     return fields
 
 
-def _values(obj, fields: dict[str, models.Field]) -> dict:
-    """What ``obj`` holds in ``fields``, as people read it (a related object by its name)."""
-    values = {}
-    for name, field in fields.items():
-        if field.many_to_many:
-            values[name] = sorted(str(related) for related in getattr(obj, name).all()) if obj.pk else []
-        elif field.is_relation:
-            values[name] = str(getattr(obj, name)) if field.value_from_object(obj) is not None else None
-        else:
-            values[name] = field.value_from_object(obj)
-    return values
-
-
 def _secrets(form_fields) -> set[str]:
     """A form's secrets: the fields drawn as password boxes (a provider's key, a new password)."""
     return {name for name, field in form_fields.items() if isinstance(field.widget, forms.PasswordInput)}
@@ -52,7 +39,7 @@ def _secrets(form_fields) -> set[str]:
 def _stored(obj, fields):
     """``obj`` as the database holds it now (the form has already written the posted values on ``obj``)."""
     stored = type(obj)._default_manager.filter(pk=obj.pk).first() if obj.pk else None
-    return _values(stored, fields) if stored is not None else {}
+    return audited_values(stored, fields) if stored is not None else {}
 
 
 class AuditedAdmin:
@@ -71,7 +58,7 @@ class AuditedAdmin:
         obj = form.instance
         fields = _audited_fields(type(obj), form.fields)
         changes = audit_changes(
-            getattr(form, "audit_before", {}), _values(obj, fields), secret=_secrets(form.fields)
+            getattr(form, "audit_before", {}), audited_values(obj, fields), secret=_secrets(form.fields)
         )
         if changes or not change:
             audit_record(actor=request.user, verb="change" if change else "add", target=obj, changes=changes)
@@ -80,7 +67,7 @@ class AuditedAdmin:
         fields = _audited_fields(formset.model, formset.form.base_fields)
         secret = _secrets(formset.form.base_fields)
         stored = {
-            obj.pk: _values(obj, fields)
+            obj.pk: audited_values(obj, fields)
             for obj in formset.model._default_manager.filter(
                 pk__in=[f.instance.pk for f in formset.initial_forms if f.instance.pk]
             )
@@ -91,10 +78,10 @@ class AuditedAdmin:
                 actor=request.user,
                 verb="add",
                 target=obj,
-                changes=audit_changes({}, _values(obj, fields), secret=secret),
+                changes=audit_changes({}, audited_values(obj, fields), secret=secret),
             )
         for obj, _names in formset.changed_objects:
-            changes = audit_changes(stored.get(obj.pk, {}), _values(obj, fields), secret=secret)
+            changes = audit_changes(stored.get(obj.pk, {}), audited_values(obj, fields), secret=secret)
             if changes:
                 audit_record(actor=request.user, verb="change", target=obj, changes=changes)
         for obj in formset.deleted_objects:
@@ -123,7 +110,10 @@ class AuditedAdmin:
             if field.editable and not field.primary_key
         }
         audit_record(
-            actor=request.user, verb="delete", target=obj, changes=audit_changes(_values(obj, fields), {})
+            actor=request.user,
+            verb="delete",
+            target=obj,
+            changes=audit_changes(audited_values(obj, fields), {}),
         )
 
 

@@ -33,6 +33,26 @@ def shown(value) -> object:
     return redact_secrets(str(value))
 
 
+def audited_values(obj: models.Model, names: Iterable[str]) -> dict:
+    """What ``obj`` holds in the fields ``names``, as people read them: a related object by its name, a
+    many-to-many field as the names chosen, an amount with its column's places (as stored, as typed)."""
+    values = {}
+    for name in names:
+        field = obj._meta.get_field(name)
+        if field.many_to_many:
+            values[name] = sorted(str(related) for related in getattr(obj, name).all()) if obj.pk else []
+        elif field.is_relation:
+            values[name] = str(getattr(obj, name)) if field.value_from_object(obj) is not None else None
+        elif isinstance(field, models.DecimalField) and isinstance(field.value_from_object(obj), Decimal):
+            values[name] = field.value_from_object(obj).quantize(Decimal(10) ** -field.decimal_places)
+        elif isinstance(field.value_from_object(obj), datetime.datetime):
+            # The admin's date and time boxes show whole seconds: saving a page is not a change of time.
+            values[name] = field.value_from_object(obj).replace(microsecond=0)
+        else:
+            values[name] = field.value_from_object(obj)
+    return values
+
+
 def audit_changes(before: dict, after: dict, *, secret: Iterable[str] = ()) -> dict:
     """``{field: [before, after]}`` for each field whose value differs; a secret says only that it changed."""
     secret = SECRET_FIELDS | set(secret)

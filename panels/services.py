@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_changes, audit_record, audit_records
+from audit.services import audit_changes, audit_record, audit_records, audited_values
 from panels.client import Balance, CallRecord, ProviderClient, ProviderError, secret_redactor
 from panels.models import Provider, ProviderCall, ProviderService, SyncRun
 from panels.normalize import BadValue, normalize_api_url
@@ -41,14 +41,14 @@ def provider_upsert(
         if created:
             provider = Provider(name=name)
         audited = ["api_url", "api_key", *options]
-        before = {} if created else {field: getattr(provider, field) for field in audited}
+        before = {} if created else audited_values(provider, audited)
         provider.api_key = provider_key_for(provider=provider, api_url=url, api_key=api_key)
         provider.api_url = url
         for field_name, value in options.items():
             setattr(provider, field_name, value)
         provider.full_clean()
         provider.save()
-        changes = audit_changes(before, {field: getattr(provider, field) for field in audited})
+        changes = audit_changes(before, audited_values(provider, audited))
         if changes or created:
             audit_record(actor=actor, verb="add" if created else "change", target=provider, changes=changes)
     return provider, created

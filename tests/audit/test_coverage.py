@@ -4,7 +4,6 @@ model page records its saves and deletes."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -271,3 +270,30 @@ def test_every_model_page_records_its_saves_and_deletes():
         if not isinstance(model_admin, AuditedAdmin)
     ]
     assert unaudited == ["audit.auditentry"]
+
+
+def test_the_admins_own_pages_write_one_audit_row(client, world):
+    """The pages beside the actions: attaching a provider's order id, adjusting a balance."""
+    order = world.order(S.NEEDS_REVIEW)
+    account = account_for(world.customer)
+    client.force_login(world.owner)
+
+    client.post(f"/admin/orders/order/{order.pk}/attach/", {"provider_order_id": "P-9"})
+    client.post(
+        f"/admin/billing/account/{account.pk}/adjust/", {"amount": "-5", "reason": "goodwill reversed"}
+    )
+
+    attach, adjust = AuditEntry.objects.filter(actor=world.owner).order_by("pk")
+    assert (attach.action, attach.target_id, attach.actor) == (
+        "orders.order.attach",
+        str(order.pk),
+        world.owner,
+    )
+    assert attach.changes["provider_order_id"] == [None, "P-9"]
+    assert attach.changes["status"] == [S.NEEDS_REVIEW, S.PENDING]
+    assert (adjust.action, adjust.target_id, adjust.reason) == (
+        "billing.account.adjust",
+        str(account.pk),
+        "goodwill reversed",
+    )
+    assert adjust.changes == {"balance": ["100.0000", "95.0000"]}
