@@ -135,7 +135,12 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     """Who did what to which object, from what to what, and why. Nobody edits or deletes it here."""
 
     list_display = ["created_at", "actor_name", "action", "object_link", "changes_shown", "reason"]
-    list_filter = [("actor", admin.RelatedOnlyFieldListFilter), ActionFilter, "target_type", "created_at"]
+    list_filter = [
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ActionFilter,
+        ("target_type", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
     search_fields = ["target_repr", "=target_id", "reason", "actor_name"]
     list_select_related = ["target_type"]
     date_hierarchy = "created_at"

@@ -16,8 +16,9 @@ from reseller.log import redact_secrets
 SECRET_BEFORE = "(secret)"  # noqa: S105 (a placeholder, not a password)
 SECRET_AFTER = "(new secret)"  # noqa: S105
 # Fields holding secrets wherever they appear: provider and API keys, password hashes, two-factor seeds and
-# recovery codes. A form field drawn as a password box counts too (``AuditedAdmin``).
-SECRET_FIELDS = frozenset({"api_key", "hashed_key", "password", "key", "token", "secret"})
+# recovery codes, and what a failed login posted (django-axes). A form field drawn as a password box counts
+# too (``AuditedAdmin``).
+SECRET_FIELDS = frozenset({"api_key", "hashed_key", "password", "key", "token", "secret", "post_data"})
 
 
 def shown(value) -> object:
