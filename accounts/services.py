@@ -62,7 +62,7 @@ def customers_enable(*, users, actor=None) -> int:
 
 def _locked(users):
     """``users`` locked (the admin's list is annotated with counts, which a lock cannot be taken with)."""
-    return get_user_model().objects.select_for_update().filter(pk__in=users.values("pk"))
+    return get_user_model().objects.select_for_update(of=("self",)).filter(pk__in=users.values("pk"))
 
 
 def _set_active(users: list, active: bool, *, actor, verb: str) -> int:

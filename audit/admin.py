@@ -182,11 +182,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         )
 
 
-def _pair(value) -> tuple[str, str]:
-    before, after = value if isinstance(value, list) and len(value) == 2 else (None, value)
+def _pair(change: list) -> tuple[str, ...]:
+    """A field's ``[before, after]`` as read: nothing as a dash, a many-to-many choice as its names."""
     return tuple(
-        "—" if side is None else ", ".join(side) if isinstance(side, list) else str(side)
-        for side in (before, after)
+        "—" if side is None else ", ".join(side) if isinstance(side, list) else str(side) for side in change
     )
 
 
