@@ -35,3 +35,8 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of {self.target_repr or '—'} by {self.actor_name or 'a command'}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("An audit entry is written once and never changed.")
+        super().save(*args, **kwargs)

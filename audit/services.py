@@ -65,7 +65,7 @@ def audit_changes(before: dict, after: dict, *, secret: Iterable[str] = ()) -> d
         if name in secret:
             changes[name] = [SECRET_BEFORE if old else None, SECRET_AFTER if new else None]
         else:
-            changes[name] = [shown(old), shown(new)]
+            changes[name] = [old, new]
     return dict(sorted(changes.items()))
 
 
@@ -81,7 +81,7 @@ def _entry(*, actor, verb: str, target, changes: dict | None, reason: str) -> Au
         target_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
         target_id=str(target.pk) if is_object else "",
         target_repr=shown(str(target) if is_object else opts.verbose_name_plural)[:200],
-        changes=changes or {},
+        changes={name: [shown(before), shown(after)] for name, (before, after) in (changes or {}).items()},
         reason=shown(reason or ""),
     )
 

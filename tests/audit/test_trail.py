@@ -172,6 +172,9 @@ def test_the_trail_is_read_only(owner_client):
     owner_client.post(base, {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"})
     row.refresh_from_db()
     assert row.reason == "" and row.action == "auth.group.pause"
+    row.reason = "rewritten"
+    with pytest.raises(ValueError, match="never changed"):
+        row.save()
 
 
 def test_support_sees_its_own_rows_and_the_owner_all(client, customer):
