@@ -134,7 +134,7 @@ class ActionFilter(admin.SimpleListFilter):
 class AuditEntryAdmin(ReadOnlyAdmin):
     """Who did what to which object, from what to what, and why. Nobody edits or deletes it here."""
 
-    list_display = ["created_at", "actor_name", "action", "object_link", "changes_shown", "reason"]
+    list_display = ["created_at", "who", "action", "object_link", "changes_shown", "reason"]
     list_filter = [
         ("actor", admin.RelatedOnlyFieldListFilter),
         ActionFilter,
@@ -161,6 +161,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         entries = super().get_queryset(request)
         return entries if sees_everyones_audit(request.user) else entries.filter(actor=request.user)
+
+    @admin.display(description="Actor", ordering="actor_name")
+    def who(self, entry):
+        return entry.actor_name or "(a command)"
 
     @admin.display(description="Object")
     def object_link(self, entry):

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'audit entry',
-                'verbose_name_plural': 'audit trail',
+                'verbose_name_plural': 'audit entries',
                 'ordering': ['-created_at', '-pk'],
                 'permissions': [('view_everyones_auditentry', "Can see every operator's audit entries")],
                 'indexes': [models.Index(fields=['target_type', 'target_id'], name='audit_target')],
