@@ -3,8 +3,10 @@
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +14,7 @@ from django.utils.html import format_html
 
 from accounts.models import Profile
 from accounts.services import customers_disable, customers_enable
+from audit.services import audit_changes, audit_record
 from catalogue.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
 from catalogue.models import CustomerPricing, CustomerServicePrice
 from reseller.admin_tools import FINITE_DECIMALS
@@ -113,15 +116,30 @@ class CustomerAdmin(UserAdmin):
         # Support staff see customers, not their prices.
         return self.inlines if request.user.has_perm("catalogue.view_customerpricing") else [ProfileInline]
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password page, recorded in the audit trail: that the password changed, never what to."""
+        user = self.get_object(request, unquote(id))
+        before = user.password if user is not None else None
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if user is not None and request.method == "POST":
+                user.refresh_from_db(fields=["password"])
+                changes = audit_changes({"password": before}, {"password": user.password})
+                if changes:
+                    audit_record(actor=request.user, verb="change_password", target=user, changes=changes)
+        return response
+
     @admin.action(description="Disable: no log in, API keys revoked", permissions=["change"])
     def disable(self, request, queryset):
-        count = customers_disable(users=queryset.exclude(pk=request.user.pk))
+        count = customers_disable(users=queryset.exclude(pk=request.user.pk), actor=request.user)
         self.message_user(request, f"{count} account(s) disabled.", messages.SUCCESS)
 
     @admin.action(description="Enable again", permissions=["change"])
     def enable(self, request, queryset):
         self.message_user(
-            request, f"{customers_enable(users=queryset)} account(s) enabled.", messages.SUCCESS
+            request,
+            f"{customers_enable(users=queryset, actor=request.user)} account(s) enabled.",
+            messages.SUCCESS,
         )
 
 
@@ -134,4 +152,6 @@ class LoginAttemptAdmin(AccessAttemptAdmin):
     def cleanup_expired_attempts(self, request, queryset):
         # django-axes' action reads the time its login handler stamps on a request: a 500 without it.
         request.axes_attempt_time = timezone.now()
-        return super().cleanup_expired_attempts(request, queryset)
+        with transaction.atomic():
+            audit_record(actor=request.user, verb="cleanup_expired_attempts", target=AccessAttempt)
+            return super().cleanup_expired_attempts(request, queryset)

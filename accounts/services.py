@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.models import Profile
+from audit.services import audit_records
 from billing.services import account_for
 
 
@@ -38,17 +39,35 @@ def account_settings_update(*, user, timezone: str) -> None:
     Profile.objects.update_or_create(user=user, defaults={"timezone": timezone})
 
 
-def customers_disable(*, users) -> int:
+def customers_disable(*, users, actor=None) -> int:
     """They can no longer log in, and their API keys stop working at once."""
     from api.models import ApiKey
     from api.services import api_keys_revoke
 
     with transaction.atomic():
-        count = users.filter(is_active=True).update(is_active=False)
-        api_keys_revoke(ApiKey.objects.filter(user__in=users))
+        active = list(_locked(users).filter(is_active=True))
+        count = _set_active(active, False, actor=actor, verb="disable")
+        api_keys_revoke(
+            ApiKey.objects.filter(user__in=users), actor=actor, reason="The customer was disabled."
+        )
     return count
 
 
-def customers_enable(*, users) -> int:
+def customers_enable(*, users, actor=None) -> int:
     """Disabled accounts log in again; a sign-up waiting for its link is not one (its link confirms it)."""
-    return users.filter(is_active=False).exclude(profile__awaiting_confirmation=True).update(is_active=True)
+    with transaction.atomic():
+        disabled = list(_locked(users).filter(is_active=False).exclude(profile__awaiting_confirmation=True))
+        return _set_active(disabled, True, actor=actor, verb="enable")
+
+
+def _locked(users):
+    """``users`` locked (the admin's list is annotated with counts, which a lock cannot be taken with)."""
+    return get_user_model().objects.select_for_update(of=("self",)).filter(pk__in=users.values("pk"))
+
+
+def _set_active(users: list, active: bool, *, actor, verb: str) -> int:
+    count = get_user_model().objects.filter(pk__in=[user.pk for user in users]).update(is_active=active)
+    audit_records(
+        actor=actor, verb=verb, changed=[(user, {"is_active": [not active, active]}) for user in users]
+    )
+    return count

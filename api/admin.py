@@ -19,7 +19,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request, queryset):
-        count = api_keys_revoke(queryset)
+        count = api_keys_revoke(queryset, actor=request.user)
         self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)
 
     def has_change_permission(self, request, obj=None):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework_api_key.crypto import KeyGenerator
 
 from api.models import ApiKey, ApiRequest
+from audit.services import audit_record, audit_records
 from reseller.json_input import storable
 from reseller.log import redact_secrets
 
@@ -22,21 +23,35 @@ class KeyRefused(Exception):
     """The key is unknown, revoked or malformed, or its account is disabled. The message is safe to show."""
 
 
-def api_key_issue(*, user) -> tuple[ApiKey, str]:
-    """A new key for ``user``; the previous one stops working at once. Only here is the full key known."""
+def api_key_issue(*, user, actor=None) -> tuple[ApiKey, str]:
+    """A new key for ``user``; the previous one stops working at once. Only here is the full key known:
+    the audit row names the key by its prefix (shown on pages and in logs), never more of it."""
     raw, prefix, hashed = _keys.generate()
     with transaction.atomic():
         # Two rotations at once (two tabs, two scripts) take turns on the user's row: otherwise both revoke
         # the same old key and both insert, and the one-live-key constraint fails the second.
         get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk").get()
-        api_keys_revoke(ApiKey.objects.filter(user=user))
+        api_keys_revoke(ApiKey.objects.filter(user=user), actor=actor, reason="Replaced by a new key.")
         key = ApiKey.objects.create(user=user, prefix=prefix, hashed_key=hashed)
+        audit_record(actor=actor, verb="issue", target=key, changes={"prefix": [None, prefix]})
     return key, raw
 
 
-def api_keys_revoke(keys: QuerySet[ApiKey]) -> int:
+def api_keys_revoke(keys: QuerySet[ApiKey], *, actor=None, reason: str = "") -> int:
     """Stop ``keys`` working at once; returns how many were live."""
-    return keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    now = timezone.now()
+    with transaction.atomic():
+        live = list(
+            ApiKey.objects.select_for_update().filter(pk__in=keys.values("pk"), revoked_at__isnull=True)
+        )
+        count = ApiKey.objects.filter(pk__in=[key.pk for key in live]).update(revoked_at=now)
+        audit_records(
+            actor=actor,
+            verb="revoke",
+            changed=[(key, {"revoked_at": [None, now.isoformat()]}) for key in live],
+            reason=reason,
+        )
+    return count
 
 
 def api_key_check(raw: str) -> ApiKey:

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
 
+from audit.services import audit_record
 from billing.models import Account, LedgerEntry
 from billing.money import MONEY_LIMIT, to_money
 
@@ -100,9 +101,18 @@ def balance_adjust(*, account: Account, amount: Decimal, reason: str, actor: Abs
     """An operator's correction: always with a reason and the operator's name on it."""
     if not reason.strip():
         raise ValueError("An adjustment needs a reason")
-    return balance_change(
-        account=account, amount=amount, kind=LedgerEntry.Kind.ADJUSTMENT, reason=reason.strip(), actor=actor
-    )
+    with transaction.atomic():
+        entry = balance_change(
+            account=account,
+            amount=amount,
+            kind=LedgerEntry.Kind.ADJUSTMENT,
+            reason=reason.strip(),
+            actor=actor,
+        )
+        before = entry.balance_after - entry.amount
+        changes = {"balance": [str(before), str(entry.balance_after)]}
+        audit_record(actor=actor, verb="adjust", target=account, changes=changes, reason=entry.reason)
+    return entry
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.services import audit_record
 from billing.gateways import BadSignature, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
@@ -78,7 +79,10 @@ def topup_approve(*, topup: TopUp, actor) -> bool:
         locked = _manual(TopUp.objects.select_for_update().get(pk=topup.pk))
         if locked.status != TopUp.Status.PENDING:
             return False
-        return _credit(locked, actor=actor, message=f"Approved by {actor}: the payment arrived.")
+        _credit(locked, actor=actor, message=f"Approved by {actor}: the payment arrived.")
+        changes = {"status": [TopUp.Status.PENDING, TopUp.Status.CREDITED]}
+        audit_record(actor=actor, verb="approve", target=locked, changes=changes)
+        return True
 
 
 def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
@@ -96,6 +100,8 @@ def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
             actor=actor,
             changes=changes,
         )
+        changes = {"status": [TopUp.Status.PENDING, TopUp.Status.REJECTED]}
+        audit_record(actor=actor, verb="reject", target=locked, changes=changes, reason=note)
         return True
 
 

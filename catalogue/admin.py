@@ -6,7 +6,6 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import F
 from django.utils.html import format_html
 
 from catalogue.margins import (
@@ -27,11 +26,16 @@ from catalogue.margins import (
 )
 from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
 from catalogue.pricing import currency_rates
-from catalogue.publishing import service_move, services_publish_selected, services_reprice
+from catalogue.publishing import (
+    service_move,
+    services_publish_selected,
+    services_put_back_on_sale,
+    services_reprice,
+    services_take_off_sale,
+)
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
 from reseller.admin_tools import ActionForm, asks
-from reseller.states import transition_many
 
 
 def accept_loss_field():
@@ -274,14 +278,13 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
     # Not "pause": a paused service is one a catalogue sync took off sale and puts back by itself.
     @admin.action(description="Take off sale (disable)", permissions=["change"])
     def take_off_sale(self, request, queryset):
-        count = transition_many(queryset, Service.Status.DISABLED, paused_by_sync=False)
+        count = services_take_off_sale(services=queryset, actor=request.user)
         self.message_user(request, f"{count} services disabled.", messages.SUCCESS)
 
     @admin.action(description="Put back on sale", permissions=["change"])
     def put_back_on_sale(self, request, queryset):
         # Never one whose provider service changed type: it would be billed on another basis than its price.
-        sellable = queryset.filter(provider_service__active=True, type=F("provider_service__type"))
-        count = transition_many(sellable, Service.Status.ACTIVE, paused_by_sync=False, pause_reason="")
+        count = services_put_back_on_sale(services=queryset, actor=request.user)
         self.message_user(
             request,
             f"{count} services on sale (services missing upstream, or of another type there, stay paused).",
@@ -296,7 +299,7 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         describe=services_with_margins,
     )
     def reprice(self, request, queryset, form):
-        result = services_reprice(services=queryset, **form.cleaned_data)
+        result = services_reprice(services=queryset, actor=request.user, **form.cleaned_data)
         self.message_user(request, f"Repriced: {result.summary()}.", messages.SUCCESS)
         return None
 
@@ -310,7 +313,9 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         describe=services_with_margins,
     )
     def move(self, request, queryset, form):
-        service = service_move(service=queryset.first(), **form.cleaned_data)  # refused: the form again
+        service = service_move(
+            service=queryset.first(), actor=request.user, **form.cleaned_data
+        )  # refused: the form again
         margin = margin_of(price=service.price, provider_service=service.provider_service)
         self.message_user(
             request,
@@ -451,7 +456,9 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
         describe=provider_services_with_costs,
     )
     def publish(self, request, queryset, form):
-        result = services_publish_selected(provider_services=queryset, **form.cleaned_data)
+        result = services_publish_selected(
+            provider_services=queryset, actor=request.user, **form.cleaned_data
+        )
         self.message_user(request, f"Storefront: {result.summary()}.", messages.SUCCESS)
         for reason in result.skipped:
             self.message_user(request, f"Skipped {reason}", messages.WARNING)

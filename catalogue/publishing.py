@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from audit.services import audit_changes, audit_record, audit_records
 from catalogue.margins import PriceMargin, lowest, margin_of, refuse_losses, service_price_check
 from catalogue.models import MarkupRule, Service
 from catalogue.orderable import quantity_range
@@ -19,6 +21,7 @@ from catalogue.pricing import (
     storefront_price,
 )
 from panels.models import Provider, ProviderService
+from reseller.states import transition_many
 
 
 @dataclass
@@ -28,6 +31,7 @@ class PublishResult:
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)  # why a provider service could not be published
     margins: list[PriceMargin] = field(default_factory=list)  # of every price the markup set
+    prices_before: dict[int, Decimal] = field(default_factory=dict)  # of the repriced, by service id
 
     def summary(self) -> str:
         worst = lowest(self.margins)
@@ -45,6 +49,7 @@ def services_publish(
     rounding: str = MarkupRule.Rounding.CENT,
     category: str = "",
     allow_loss: bool = False,
+    actor=None,
 ) -> PublishResult:
     """Set the markup rule for ``provider`` (or one of its categories) and publish its active services.
 
@@ -62,7 +67,9 @@ def services_publish(
         provider_services = ProviderService.objects.filter(provider=provider, active=True)
         if category:
             provider_services = provider_services.filter(category=category)
-        return _publish(provider_services, allow_loss=allow_loss)
+        result = _publish(provider_services, allow_loss=allow_loss)
+        _audit_publish(result, actor=actor, reason=_markup_said(percent, fixed, rounding, category))
+        return result
 
 
 def services_publish_selected(
@@ -72,20 +79,52 @@ def services_publish_selected(
     fixed: Decimal = Decimal(0),
     rounding: str = MarkupRule.Rounding.CENT,
     allow_loss: bool = False,
+    actor=None,
 ) -> PublishResult:
     """Publish exactly these provider services, each with its own markup rule (the admin's action)."""
     with transaction.atomic():
-        selected = list(provider_services.filter(active=True))
-        for provider_service in selected:
-            MarkupRule.objects.update_or_create(
-                provider=None,
-                category="",
-                provider_service=provider_service,
-                defaults={"percent": percent, "fixed": fixed, "rounding": rounding},
-            )
-        return _publish(
-            ProviderService.objects.filter(pk__in=[service.pk for service in selected]), allow_loss=allow_loss
+        result = _publish_selected(provider_services, percent, fixed, rounding, allow_loss=allow_loss)
+        _audit_publish(result, actor=actor, reason=_markup_said(percent, fixed, rounding))
+        return result
+
+
+def _markup_said(percent, fixed, rounding, category="") -> str:
+    return f"Markup {percent}% + {fixed} per 1000, rounded up to {rounding}" + (
+        f", category {category}" if category else ""
+    )
+
+
+def _audit_publish(result: PublishResult, *, actor, reason: str) -> None:
+    audit_records(
+        actor=actor,
+        verb="publish",
+        changed=[(service, {"price": [None, str(service.price)]}) for service in result.created],
+        reason=reason,
+    )
+    audit_records(
+        actor=actor,
+        verb="reprice",
+        changed=[
+            (service, audit_changes({"price": result.prices_before[service.pk]}, {"price": service.price}))
+            for service in result.repriced
+        ],
+        reason=reason,
+    )
+
+
+def _publish_selected(provider_services, percent, fixed, rounding, *, allow_loss: bool) -> PublishResult:
+    """A markup rule for each of ``provider_services``, and publish them; in the caller's transaction."""
+    selected = list(provider_services.filter(active=True))
+    for provider_service in selected:
+        MarkupRule.objects.update_or_create(
+            provider=None,
+            category="",
+            provider_service=provider_service,
+            defaults={"percent": percent, "fixed": fixed, "rounding": rounding},
         )
+    return _publish(
+        ProviderService.objects.filter(pk__in=[service.pk for service in selected]), allow_loss=allow_loss
+    )
 
 
 def _publish(provider_services, *, allow_loss: bool) -> PublishResult:
@@ -117,6 +156,7 @@ def _publish(provider_services, *, allow_loss: bool) -> PublishResult:
             result.unchanged += 1
             continue
         elif existing.price != price:
+            result.prices_before[existing.pk] = existing.price
             existing.price, existing.updated_at = price, timezone.now()
             result.repriced.append(existing)
         else:
@@ -151,22 +191,73 @@ def services_reprice(
     fixed: Decimal = Decimal(0),
     rounding: str = MarkupRule.Rounding.CENT,
     allow_loss: bool = False,
+    actor=None,
 ) -> PublishResult:
     """Price these storefront services at a markup over their provider's cost from now on (a rule per
     provider service, so later cost changes follow it); hand-set prices are given up."""
     with transaction.atomic():
         services = Service.objects.filter(pk__in=[service.pk for service in services])
+        before = {service.pk: _priced(service) for service in services}
         services.update(manual_price=False)
-        return services_publish_selected(
-            provider_services=ProviderService.objects.filter(storefront__in=services).distinct(),
-            percent=percent,
-            fixed=fixed,
-            rounding=rounding,
+        result = _publish_selected(
+            ProviderService.objects.filter(storefront__in=services).distinct(),
+            percent,
+            fixed,
+            rounding,
             allow_loss=allow_loss,
         )
+        audit_records(
+            actor=actor,
+            verb="reprice",
+            changed=[
+                (service, audit_changes(before[service.pk], _priced(service)))
+                for service in Service.objects.filter(pk__in=before)
+            ],
+            reason=_markup_said(percent, fixed, rounding),
+        )
+        return result
 
 
-def service_move(*, service: Service, provider_service: ProviderService, allow_loss: bool = False) -> Service:
+def _priced(service: Service) -> dict:
+    return {"price": service.price, "manual_price": service.manual_price}
+
+
+def services_take_off_sale(*, services, actor) -> int:
+    """Stop selling ``services`` until an operator puts them back on sale; returns how many."""
+    return _services_move(services, Service.Status.DISABLED, actor=actor, verb="take_off_sale")
+
+
+def services_put_back_on_sale(*, services, actor) -> int:
+    """Put ``services`` back on sale; returns how many. Never one whose provider service vanished or changed
+    type: it would be billed on another basis than its price."""
+    sellable = services.filter(provider_service__active=True, type=F("provider_service__type"))
+    return _services_move(sellable, Service.Status.ACTIVE, actor=actor, verb="put_back_on_sale")
+
+
+def _services_move(services, to: str, *, actor, verb: str) -> int:
+    """Move the services the table lets go to ``to`` (locked, so that the audit rows say what they were)."""
+    with transaction.atomic():
+        sources = [state for state in Service.Status if Service.states.allows(state, to)]
+        selected = list(
+            Service.objects.select_for_update(of=("self",)).filter(
+                pk__in=services.values("pk"), status__in=sources
+            )
+        )
+        moved = Service.objects.filter(pk__in=[service.pk for service in selected])
+        count = transition_many(moved, to, paused_by_sync=False, pause_reason="")
+        audit_records(
+            actor=actor,
+            verb=verb,
+            changed=[
+                (service, audit_changes({"status": service.status}, {"status": to})) for service in selected
+            ],
+        )
+    return count
+
+
+def service_move(
+    *, service: Service, provider_service: ProviderService, allow_loss: bool = False, actor=None
+) -> Service:
     """Sell ``service`` from another provider service of the same type: its min/max are kept within the new
     provider's, and its price follows the new cost (unless set by hand: then that price must still cover
     it, or ``allow_loss``). Orders already placed stay where they were sent."""
@@ -177,6 +268,7 @@ def service_move(*, service: Service, provider_service: ProviderService, allow_l
             {"provider_service": "That provider service is not listed by its provider now."}
         )
     with transaction.atomic():
+        before = _moved(service)
         service.provider_service = provider_service
         service.min_quantity, service.max_quantity = quantity_range(service, provider_service)
         if service.paused_by_sync:
@@ -185,5 +277,17 @@ def service_move(*, service: Service, provider_service: ProviderService, allow_l
         _publish(ProviderService.objects.filter(pk=provider_service.pk), allow_loss=allow_loss)
         if service.manual_price:
             service_price_check(service=service, price=service.price, allow_loss=allow_loss)
-    service.refresh_from_db()
+        service.refresh_from_db()
+        audit_record(actor=actor, verb="move", target=service, changes=audit_changes(before, _moved(service)))
     return service
+
+
+def _moved(service: Service) -> dict:
+    """What moving a service to another provider service may change."""
+    return {
+        "provider_service": str(service.provider_service),
+        "price": service.price,
+        "min_quantity": service.min_quantity,
+        "max_quantity": service.max_quantity,
+        "status": service.status,
+    }

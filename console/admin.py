@@ -1,10 +1,16 @@
-"""django-celery-beat's schedule pages, with the forms mended where posted garbage was a server error."""
+"""django-celery-beat's schedule pages, with the forms mended where posted garbage was a server error and
+the task actions recorded in the audit trail."""
+
+import functools
 
 from celery.schedules import ParseException, crontab
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from audit.services import audit_changes, audit_record
 
 CRON_FIELDS = ["minute", "hour", "day_of_week", "day_of_month", "month_of_year"]
 
@@ -46,9 +52,30 @@ admin.site.unregister(PeriodicTask)
 admin.site.unregister(CrontabSchedule)
 
 
+def _audited(action):
+    """One of django-celery-beat's task actions, with an audit row per selected task: what it did to the
+    task's switch (running one now changes none)."""
+
+    @functools.wraps(action)
+    def audited(model_admin, request, queryset):
+        enabled = dict(queryset.values_list("pk", "enabled"))
+        with transaction.atomic():
+            response = action(model_admin, request, queryset)
+            for task in PeriodicTask.objects.filter(pk__in=enabled):
+                changes = audit_changes({"enabled": enabled[task.pk]}, {"enabled": task.enabled})
+                audit_record(actor=request.user, verb=action.__name__, target=task, changes=changes)
+        return response
+
+    return audited
+
+
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
     form = PeriodicTaskForm
+    enable_tasks = _audited(beat_admin.PeriodicTaskAdmin.enable_tasks)
+    disable_tasks = _audited(beat_admin.PeriodicTaskAdmin.disable_tasks)
+    toggle_tasks = _audited(beat_admin.PeriodicTaskAdmin.toggle_tasks)
+    run_tasks = _audited(beat_admin.PeriodicTaskAdmin.run_tasks)
 
 
 @admin.register(CrontabSchedule)

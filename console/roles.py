@@ -2,7 +2,8 @@
 
 Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
 Support: sees orders and customers, resolves reviews (the order and refill actions need the change permission
-on them) and unlocks customers locked out by failed logins; no prices, providers, balances or payments.
+on them) and unlocks customers locked out by failed logins; no prices, providers, balances or payments. Each
+reads the audit trail: the Owner all of it, Support only its own rows.
 
 Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
 the Owner too.
@@ -23,6 +24,7 @@ OWNER_APPS = [
     "axes",
     "otp_totp",
     "otp_static",
+    "audit",
 ]
 SUPPORT = [
     ("orders", "view_order"),
@@ -36,6 +38,7 @@ SUPPORT = [
     ("api", "view_apirequest"),
     ("axes", "view_accessattempt"),
     ("axes", "delete_accessattempt"),  # unlocking a locked-out customer
+    ("audit", "view_auditentry"),  # its own rows only: seeing everyone's is the Owner's
 ]
 
 

@@ -5,6 +5,7 @@ from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
+from audit.services import audit_record
 from console.roles import sees_providers
 from orders.models import Order, OrderEvent, Refill
 from orders.refills import refill_attach_provider_id, refill_close
@@ -305,6 +306,7 @@ class StatusSyncingProviderAdmin(ProviderAdmin):
                 message = "could not queue the sync: the task broker is not answering."
                 self.message_user(request, f"{provider.name}: {message}", messages.ERROR)
             else:
+                audit_record(actor=request.user, verb="sync_statuses", target=provider, reason="Queued.")
                 self.message_user(
                     request,
                     f"{provider.name}: status sync queued; its result shows under Last syncs.",

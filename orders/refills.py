@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import audit_changes, audit_record
 from orders.models import Order, Refill
 from orders.services import STATUS_BATCH, STUCK_SENDING, enqueue_after_commit, lease_kept, order_event
 from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
@@ -120,21 +121,28 @@ def _unknown_refill(refill_id: int) -> Refill:
 def refill_attach_provider_id(*, refill_id: int, provider_refill_id: str, actor) -> None:
     """The operator found the refill at the provider: follow it from now on."""
     provider_refill_id = provider_refill_id.strip()
-    _unknown_refill(refill_id)
-    _settle(
-        refill_id,
-        R.PENDING,
-        f"Provider refill #{provider_refill_id} attached by {actor}.",
-        actor=actor,
-        provider_refill_id=provider_refill_id,
-    )
+    with transaction.atomic():
+        refill = _unknown_refill(refill_id)
+        before = {"status": refill.status, "provider_refill_id": refill.provider_refill_id}
+        refill = _settle(
+            refill_id,
+            R.PENDING,
+            f"Provider refill #{provider_refill_id} attached by {actor}.",
+            actor=actor,
+            provider_refill_id=provider_refill_id,
+        )
+        after = {"status": refill.status, "provider_refill_id": refill.provider_refill_id}
+        audit_record(actor=actor, verb="attach", target=refill, changes=audit_changes(before, after))
 
 
 def refill_close(*, refill_id: int, actor, note: str = "") -> None:
     """The operator found no such refill at the provider: close it, so that the customer may ask again."""
-    _unknown_refill(refill_id)
-    message = f"Closed by {actor}: the provider has no such refill." + (f" {note}" if note else "")
-    _settle(refill_id, R.REJECTED, message, actor=actor)
+    with transaction.atomic():
+        _unknown_refill(refill_id)
+        message = f"Closed by {actor}: the provider has no such refill." + (f" {note}" if note else "")
+        refill = _settle(refill_id, R.REJECTED, message, actor=actor)
+        changes = audit_changes({"status": R.NEEDS_REVIEW}, {"status": refill.status})
+        audit_record(actor=actor, verb="close", target=refill, changes=changes, reason=note)
 
 
 def refills_sweep(*, now=None) -> dict[str, int]:

@@ -24,6 +24,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from audit.services import audit_changes, audit_record
 from billing.models import Account, LedgerEntry
 from billing.money import to_money
 from billing.services import InsufficientFunds, account_for, balance_change
@@ -654,6 +655,22 @@ def order_cancel_send(*, order_id: int) -> int | None:
 # --- an operator resolves a review ----------------------------------------------------------------
 
 
+def _order_state(order: Order) -> dict:
+    """What an operator's resolution may change, for its audit row."""
+    return {
+        "status": order.status,
+        "refunded": order.refunded,
+        "remains": order.remains,
+        "provider_order_id": order.provider_order_id,
+        "review_resolved_at": order.review_resolved_at,
+    }
+
+
+def _order_audit(order: Order, before: dict, *, actor, verb: str, reason: str = "") -> None:
+    changes = audit_changes(before, _order_state(order))
+    audit_record(actor=actor, verb=verb, target=order, changes=changes, reason=reason)
+
+
 def order_mark_resolved(*, order: Order, actor, note: str = "") -> None:
     """The operator checked a stuck order (waiting, a cancel the provider never confirmed, …) and takes it
     off the review queue. An unknown outcome cannot be waved away: it needs attach, resend or refund."""
@@ -669,11 +686,13 @@ def order_mark_resolved(*, order: Order, actor, note: str = "") -> None:
                 f"Order #{order.pk} ended at the provider without the figures its refund needs: settle it "
                 "with how many were not delivered (0 if all were)."
             )
+        before = _order_state(order)
         order.review_resolved_at = timezone.now()
         order.save(update_fields=["review_resolved_at"])
         order_event(
             order=order, message=f"Marked resolved by {actor}{': ' + note if note else ''}.", actor=actor
         )
+        _order_audit(order, before, actor=actor, verb="mark_resolved", reason=note)
 
 
 def order_settle_undelivered(*, order: Order, undelivered: int, actor, note: str = "") -> Decimal:
@@ -691,6 +710,7 @@ def order_settle_undelivered(*, order: Order, undelivered: int, actor, note: str
             )
         if not 0 <= undelivered <= order.units:
             raise ValidationError(f"Order #{order.pk} has {order.units} units: give 0 to {order.units}.")
+        before = _order_state(order)
         target = S.COMPLETED if undelivered == 0 else S.CANCELED if undelivered == order.units else S.PARTIAL
         said = f"{actor} settled it: {undelivered} of {order.units} not delivered" + (
             f" ({note})." if note else "."
@@ -713,6 +733,7 @@ def order_settle_undelivered(*, order: Order, undelivered: int, actor, note: str
                 "unaccounted_reason": "",
             },
         )
+        _order_audit(order, before, actor=actor, verb="settle", reason=note)
     return refunded
 
 
@@ -720,6 +741,7 @@ def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> 
     """The operator found the order at the provider: follow it from now on."""
     with transaction.atomic():
         order = _locked(order.pk)
+        before = _order_state(order)
         transition(
             order,
             S.PENDING,
@@ -731,6 +753,7 @@ def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> 
                 "wait_reason": "",
             },
         )
+        _order_audit(order, before, actor=actor, verb="attach")
 
 
 def order_resend(*, order: Order, actor) -> None:
@@ -739,6 +762,7 @@ def order_resend(*, order: Order, actor) -> None:
 
     with transaction.atomic():
         order = _locked(order.pk)
+        before = _order_state(order)
         transition(
             order,
             S.QUEUED,
@@ -746,6 +770,7 @@ def order_resend(*, order: Order, actor) -> None:
             actor=actor,
             changes={"wait_reason": "", "next_attempt_at": None},
         )
+        _order_audit(order, before, actor=actor, verb="resend")
         enqueue_after_commit(submit_order, order.pk)
 
 
@@ -757,5 +782,7 @@ def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:
             raise OrderRefused(
                 f"Order #{order.pk} is {order.get_status_display()}: it cannot be refunded in full."
             )
+        before = _order_state(order)
         order_refund(order=order, amount=order.charge, reason=reason, actor=actor)
         transition(order, S.FAILED, message=f"Refunded by {actor}: {reason}", actor=actor)
+        _order_audit(order, before, actor=actor, verb="refund", reason=reason)

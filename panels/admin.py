@@ -8,12 +8,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from audit.services import audit_record
 from panels.catalogue import CatalogueRefused, catalogue_sync
 from panels.client import ProviderError
 from panels.models import Provider, ProviderCall, ProviderService, ProviderServiceChange, SyncRun
 from panels.normalize import BadValue, normalize_api_url
 from panels.selectors import providers_with_health
-from panels.services import balance_sync, provider_key_for, provider_test_connection
+from panels.services import (
+    balance_sync,
+    provider_key_for,
+    provider_services_mark_reviewed,
+    provider_test_connection,
+)
 from reseller.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 
 
@@ -154,26 +160,34 @@ class ProviderAdmin(admin.ModelAdmin):
         failed = provider.recent_failed_calls or 0
         return f"{failed * 100 // provider.recent_calls}% of {provider.recent_calls}"
 
-    def _run_for_each(self, request, providers, operation, describe):
+    def _run_for_each(self, request, providers, operation, describe, *, verb: str):
+        """Run a provider call for each; the audit row says who asked and what came of it (the call itself
+        is in the call log and the sync runs, the same as beat's)."""
         for provider in providers:
             try:
                 outcome = operation(provider=provider)
             except (ProviderError, CatalogueRefused) as error:
-                self.message_user(request, f"{provider.name}: {error}", messages.ERROR)
+                said, level = str(error), messages.ERROR
             else:
-                self.message_user(request, f"{provider.name}: {describe(outcome)}", messages.SUCCESS)
+                said, level = describe(outcome), messages.SUCCESS
+            audit_record(actor=request.user, verb=verb, target=provider, reason=said)
+            self.message_user(request, f"{provider.name}: {said}", level)
 
     @admin.action(description="Test connection")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Provider]):
-        self._run_for_each(request, queryset, provider_test_connection, str)
+        self._run_for_each(request, queryset, provider_test_connection, str, verb="test_connection")
 
     @admin.action(description="Sync catalogue now", permissions=["change"])
     def sync_catalogue(self, request, queryset):
-        self._run_for_each(request, queryset, catalogue_sync, lambda result: result.summary())
+        self._run_for_each(
+            request, queryset, catalogue_sync, lambda result: result.summary(), verb="sync_catalogue"
+        )
 
     @admin.action(description="Sync balance now", permissions=["change"])
     def sync_balance(self, request, queryset):
-        self._run_for_each(request, queryset, balance_sync, lambda b: f"balance {b.amount} {b.currency}")
+        self._run_for_each(
+            request, queryset, balance_sync, lambda b: f"balance {b.amount} {b.currency}", verb="sync_balance"
+        )
 
 
 class ProviderServiceChangeInline(ReadOnlyInline):
@@ -242,7 +256,7 @@ class ProviderServiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark as reviewed (clear the “new” flag)", permissions=["change"])
     def mark_reviewed(self, request, queryset):
-        count = queryset.filter(is_new=True).update(is_new=False)
+        count = provider_services_mark_reviewed(services=queryset, actor=request.user)
         self.message_user(request, f"{count} services marked as reviewed.", messages.SUCCESS)
 
 

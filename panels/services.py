@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_changes, audit_record, audit_records, audited_values
 from panels.client import Balance, CallRecord, ProviderClient, ProviderError, secret_redactor
-from panels.models import Provider, ProviderCall, SyncRun
+from panels.models import Provider, ProviderCall, ProviderService, SyncRun
 from panels.normalize import BadValue, normalize_api_url
 from panels.ratelimit import provider_rate_limiter
 
@@ -23,11 +24,12 @@ logger = logging.getLogger(__name__)
 
 
 def provider_upsert(
-    *, name: str, api_url: str, api_key: str | None = None, **options
+    *, name: str, api_url: str, api_key: str | None = None, actor=None, **options
 ) -> tuple[Provider, bool]:
     """Create the provider called ``name``, or update it. Returns ``(provider, created)``.
 
     ``api_key`` None keeps the stored key, unless the URL changes. ``options`` are other Provider fields.
+    The audit row says whether the key changed, never what it is.
     """
     try:
         url = normalize_api_url(api_url)
@@ -38,12 +40,17 @@ def provider_upsert(
         created = provider is None
         if created:
             provider = Provider(name=name)
+        audited = ["api_url", "api_key", *options]
+        before = {} if created else audited_values(provider, audited)
         provider.api_key = provider_key_for(provider=provider, api_url=url, api_key=api_key)
         provider.api_url = url
         for field_name, value in options.items():
             setattr(provider, field_name, value)
         provider.full_clean()
         provider.save()
+        changes = audit_changes(before, audited_values(provider, audited))
+        if changes or created:
+            audit_record(actor=actor, verb="add" if created else "change", target=provider, changes=changes)
     return provider, created
 
 
@@ -59,6 +66,21 @@ def provider_key_for(*, provider: Provider, api_url: str, api_key: str | None) -
         message = "The API URL changed: enter the API key again (a stored key is never sent to a new URL)."
         raise ValidationError({"api_key": message})
     return provider.api_key
+
+
+def provider_services_mark_reviewed(*, services, actor) -> int:
+    """Clear the "new" flag of ``services``: the operator has looked at them. Returns how many."""
+    with transaction.atomic():
+        new = list(
+            ProviderService.objects.select_for_update().filter(pk__in=services.values("pk"), is_new=True)
+        )
+        count = ProviderService.objects.filter(pk__in=[service.pk for service in new]).update(is_new=False)
+        audit_records(
+            actor=actor,
+            verb="mark_reviewed",
+            changed=[(service, {"is_new": [True, False]}) for service in new],
+        )
+    return count
 
 
 def provider_client(provider: Provider, *, on_call=None) -> ProviderClient:

@@ -429,12 +429,12 @@ def api_keys(request):
     new_key = None
     if request.method == "POST":
         if "revoke" in request.POST:
-            api_keys_revoke(ApiKey.objects.filter(user=request.user))
+            api_keys_revoke(ApiKey.objects.filter(user=request.user), actor=request.user)
             messages.success(
                 request, _("Your API key was revoked: calls made with it are refused from now on.")
             )
         else:
-            _key, new_key = api_key_issue(user=request.user)
+            _key, new_key = api_key_issue(user=request.user, actor=request.user)
     return render(
         request,
         "storefront/api_keys.html",

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "api",
     "storefront",
     "console",
+    "audit",  # last: its admin module makes every model page of the others record an audit trail
 ]
 
 MIDDLEWARE = [

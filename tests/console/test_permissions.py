@@ -21,6 +21,7 @@ SUPPORT = {
     "api.apirequest": set(),
     # Unlocking a customer locked out by failed logins.
     "axes.accessattempt": {"cleanup_expired_attempts", "delete_selected"},
+    "audit.auditentry": set(),  # its own rows
 }
 # The Owner's actions on every model page (Django's own bulk delete only where deleting is allowed).
 OWNER = {
@@ -67,6 +68,7 @@ OWNER = {
     # Two-factor devices (secrets and recovery codes never shown): removing one resets a lost phone.
     "otp_totp.totpdevice": {"delete_selected"},
     "otp_static.staticdevice": {"delete_selected"},
+    "audit.auditentry": set(),
 }
 
 
