@@ -131,7 +131,7 @@ def test_a_password_changed_in_the_admin_is_recorded_without_it(owner_client, cu
 
 def test_a_price_edit_records_before_and_after(owner_client, on_sale):
     service = on_sale(price="2.0000")
-    url = f"/admin/orders/service/{service.pk}/change/"
+    url = f"/admin/catalogue/service/{service.pk}/change/"
     data = page_form(owner_client, url, "price")
     data.update(price="2.5", allow_loss="on")
 
@@ -155,7 +155,7 @@ def test_a_customers_page_records_its_inlines_and_groups(owner_client, customer)
     user_row = AuditEntry.objects.get(action="auth.user.change")
     assert user_row.changes == {"groups": [[], ["Support"]]}
     pricing = CustomerPricing.objects.get(user=customer)
-    discount = AuditEntry.objects.get(action="orders.customerpricing.add")
+    discount = AuditEntry.objects.get(action="catalogue.customerpricing.add")
     assert discount.target_id == str(pricing.pk) and discount.changes["discount_percent"] == [None, "5.00"]
 
 
@@ -199,7 +199,7 @@ def test_an_objects_page_links_to_its_trail(owner_client, on_sale):
     for target in (service, other):
         audit_record(actor=owner_client.user, verb="pause", target=target, reason=f"paused {target.pk}")
 
-    page = owner_client.get(f"/admin/orders/service/{service.pk}/change/").content.decode()
+    page = owner_client.get(f"/admin/catalogue/service/{service.pk}/change/").content.decode()
     assert "History (audit trail)" in page
     link = page.split("History (audit trail)")[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
 
