@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders.models import Order, OrderEvent, Refill, Service
 from panels.models import Provider, ProviderService
-from tests.console.test_permissions import member
+from tests.staff import member
 
 pytestmark = pytest.mark.django_db
 
