@@ -1,5 +1,6 @@
 import os
 import shutil
+import signal
 import socket
 from datetime import timedelta
 from decimal import Decimal
@@ -17,6 +18,13 @@ from panels.services import balance_sync, provider_upsert
 from panels.simulator import Simulator, SimulatorServer
 from tests.builders import order_in
 from tests.orders.support import service_of
+
+
+def pytest_configure(config):
+    # A run started in the background (`bin/test &`, nohup, a CI step) ignores SIGINT, and so would every
+    # process it starts: give them Ctrl-C as a terminal does (tests/test_deploy.py presses it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # --- provider simulator ---------------------------------------------------------------------------
 
