@@ -1,4 +1,4 @@
-"""Rows in a given state for the tests of what reads them (the dashboard, the review queue, lists, fuzzers).
+"""Rows in a given state for the tests of what reads them (the dashboard, the review queue, the operator's screens).
 
 An order is placed through ``orders.services.order_place`` (validated, charged, logged), then *stored* in the
 state asked for: the journeys between states are the business of the tests of the transitions, which walk
