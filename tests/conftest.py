@@ -1,5 +1,8 @@
 import os
 import shutil
+import signal
+import socket
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,11 +11,21 @@ from django.contrib.auth.models import User
 from billing.services import account_for, balance_deposit
 from catalogue.models import Service
 from catalogue.publishing import services_publish
+from orders.models import Order
 from panels.catalogue import catalogue_sync
 from panels.client import ProviderClient
 from panels.models import ProviderService
 from panels.services import balance_sync, provider_upsert
 from panels.simulator import Simulator, SimulatorServer
+from tests.builders import order_in
+from tests.orders.support import service_of
+
+
+def pytest_configure(config):
+    # A run started in the background (`bin/test &`, nohup, a CI step) ignores SIGINT, and so would every
+    # process it starts: give them Ctrl-C as a terminal does (tests/test_deploy.py presses it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # --- provider simulator ---------------------------------------------------------------------------
 
@@ -93,6 +106,27 @@ def customer(db):
 
 
 @pytest.fixture
+def operator_client(client, db):
+    """The test client signed in as a superuser."""
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def placed(shop, customer):
+    """Orders of one customer on the smmcloud simulator's shop, in the state asked for:
+    ``placed(Order.Status.WAITING, age=timedelta(hours=2), wait_reason="…")`` (tests/builders.py)."""
+    server, provider = shop("smmcloud")
+    service = service_of(provider, "Default", cancel=True)
+
+    def make(status=Order.Status.QUEUED, age=timedelta(0), **fields):
+        return order_in(status, user=customer, service=service, age=age, **fields)
+
+    make.server, make.provider, make.service = server, provider, service
+    return make
+
+
+@pytest.fixture
 def make_client():
     """A bare client (no database) with short timeouts and quick retries, recording its calls."""
 
@@ -111,12 +145,14 @@ def make_client():
 
 @pytest.fixture
 def unused_tcp_port():
-    """A loopback port nobody listens on."""
-    import socket
-
+    """A loopback port held for the test: bound but not listening, so a connection to it is refused and no
+    other process (another xdist worker, another test run) is given it meanwhile. A server the test starts on
+    it takes it over: gunicorn and Django's runserver bind with SO_REUSEADDR, as this socket does, which
+    Linux allows while nobody listens. A port bound, released, then used could be taken in between."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

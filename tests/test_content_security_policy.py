@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 from accounts.services import customer_sign_up
 from billing.services import account_for, balance_deposit
 from orders.services import order_place
+from tests.browser import place_order
 from tests.orders.support import data_for, service_of
-from tests.storefront.test_browser import place_order
 
 
 def _directives(response) -> dict[str, list[str]]:
@@ -120,7 +120,14 @@ def test_every_face_works_under_the_policy_and_loads_nothing_from_elsewhere(
     context = chromium.new_context(base_url=live_server.url)
     watches.append(watch := Watch(context, live_server))
     page = context.new_page()
-    for url in ["/", "/services/", "/api/", "/accounts/login/", "/accounts/sign-up/", "/accounts/password_reset/"]:
+    for url in [
+        "/",
+        "/services/",
+        "/api/",
+        "/accounts/login/",
+        "/accounts/sign-up/",
+        "/accounts/password_reset/",
+    ]:
         watch.visit(page, url)
     watch.visit(page, "/admin/login/")
     watch.visit(page, "/api/v1/docs/")

@@ -9,21 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.production import manage
 from tests.running_panel import RunningPanel
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def manage(*args, **env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "reseller.settings.production", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_check_deploy_passes_with_production_environment():

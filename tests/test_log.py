@@ -216,6 +216,6 @@ def _wait_until_listening(url: str) -> None:
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its worker still booting
             time.sleep(0.2)
     raise AssertionError("gunicorn did not start")

@@ -11,6 +11,9 @@ from panels.simulator.engine import Reply, Simulator
 
 API_PATHS = {"/api/v2", "/api/v2/"}
 MAX_BODY = 1_000_000
+# How often the serving thread looks for a stop request: stop() waits up to this long (the standard 0.5 s,
+# paid by every test that starts a simulator, added up to minutes).
+STOP_POLL_SECONDS = 0.01
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -161,7 +164,12 @@ class SimulatorServer:
         return f"http://{host}:{port}/api/v2"
 
     def start(self) -> "SimulatorServer":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            name="simulator",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -6,7 +6,7 @@ import uuid
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
 from reseller.settings.base import *  # noqa: F403
-from reseller.settings.base import DATABASES, MIDDLEWARE, REDIS_URL, VAR_DIR
+from reseller.settings.base import CACHES, DATABASES, MIDDLEWARE, REDIS_URL, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests pay through the sandbox card gateway, signed with a secret of its own.
@@ -25,7 +25,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, as the embedded panel runs it (busy timeout, IMMEDIATE transactions): an in-memory database
     # shared by the live server's threads locks whole tables and fails at once instead of waiting.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-if not REDIS_URL:
+# pytest-xdist workers (bin/test runs several) share the Redis database: each keeps to its own keys.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL:
+    CACHES["default"]["KEY_PREFIX"] = f"test{XDIST_WORKER}"
+else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Tasks queued by tests stay in this process: in var/broker a demo worker would run them later,
     # against its own orders with the same ids.
@@ -34,8 +38,9 @@ if not REDIS_URL:
 # Tests never wait long for a rate-limit slot.
 PROVIDER_RATE_LIMIT_MAX_WAIT = 2.0
 PROVIDER_RETRY_BACKOFF = 0.01
-# Provider ids restart at 1 in every test database: keep each run's rate-limit windows apart.
-RATELIMIT_NAMESPACE = os.environ.setdefault("RATELIMIT_NAMESPACE", f"test-{uuid.uuid4().hex}")
+# Provider ids restart at 1 in every test database: keep each run's (and each worker's) rate-limit windows
+# apart. Through the environment, processes a test starts (gunicorn, a Celery worker) share its namespace.
+RATELIMIT_NAMESPACE = os.environ.setdefault("RATELIMIT_NAMESPACE", f"test-{uuid.uuid4().hex}") + XDIST_WORKER
 # Tests sign up and reset passwords from one address all day; tests of the caps set them lower.
 ACCOUNT_FORMS_PER_CLIENT = "100000/hour"
 ACCOUNT_MAILS_PER_ADDRESS = "100000/hour"

@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.services import customer_sign_up
 from accounts.two_factor import totp_setup_confirm, totp_setup_start
-from tests.test_deploy import manage
+from tests.production import manage
 
 pytestmark = pytest.mark.django_db
 

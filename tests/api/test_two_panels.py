@@ -21,7 +21,7 @@ from billing.services import account_for, balance_deposit
 from orders.models import Order, Refill
 from orders.refills import refill_send, refills_sync_statuses
 from orders.services import OPEN_UPSTREAM, order_cancel_send, order_submit, orders_sync_statuses
-from tests.panels.test_client import FIELDS_BY_TYPE, LINE_FIELDS
+from tests.orders.support import FIELDS_BY_TYPE, LINE_FIELDS
 from tests.running_panel import RunningPanel
 
 pytestmark = pytest.mark.slow

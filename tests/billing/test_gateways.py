@@ -12,8 +12,8 @@ from billing.checks import payment_gateways_check
 from billing.gateways import GATEWAYS
 from billing.models import LedgerEntry, TopUp
 from billing.services import account_for
+from tests.production import manage
 from tests.storefront.support import rendered
-from tests.test_deploy import manage
 
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "p" * 30 + "-a-long-random-production-secret-0123456789",

@@ -3,10 +3,11 @@ is refused over HTTP. A model page or action added later fails here until its ro
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 
 from billing.services import account_for
+from tests.staff import member
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +71,6 @@ OWNER = {
     "otp_static.staticdevice": {"delete_selected"},
     "audit.auditentry": set(),
 }
-
-
-def member(group: str) -> User:
-    user = User.objects.create_user(group.lower(), password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
 
 
 def actions_for(user: User, model_admin) -> set[str]:

@@ -5,16 +5,15 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from console.heartbeat import heartbeat_record
 from orders.models import Order, Refill
-from orders.services import order_place
 from panels.models import SyncRun
 from panels.services import sync_run, sync_run_finish
 from tests.browser import shoot
-from tests.orders.support import data_for, service_of
+from tests.builders import order_in
+from tests.orders.support import service_of
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +21,6 @@ pytestmark = pytest.mark.slow
 def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page, shop, customer):
     _, provider = shop("smmcloud")
     service = service_of(provider, "Default")
-    now = timezone.now()
     for n, (status, age, extra) in enumerate(
         [
             (Order.Status.NEEDS_REVIEW, timedelta(minutes=20), {"wait_reason": "Read timeout after sending"}),
@@ -31,7 +29,11 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
                 timedelta(hours=3),
                 {"wait_reason": "The provider said: Not enough funds on balance"},
             ),
-            (Order.Status.COMPLETED, timedelta(days=3), {"cost": Decimal("0.05"), "cost_currency": "USD"}),
+            (
+                Order.Status.COMPLETED,
+                timedelta(days=3),
+                {"cost": Decimal("0.05"), "cost_currency": "USD", "provider_order_id": "10003"},
+            ),
             (
                 Order.Status.PARTIAL,
                 timedelta(days=2),
@@ -40,13 +42,11 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
             (Order.Status.IN_PROGRESS, timedelta(days=1), {"cost": Decimal("0.02"), "cost_currency": "USD"}),
         ]
     ):
-        order = order_place(
-            user=customer, service=service, data=data_for(service, link=f"https://instagram.com/p/{n}")
+        order = order_in(
+            status, user=customer, service=service, link=f"https://instagram.com/p/{n}", age=age, **extra
         )
-        Order.objects.filter(pk=order.pk).update(status=status, created_at=now - age, **extra)
         if status == Order.Status.COMPLETED:
             completed = order
-    Order.objects.filter(pk=completed.pk).update(provider_order_id="10003")
     Refill.objects.create(
         order=completed,
         status=Refill.Status.NEEDS_REVIEW,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from catalogue.models import Service
 from orders.models import Order, OrderEvent, Refill
 from panels.models import Provider, ProviderService
-from tests.console.test_permissions import member
+from tests.staff import member
 
 pytestmark = pytest.mark.django_db
 

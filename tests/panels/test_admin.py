@@ -1,18 +1,17 @@
 """The operator's console: provider forms never show keys back; actions report in plain words."""
 
-import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import timezone
 
+from orders.models import Order
+from orders.services import order_submit
 from panels.catalogue import catalogue_sync
-from panels.models import Provider, ProviderCall, ProviderService
+from panels.models import Provider, ProviderCall, ProviderService, SyncRun
+from tests.panels.support import run_action
+from tests.staff import staff
 
-
-@pytest.fixture
-def operator_client(client, db):
-    user = User.objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
+S = Order.Status
 
 
 def test_admin_is_staff_only(client, db):
@@ -117,16 +116,6 @@ def test_a_bad_url_is_explained_in_the_form(operator_client, db):
     assert not Provider.objects.exists()
 
 
-def run_action(operator_client, action, provider):
-    response = operator_client.post(
-        reverse("admin:panels_provider_changelist"),
-        {"action": action, "_selected_action": [provider.pk]},
-        follow=True,
-    )
-    assert response.status_code == 200
-    return [str(message) for message in response.context["messages"]]
-
-
 def test_actions_test_connection_and_syncs(operator_client, provider, simulator):
     balance = f"{simulator.sim.balance:.5f}"  # as the provider writes it
     assert run_action(operator_client, "test_connection", provider) == [
@@ -165,3 +154,58 @@ def test_changelists_show_health_with_constant_queries(
         operator_client.get(reverse("admin:panels_providerservice_change", args=[service.pk])).status_code
         == 200
     )
+
+
+def test_provider_list_shows_each_kind_of_sync(client, placed):
+    provider = placed.provider  # its balance and catalogue were synced by the shop fixture
+    now = timezone.now()
+    SyncRun.objects.create(
+        provider=provider,
+        kind=SyncRun.Kind.STATUS,
+        started_at=now,
+        finished_at=now,
+        ok=False,
+        error="Provider answered HTML",
+    )
+    staff(client, "olive", "Owner")
+    page = client.get("/admin/panels/provider/").content.decode()
+    assert "Catalogue: now ✓" in page and "Balance: now ✓" in page
+    assert 'Order statuses: now <span class="bad" title="Provider answered HTML">failed' in page
+
+
+def test_order_statuses_synced_now_from_the_provider_list(client, placed, eager_celery, monkeypatch):
+    from orders.tasks import sync_order_statuses
+
+    order = placed()
+    order_submit(order_id=order.pk)
+    placed.server.sim.advance()  # the provider moves the order on; we learn it at the next sync
+    staff(client, "olive", "Owner")
+    sync_now = {"action": "sync_statuses", "_selected_action": [placed.provider.pk]}
+    page = client.post("/admin/panels/provider/", sync_now, follow=True).content.decode()
+    assert "Smmcloud: status sync queued" in page
+    run = SyncRun.objects.get(provider=placed.provider, kind=SyncRun.Kind.STATUS)
+    assert run.ok and "1 orders checked in 1 calls, 1 moved" in run.summary
+    assert Order.objects.get(pk=order.pk).status == S.IN_PROGRESS
+
+    def broker_down(*args):
+        raise OSError("Error connecting to redis://:hunter2@broker:6379")
+
+    monkeypatch.setattr(sync_order_statuses, "delay", broker_down)
+    page = client.post("/admin/panels/provider/", sync_now, follow=True).content.decode()
+    assert "could not queue the sync: the task broker is not answering" in page and "hunter2" not in page
+
+    placed.provider.enabled = False
+    placed.provider.save()
+    page = client.post("/admin/panels/provider/", sync_now, follow=True).content.decode()
+    assert "Smmcloud: disabled, not synced." in page
+    assert SyncRun.objects.filter(kind=SyncRun.Kind.STATUS).count() == 1
+
+
+def test_new_provider_services_marked_reviewed(client, placed):
+    fresh = ProviderService.objects.filter(provider=placed.provider, is_new=True)
+    chosen = list(fresh.values_list("pk", flat=True)[:3])
+    assert len(chosen) == 3
+    staff(client, "olive", "Owner")
+    client.post("/admin/panels/providerservice/", {"action": "mark_reviewed", "_selected_action": chosen})
+    assert not ProviderService.objects.filter(pk__in=chosen, is_new=True).exists()
+    assert fresh.exists()  # the others stay flagged

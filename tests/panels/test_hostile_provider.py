@@ -17,7 +17,7 @@ from panels.client import ProviderOutcomeUnknown, ProviderRejected
 from panels.models import ProviderCall, ProviderService, SyncRun
 from panels.services import balance_sync
 from tests.orders.support import data_for, service_of
-from tests.panels.test_admin import operator_client, run_action  # noqa: F401 — a fixture and its helper
+from tests.panels.support import run_action
 
 UNREADABLE = {
     "deep_json": "nested deeper than 32 levels",
@@ -75,7 +75,7 @@ def test_a_catalogue_with_invalid_text_is_stored(make_simulator, make_provider):
 
 @pytest.mark.parametrize("kind", ["deep_json", "json_number_overflow"])
 def test_admin_actions_explain_an_unreadable_answer_and_close_the_runs(
-    operator_client,  # noqa: F811 — the fixture imported above
+    operator_client,
     provider,
     simulator,
     kind,
@@ -217,7 +217,7 @@ def test_catalogue_entries_the_columns_cannot_hold_are_unreadable_not_a_failed_s
 
 @pytest.mark.parametrize("balance", ["999999999999.999999999", "1,5"])
 def test_a_balance_the_column_cannot_hold_is_explained_by_test_connection(
-    operator_client,  # noqa: F811 — the fixture imported above
+    operator_client,
     make_simulator,
     make_provider,
     balance,
@@ -257,7 +257,7 @@ def test_a_provider_trickling_its_answer_is_cut_off_at_the_call_deadline(make_si
 
 
 def test_the_admin_explains_a_trickling_provider_and_closes_the_run(
-    operator_client,  # noqa: F811 — the fixture imported above
+    operator_client,
     provider,
     simulator,
     settings,

@@ -18,7 +18,7 @@ from catalogue.models import Service
 from orders.models import Order
 from orders.services import order_submit, orders_sync_statuses
 from storefront import views as storefront_views
-from tests.browser import shoot
+from tests.browser import htmx_settled, place_order, shoot
 
 pytestmark = pytest.mark.slow
 
@@ -55,33 +55,6 @@ def add_manual_funds_approved_in_admin(page, chromium, live_server, amount: str)
     operator.get_by_role("button", name="Go").click()
     expect(operator.get_by_text("1 payment(s) credited")).to_be_visible()
     operator.context.close()
-
-
-def htmx_settled(page) -> None:
-    """Wait until htmx has swapped in the new part of the page and wired it up."""
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
-
-
-def place_order(page, service: Service, fields: dict[str, str]) -> int:
-    page.goto("/order/")
-    page.get_by_label("Category").select_option(service.category)
-    htmx_settled(page)
-    page.locator("#service").select_option(str(service.pk))
-    htmx_settled(page)
-    expect(page.locator("#order-form")).to_be_visible()
-    for name, value in fields.items():
-        field = page.locator(f"[name={name}]")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-    expect(page.locator("#charge")).to_be_visible()  # the live quote
-    page.get_by_role("button", name="Place order").click()
-    message = page.get_by_text(re.compile(r"Order #\d+ placed\. Your balance is now"))
-    expect(message).to_be_visible()
-    return int(re.search(r"#(\d+)", message.inner_text()).group(1))
 
 
 def settle(server, provider, steps: int = 6) -> None:
