@@ -157,6 +157,11 @@ class Order(models.Model):
         return f"Order #{self.pk}"
 
     @property
+    def outcome_unknown(self) -> bool:
+        """Sent with no valid answer: the operator attaches the provider's id, resends or refunds."""
+        return self.status == self.Status.NEEDS_REVIEW
+
+    @property
     def is_subscription(self) -> bool:
         return self.type == ServiceType.SUBSCRIPTIONS
 

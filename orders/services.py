@@ -676,7 +676,7 @@ def order_mark_resolved(*, order: Order, actor, note: str = "") -> None:
     off the review queue. An unknown outcome cannot be waved away: it needs attach, resend or refund."""
     with transaction.atomic():
         order = _locked(order.pk)
-        if order.status == S.NEEDS_REVIEW:
+        if order.outcome_unknown:
             raise OrderRefused(
                 f"Order #{order.pk}: an unknown outcome is resolved by attaching the provider's id, "
                 "resending or refunding."

@@ -134,3 +134,10 @@ def test_order_events_are_searchable_and_read_only(client, placed):
     # The operator's line may name the provider: Support reads the customer's.
     assert 'name="message"' not in page and event.public_message in page and event.message not in page
     assert client.post(f"/admin/orders/orderevent/{event.pk}/delete/").status_code == 403
+
+
+def test_only_an_order_of_unknown_outcome_offers_attaching_the_providers_id(operator_client, placed):
+    unknown, sent = placed(S.NEEDS_REVIEW), placed(S.PENDING)
+    attach = "Attach the provider's order id"
+    assert attach in operator_client.get(reverse("admin:orders_order_change", args=[unknown.pk])).content.decode()
+    assert attach not in operator_client.get(reverse("admin:orders_order_change", args=[sent.pk])).content.decode()
