@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 def _roles_in_step(sender, **kwargs):
     """The roles follow every app's permissions: ``post_migrate`` is sent for each app in turn, and the auth
     app's handler makes that app's permissions only, so the roles wait for the last app (audit comes after
-    this one: a flush between tests, or a first migrate, left the roles without the audit trail)."""
+    this one: after a flush, as between transactional tests, the roles were left without the audit trail)."""
     if sender is not [config for config in apps.get_app_configs() if config.models_module][-1]:
         return
     from console.roles import roles_sync
