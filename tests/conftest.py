@@ -27,6 +27,25 @@ def pytest_configure(config):
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests (browsers, second processes: tens of seconds mostly spent waiting) run first, so that the
+    parallel workers overlap them with the rest instead of one worker finishing the run alone with them.
+    Every worker sorts its collection alike (pytest-xdist requires the same order everywhere)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture
+def templates_unrecorded(monkeypatch):
+    """Templates render as they do in production, without the test client's recording: for every template a
+    response renders (a page of the admin renders thousands, one per widget and option) it copies the
+    context for ``response.context``. The fuzzers look at status codes only; the admin form sweep spends up
+    to a quarter of its time on that copying."""
+    from django.template.base import Template
+    from django.test.utils import _TestState
+
+    monkeypatch.setattr(Template, "_render", _TestState.saved_data.template_render)
+
+
 # --- provider simulator ---------------------------------------------------------------------------
 
 

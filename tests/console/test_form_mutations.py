@@ -16,7 +16,10 @@ from orders.models import Order
 from orders.services import order_place
 from tests.hostile import post
 
-pytestmark = pytest.mark.django_db(transaction=True)  # a database error must not hide the next request's
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # a database error must not hide the next request's
+    pytest.mark.usefixtures("templates_unrecorded"),
+]
 
 # One value per class that once reached the database or a parser unchecked.
 NUMBERS = ["sNaN", "-NaN", "1e999", "9" * 30, "999999999999.9999", "\u0661\u0660"]

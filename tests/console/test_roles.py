@@ -1,6 +1,8 @@
 """The operator console's roles: what Support reaches and is refused, and that the Owner runs everything."""
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 
 from catalogue.models import Service
 from orders.models import Order
@@ -59,3 +61,13 @@ def test_owner_runs_everything(client, placed):
         "/admin/console/review/",
     ]:
         assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_roles_keep_the_permissions_of_every_app_after_a_flush():
+    """A flush (between transactional tests) makes the permissions again app by app: the roles are synced
+    once the last app's exist. The audit app comes after the console's: its pages were refused to both."""
+    call_command("flush", verbosity=0, interactive=False)
+    owner, support = Group.objects.get(name="Owner"), Group.objects.get(name="Support")
+    assert owner.permissions.filter(content_type__app_label="audit", codename="view_auditentry").exists()
+    assert support.permissions.filter(content_type__app_label="audit", codename="view_auditentry").exists()
