@@ -1,4 +1,5 @@
-"""A real Celery worker process, fed through the real broker, does the provider work."""
+"""Real Celery worker processes, fed through the real broker, do the provider work; periodic work keeps its
+schedule while the sending worker is busy."""
 
 import os
 import subprocess
@@ -9,8 +10,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from catalogue.models import Service
+from orders.models import Order
+from orders.services import UNSENT, order_place
 from panels import tasks
 from panels.models import SyncRun
+from tests.orders.support import data_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -21,36 +26,37 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def worker(transactional_db):
+def celery(*argv: str, **env: str) -> subprocess.Popen:
+    """A Celery process (``celery -A reseller …``) on this test's database, broker queues and cache."""
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "reseller.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        **env,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "reseller",
-            "worker",
-            "--pool=solo",
-            "-l",
-            "warning",
-            "-Q",
-            f"test-{os.getpid()}",
-        ],
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "reseller", *argv, "-l", "warning"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield f"test-{os.getpid()}"
-    process.terminate()
-    process.wait(timeout=20)
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def worker(transactional_db):
+    queue = f"test-{os.getpid()}"
+    process = celery("worker", "--pool=solo", "-Q", queue)
+    yield queue
+    stop(process)
 
 
 def test_worker_syncs_a_provider_sent_through_the_broker(worker, make_provider, simulator):
@@ -64,3 +70,42 @@ def test_worker_syncs_a_provider_sent_through_the_broker(worker, make_provider, 
         time.sleep(0.3)
     assert set(SyncRun.objects.values_list("kind", "ok")) == {("catalogue", True), ("balance", True)}
     assert provider.services.filter(active=True).count() > 0
+
+
+@pytest.fixture
+def panel_workers(transactional_db):
+    """The deployment's shape: one worker for sends, one for periodic work, and beat (status syncs every
+    2 s)."""
+    processes = [
+        celery("worker", "--pool=solo", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", "sending@%h"),
+        celery("worker", "--pool=solo", "-Q", settings.PERIODIC_QUEUE, "-n", "periodic@%h"),
+        celery("beat", STATUS_SYNC_SECONDS="2"),
+    ]
+    yield
+    stop(*processes)
+
+
+def test_status_syncs_keep_their_schedule_while_a_backlog_of_sends_drains(panel_workers, shop, customer):
+    server, provider = shop()
+    provider.read_timeout = 10
+    provider.save()
+    server.sim.set_fault("slow", action="add", delay=1.5)  # the worker sends one order every 1.5 s
+    service = Service.objects.filter(provider_service__provider=provider, type="Default").first()
+    backlog = [
+        order_place(user=customer, service=service, data=data_for(service, link=f"https://x.example/{n}"))
+        for n in range(20)
+    ]
+    unsent = Order.objects.filter(pk__in=[order.pk for order in backlog], status__in=UNSENT)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not Order.objects.filter(status=Order.Status.PENDING).exists():
+        time.sleep(0.2)
+    syncs = SyncRun.objects.filter(kind=SyncRun.Kind.STATUS, ok=True)
+    first_send, seen = time.monotonic(), syncs.count()
+    while time.monotonic() < first_send + 20 and syncs.count() < seen + 3:
+        time.sleep(0.2)
+
+    # Three status syncs in about three intervals, meanwhile the sending worker is still busy with the backlog.
+    assert syncs.count() >= seen + 3
+    assert time.monotonic() - first_send < 10
+    assert unsent.count() >= 10
