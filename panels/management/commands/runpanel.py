@@ -149,9 +149,11 @@ class Command(BaseCommand):
                     call_command("publishservices", name, "--markup", "50")
             celery = [python, "-m", "celery", "-A", "reseller"]
             children += [
-                # Sends on one worker, periodic work on another that a backlog of sends never holds up.
+                # Sends on one worker, periodic work on another that a backlog of sends never holds up. On the
+                # file broker a worker takes about one message a second per process (it polls once a second
+                # when busy): two keep up with the status syncs' fan-out even at a few seconds' interval.
                 Child("worker", [*celery, *worker_options(settings.CELERY_TASK_DEFAULT_QUEUE, 2)]),
-                Child("periodic", [*celery, *worker_options(settings.PERIODIC_QUEUE, 1)]),
+                Child("periodic", [*celery, *worker_options(settings.PERIODIC_QUEUE, 2)]),
                 Child("beat", [*celery, "beat", "-l", "info"]),
                 Child("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
             ]
