@@ -269,15 +269,16 @@ def _rejected(order_id: int, error: ProviderRejected) -> int | None:
 
 
 def _wait(order: Order, reason: str) -> None:
-    transition(
-        order,
-        S.WAITING,
-        message=reason,
-        changes={
-            "wait_reason": reason[:255],
-            "next_attempt_at": timezone.now() + timedelta(seconds=RETRY_LATER),
-        },
-    )
+    changes = {
+        "wait_reason": reason[:255],
+        "next_attempt_at": timezone.now() + timedelta(seconds=RETRY_LATER),
+    }
+    if order.status == S.WAITING:  # a retry that must wait again (its provider is still disabled): no move
+        Order.objects.filter(pk=order.pk).update(**changes)
+        if order.wait_reason != changes["wait_reason"]:
+            order_event(order=order, message=reason)
+        return
+    transition(order, S.WAITING, message=reason, changes=changes)
 
 
 def _needs_review(order_id: int, message: str) -> None:

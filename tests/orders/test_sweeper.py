@@ -117,3 +117,20 @@ def test_a_duplicate_that_still_arrives_is_harmless(place, published):
     assert order_submit(order_id=order.pk) is None  # the second finds it claimed
     order.refresh_from_db()
     assert (order.status, order.send_attempts) == (S.PENDING, 0)
+
+
+def test_a_retry_at_a_disabled_provider_waits_again_with_its_countdown(place, published):
+    (order,) = place()
+    order.provider.enabled = False
+    order.provider.save()
+    published.clear()
+
+    submit_order(order.pk)
+    submit_order(order.pk)  # its countdown task: the provider is still disabled
+
+    order.refresh_from_db()
+    assert order.status == S.WAITING
+    assert published == [order.pk, order.pk]  # each time queued again by its countdown, never by the sweeper
+    assert 295 < (order.next_attempt_at - timezone.now()).total_seconds() <= 300
+    assert order.events.filter(to_status=S.WAITING).count() == 1
+    assert sweep_every_minute(0, 15) == 0
