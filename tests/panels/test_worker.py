@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -26,8 +27,9 @@ pytestmark = [
 ]
 
 
-def celery(*argv: str, **env: str) -> subprocess.Popen:
-    """A Celery process (``celery -A reseller …``) on this test's database, broker queues and cache."""
+def celery(*argv: str, log: Path, **env: str) -> subprocess.Popen:
+    """A Celery process (``celery -A reseller …``) on this test's database, broker queues and cache, its
+    output in ``log``."""
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -35,26 +37,32 @@ def celery(*argv: str, **env: str) -> subprocess.Popen:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         **env,
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "reseller", *argv, "-l", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "reseller", *argv, "-l", "warning"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def stop(*processes: subprocess.Popen) -> None:
+def stop(*processes: subprocess.Popen, seconds: float = 20) -> None:
+    """Ask them all to stop (a worker first finishes its task), then kill what is left after ``seconds``."""
     for process in processes:
         process.terminate()
+    deadline = time.monotonic() + seconds
     for process in processes:
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture
-def worker(transactional_db):
+def worker(transactional_db, tmp_path):
     queue = f"test-{os.getpid()}"
-    process = celery("worker", "--pool=solo", "-Q", queue)
+    process = celery("worker", "--pool=solo", "-Q", queue, log=tmp_path / "worker.log")
     yield queue
     stop(process)
 
@@ -73,19 +81,20 @@ def test_worker_syncs_a_provider_sent_through_the_broker(worker, make_provider, 
 
 
 @pytest.fixture
-def panel_workers(transactional_db):
+def panel_workers(transactional_db, tmp_path):
     """The deployment's shape: one worker for sends, one for periodic work, and beat (status syncs every
-    2 s)."""
+    2 s). Requested after the simulators, so they stop first, while the simulators still answer."""
+    sending, periodic = settings.CELERY_TASK_DEFAULT_QUEUE, settings.PERIODIC_QUEUE
     processes = [
-        celery("worker", "--pool=solo", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", "sending@%h"),
-        celery("worker", "--pool=solo", "-Q", settings.PERIODIC_QUEUE, "-n", "periodic@%h"),
-        celery("beat", STATUS_SYNC_SECONDS="2"),
+        celery("worker", "--pool=solo", "-Q", sending, "-n", "sending@%h", log=tmp_path / "sending.log"),
+        celery("worker", "--pool=solo", "-Q", periodic, "-n", "periodic@%h", log=tmp_path / "periodic.log"),
+        celery("beat", log=tmp_path / "beat.log", STATUS_SYNC_SECONDS="2"),
     ]
     yield
     stop(*processes)
 
 
-def test_status_syncs_keep_their_schedule_while_a_backlog_of_sends_drains(panel_workers, shop, customer):
+def test_status_syncs_keep_their_schedule_while_a_backlog_of_sends_drains(shop, customer, panel_workers):
     server, provider = shop()
     provider.read_timeout = 10
     provider.save()
