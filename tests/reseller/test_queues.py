@@ -4,9 +4,7 @@ status syncs, the sweeper or the heartbeat (issue 19)."""
 import shlex
 from pathlib import Path
 
-import pytest
 import yaml
-from celery.signals import after_task_publish
 from django.conf import settings
 
 from orders import tasks as order_tasks
@@ -25,19 +23,6 @@ SENDS = {
 
 def queue_of(task_name: str) -> str:
     return app.amqp.router.route({}, task_name)["queue"].name
-
-
-@pytest.fixture
-def published():
-    """(task name, queue) of every task that reaches the broker."""
-    sent = []
-
-    def record(sender=None, routing_key=None, **_):
-        sent.append((sender, routing_key))
-
-    after_task_publish.connect(record, weak=False)
-    yield sent
-    after_task_publish.disconnect(record)
 
 
 def test_every_task_is_a_send_or_periodic_work_and_goes_to_its_queue():
@@ -65,7 +50,7 @@ def test_what_periodic_work_fans_out_stays_on_the_periodic_queue(provider, publi
     provider_tasks.sync_all_catalogues()
     provider_tasks.sync_all_balances()
 
-    assert sorted(published) == [
+    assert sorted((task, queue) for task, queue, _ in published) == [
         ("orders.tasks.sync_order_statuses", settings.PERIODIC_QUEUE),
         ("panels.tasks.sync_balance", settings.PERIODIC_QUEUE),
         ("panels.tasks.sync_catalogue", settings.PERIODIC_QUEUE),
@@ -73,11 +58,11 @@ def test_what_periodic_work_fans_out_stays_on_the_periodic_queue(provider, publi
 
 
 def test_the_sweeper_requeues_on_the_sending_queue(placed, published):
-    placed(next_attempt_at=None)  # its task was never queued
+    order = placed(next_attempt_at=None)  # its task was never queued
 
     order_tasks.sweep_orders()
 
-    assert published == [("orders.tasks.submit_order", settings.CELERY_TASK_DEFAULT_QUEUE)]
+    assert published == [("orders.tasks.submit_order", settings.CELERY_TASK_DEFAULT_QUEUE, (order.pk,))]
 
 
 def test_the_deployment_runs_a_worker_for_each_queue():
