@@ -26,7 +26,8 @@ REASONS = {
     "Not there: resend it, or refund it.",
     "sending": "Stuck while sending: the worker stopped mid-call. Check the provider as for an unknown "
     "outcome.",
-    "queued": "Not sent for a while: is the worker running (see the heartbeat on the dashboard)?",
+    "queued": "Not sent for a while: is a worker serving the sending queue running (`celery worker -Q "
+    "celery`)? The dashboard's heartbeat shows the periodic worker, not that one.",
     "waiting": "Waiting to be sent again: ",
     "cancel": "The provider never confirmed the cancel: check the order there; refunds follow its status.",
     "figures": "The provider reports it finished ({}) without the figures the refund needs (remains): look "

@@ -98,7 +98,13 @@ class Order(models.Model):
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     wait_reason = models.CharField(max_length=255, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While unsent: when a worker should pick up the task that sends it (at placing, now; at a "
+        "retry, when it is due). Empty: none is known to be queued. The sweeper queues one only once this is "
+        "SEND_TASK_LOST_MINUTES past.",
+    )
     send_attempts = models.PositiveSmallIntegerField(default=0)
 
     # NULL until sent, so the unique constraint only binds real provider ids.
@@ -269,6 +275,9 @@ class Refill(models.Model):
     provider_refill_id = models.CharField(max_length=64, blank=True)
     provider_status = models.CharField(max_length=64, blank=True)
     message = models.CharField(max_length=255, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="While requested: as an order's, for the task that sends it."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

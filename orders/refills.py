@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from audit.services import audit_changes, audit_record
 from orders.models import Order, Refill
-from orders.services import STATUS_BATCH, STUCK_SENDING, enqueue_after_commit, lease_kept, order_event
+from orders.services import (
+    STATUS_BATCH,
+    STUCK_SENDING,
+    lease_kept,
+    order_event,
+    requeue_lost,
+    send_after_commit,
+)
 from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
 from panels.models import Provider
 from panels.normalize import RefillStatus
@@ -28,7 +35,6 @@ _FROM_PROVIDER = {
     RefillStatus.NOT_FOUND: R.REJECTED,
 }
 RETRY_SECONDS = 120
-REQUEUE_AFTER = timedelta(minutes=1)  # a request whose task was lost (a broker outage at commit)
 
 
 UNDER_WAY = "A refill of this order is already under way."
@@ -66,7 +72,7 @@ def refill_request(*, order: Order, actor=None) -> Refill:
         with transaction.atomic():
             refill = Refill.objects.create(order=order)
             order_event(order=order, message="Refill requested.", public="Refill requested.", actor=actor)
-            enqueue_after_commit(send_refill, refill.pk)
+            send_after_commit(refill, send_refill)
     except IntegrityError:  # one_open_refill_per_order: a request raced this one
         raise ValidationError(UNDER_WAY) from None
     return refill
@@ -83,7 +89,9 @@ def refill_send(*, refill_id: int) -> int | None:
     try:
         refill_id_upstream = provider_client(order.provider).refill(order.provider_order_id)
     except ProviderUnavailable as error:
-        _settle(refill_id, R.REQUESTED, f"Not sent: {error}")
+        # The task queues itself again with this countdown (orders.tasks.send_refill).
+        retry_at = timezone.now() + timedelta(seconds=RETRY_SECONDS)
+        _settle(refill_id, R.REQUESTED, f"Not sent: {error}", next_attempt_at=retry_at)
         return RETRY_SECONDS
     except ProviderRejected as error:
         _settle(refill_id, R.REJECTED, f"Refused by the provider: {error.message}")
@@ -146,15 +154,12 @@ def refill_close(*, refill_id: int, actor, note: str = "") -> None:
 
 
 def refills_sweep(*, now=None) -> dict[str, int]:
-    """Queue refills still waiting to be sent; refills stuck in ``sending`` go to review."""
+    """Queue again the requested refills whose task is lost (``requeue_lost``); refills stuck in ``sending``
+    go to review."""
     from orders.tasks import send_refill
 
     now = now or timezone.now()
-    waiting = Refill.objects.filter(status=R.REQUESTED, updated_at__lte=now - REQUEUE_AFTER)
-    requeued = 0
-    for refill_id in waiting.values_list("pk", flat=True):
-        send_refill.delay(refill_id)
-        requeued += 1
+    requeued = requeue_lost(Refill.objects.filter(status=R.REQUESTED), send_refill, now=now)
     stuck = Refill.objects.filter(status=R.SENDING, updated_at__lte=now - STUCK_SENDING)
     to_review = 0
     for refill_id in stuck.values_list("pk", flat=True):

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,7 +31,7 @@ from billing.services import InsufficientFunds, account_for, balance_change
 from catalogue.models import Service
 from catalogue.orderable import service_orderable
 from catalogue.pricing import customer_price
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, Refill
 from orders.order_types import order_spec
 from panels.client import (
     ItemError,
@@ -85,17 +85,53 @@ def order_event(*, order: Order, message: str, public: str = "", actor=None) -> 
     OrderEvent.objects.create(order=order, message=message, public_message=public, actor=actor)
 
 
-def enqueue_after_commit(task, *args) -> None:
+def enqueue_after_commit(task, *args, lost=None) -> None:
     """Queue ``task`` once the transaction commits. A broker outage must not fail the customer's request
-    after the money moved: the error is logged and the sweeper queues the work again."""
+    after the money moved: the error is logged, ``lost()`` (if given) records that no task is queued, and the
+    sweeper queues the work again."""
 
     def enqueue() -> None:
         try:
             task.delay(*args)
         except Exception:
             logger.exception("Could not queue %s%s; the sweeper will retry", task.name, args)
+            if lost:
+                lost()
 
     transaction.on_commit(enqueue)
+
+
+def send_after_commit(row: Order | Refill, task) -> None:
+    """Queue ``task(row.pk)``, the task that sends ``row``, once the transaction commits; in the same
+    transaction ``row.next_attempt_at`` says a worker should pick it up now. A failed enqueue clears the
+    stamp: no task is known, so the next sweep queues one."""
+    rows, due = type(row).objects.filter(pk=row.pk), timezone.now()
+    rows.update(next_attempt_at=due)
+    row.next_attempt_at = due
+    enqueue_after_commit(
+        task, row.pk, lost=lambda: rows.filter(next_attempt_at=due).update(next_attempt_at=None)
+    )
+
+
+def requeue_lost(rows: QuerySet, task, *, now) -> int:
+    """Queue ``task`` again for each of ``rows`` (orders or refills waiting to be sent) whose task is lost:
+    no task is known (``next_attempt_at`` is NULL: its enqueue failed), or it is ``SEND_TASK_LOST_MINUTES``
+    past the time a worker should have picked it up — a grace longer than a real backlog takes, so a task
+    still waiting in the broker is never doubled. Each re-queue moves the stamp to ``now``: a row is queued
+    at most once per grace, and one that another sweep took meanwhile is skipped. Returns how many."""
+    grace = timedelta(minutes=settings.SEND_TASK_LOST_MINUTES)
+    lost = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - grace))
+    requeued = 0
+    for pk in lost.values_list("pk", flat=True):
+        if not lost.filter(pk=pk).update(next_attempt_at=now):
+            continue
+        try:
+            task.delay(pk)
+        except Exception:  # the broker is down: the next sweep tries again
+            rows.filter(pk=pk, next_attempt_at=now).update(next_attempt_at=None)
+            raise
+        requeued += 1
+    return requeued
 
 
 def _locked(order_id: int) -> Order:
@@ -147,7 +183,7 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
         )
         from orders.tasks import submit_order  # the task module imports this one
 
-        enqueue_after_commit(submit_order, order.pk)
+        send_after_commit(order, submit_order)
     return order
 
 
@@ -206,6 +242,7 @@ def _release(order_id: int, error: ProviderError) -> int:
     with transaction.atomic():
         order = _locked(order_id)
         delay = RETRY_UNAVAILABLE[min(order.send_attempts, len(RETRY_UNAVAILABLE)) - 1]
+        # The task queues itself again with this countdown (orders.tasks.submit_order).
         transition(
             order,
             S.WAITING,
@@ -232,15 +269,16 @@ def _rejected(order_id: int, error: ProviderRejected) -> int | None:
 
 
 def _wait(order: Order, reason: str) -> None:
-    transition(
-        order,
-        S.WAITING,
-        message=reason,
-        changes={
-            "wait_reason": reason[:255],
-            "next_attempt_at": timezone.now() + timedelta(seconds=RETRY_LATER),
-        },
-    )
+    changes = {
+        "wait_reason": reason[:255],
+        "next_attempt_at": timezone.now() + timedelta(seconds=RETRY_LATER),
+    }
+    if order.status == S.WAITING:  # a retry that must wait again (its provider is still disabled): no move
+        Order.objects.filter(pk=order.pk).update(**changes)
+        if order.wait_reason != changes["wait_reason"]:
+            order_event(order=order, message=reason)
+        return
+    transition(order, S.WAITING, message=reason, changes=changes)
 
 
 def _needs_review(order_id: int, message: str) -> None:
@@ -260,18 +298,12 @@ def _alert_provider_funds(provider: Provider, message: str) -> None:
 
 
 def orders_sweep(*, now=None) -> dict[str, int]:
-    """Re-queue orders whose retry is due; send orders stuck in ``sending`` to review."""
+    """Queue again the unsent orders whose task is lost (``requeue_lost``); send orders stuck in ``sending``
+    to review."""
     from orders.tasks import submit_order
 
     now = now or timezone.now()
-    due = Order.objects.filter(status__in=UNSENT).filter(
-        Q(next_attempt_at__lte=now)
-        | Q(next_attempt_at__isnull=True, created_at__lte=now - timedelta(minutes=1))
-    )
-    requeued = 0
-    for order_id in due.values_list("pk", flat=True):
-        submit_order.delay(order_id)
-        requeued += 1
+    requeued = requeue_lost(Order.objects.filter(status__in=UNSENT), submit_order, now=now)
     stuck = list(
         Order.objects.filter(status=S.SENDING, sending_since__lte=now - STUCK_SENDING).values_list(
             "pk", flat=True
@@ -768,10 +800,10 @@ def order_resend(*, order: Order, actor) -> None:
             S.QUEUED,
             message=f"{actor} confirmed the provider has no such order; sending again.",
             actor=actor,
-            changes={"wait_reason": "", "next_attempt_at": None},
+            changes={"wait_reason": ""},
         )
         _order_audit(order, before, actor=actor, verb="resend")
-        enqueue_after_commit(submit_order, order.pk)
+        send_after_commit(order, submit_order)
 
 
 def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:

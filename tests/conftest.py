@@ -4,8 +4,10 @@ import signal
 import socket
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
+from celery.signals import after_task_publish
 from django.contrib.auth.models import User
 
 from billing.services import account_for, balance_deposit
@@ -172,6 +174,25 @@ def unused_tcp_port():
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+class Published(NamedTuple):
+    task: str
+    queue: str
+    args: tuple
+
+
+@pytest.fixture
+def published():
+    """Every task that reaches the broker, in order: ``Published(task name, queue, args)``."""
+    sent = []
+
+    def record(sender=None, routing_key=None, body=None, **_):
+        sent.append(Published(sender, routing_key, tuple(body[0])))
+
+    after_task_publish.connect(record, weak=False)
+    yield sent
+    after_task_publish.disconnect(record)
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
 """Production settings pass Django's deployment checks and refuse to start without their secrets; the
-one-command runner refuses busy ports and stops everything it started."""
+one-command runner refuses busy ports, serves both Celery queues and stops everything it started."""
 
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,15 +73,32 @@ def test_runpanel_refuses_a_port_that_is_taken():
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
 
 
+def celery_queues_served(pids: list[int]) -> set[str]:
+    """The queues the Celery workers among ``pids`` were started for (``-Q``)."""
+    served = set()
+    for pid in pids:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        if "worker" in argv and "-Q" in argv:
+            served.add(argv[argv.index("-Q") + 1])
+    return served
+
+
 @pytest.mark.slow
 def test_runpanel_stops_everything_it_started(tmp_path, unused_tcp_port):
-    """Ctrl-C stops the web server, worker and scheduler with it (killed if they dawdle): no worker is left
-    behind to take the next run's tasks."""
+    """runpanel starts a worker for sends and one for periodic work, which beat's heartbeat reaches on the
+    embedded file broker; Ctrl-C stops the web server, workers and scheduler with it (killed if they
+    dawdle): no worker is left behind to take the next run's tasks."""
     panel = RunningPanel(tmp_path, unused_tcp_port)
     panel.manage("migrate", "--verbosity", "0")
     panel.start()
     try:
-        assert len(panel.processes()) >= 4  # runpanel, worker (and its pool), beat, web
+        assert len(panel.processes()) >= 5  # runpanel, two workers (and their pools), beat, web
+        assert celery_queues_served(panel.processes()) == {"celery", "periodic"}
+        heartbeat = "from console.heartbeat import heartbeat_last; print(heartbeat_last())"
+        deadline = time.monotonic() + 60
+        while panel.manage("shell", "-c", heartbeat).strip() == "None" and time.monotonic() < deadline:
+            time.sleep(1)
+        assert panel.manage("shell", "-c", heartbeat).strip() != "None", panel.logs()
         panel.process.send_signal(signal.SIGINT)
         panel.process.wait(timeout=30)  # all are asked at once; what is left after 15 s is killed
         assert panel.processes() == [], panel.logs()

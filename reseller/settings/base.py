@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -208,6 +209,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CATALOGUE_SYNC_MINUTES = env.int("CATALOGUE_SYNC_MINUTES", default=30)
 BALANCE_SYNC_MINUTES = env.int("BALANCE_SYNC_MINUTES", default=5)
 STATUS_SYNC_SECONDS = env.int("STATUS_SYNC_SECONDS", default=60)
+# A send task (an order's submit, a refill's request) this long past the time a worker should have picked it
+# up is taken as lost (a worker killed with it, a broker that dropped it) and queued again by the sweeper:
+# longer than a real backlog takes to drain, so a task still waiting in the broker is never doubled.
+SEND_TASK_LOST_MINUTES = env.int("SEND_TASK_LOST_MINUTES", default=15)
 # Periodic work is declared here; django-celery-beat mirrors it into the database, where the
 # operator can see and pause it in the admin.
 CELERY_BEAT_SCHEDULE = {
@@ -248,6 +253,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=37, hour=3),
     },
 }
+# Two queues, so that periodic work never waits behind a backlog of sends. Sends (orders, refills, cancels,
+# mails) go to the default queue; what beat starts, and the per-provider syncs it fans out to, go to their
+# own, which a worker of its own serves (`celery worker -Q periodic`; the sending workers take `-Q celery`).
+# A worker started without -Q serves both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+PERIODIC_QUEUE = "periodic"
+PERIODIC_TASKS = {entry["task"] for entry in CELERY_BEAT_SCHEDULE.values()} | {
+    "panels.tasks.sync_catalogue",
+    "panels.tasks.sync_balance",
+    "orders.tasks.sync_order_statuses",
+}
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(PERIODIC_QUEUE)]
+CELERY_TASK_ROUTES = {task: {"queue": PERIODIC_QUEUE} for task in sorted(PERIODIC_TASKS)}
 
 # Who is told when something needs an operator (a provider out of funds, …): "Name <email>, …".
 ADMINS = [

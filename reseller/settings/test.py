@@ -5,8 +5,10 @@ import uuid
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
+from kombu import Queue
+
 from reseller.settings.base import *  # noqa: F403
-from reseller.settings.base import CACHES, DATABASES, MIDDLEWARE, REDIS_URL, VAR_DIR
+from reseller.settings.base import CACHES, DATABASES, MIDDLEWARE, PERIODIC_TASKS, REDIS_URL, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests pay through the sandbox card gateway, signed with a secret of its own.
@@ -29,6 +31,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = f"test{XDIST_WORKER}"
+    # Queues of this run's own (and each worker's), shared with the processes a test starts through the
+    # environment: a Celery worker a test starts must never take another run's tasks, for orders with the
+    # same ids in another database, nor a demo worker this run's.
+    _queues = os.environ.setdefault("TEST_CELERY_QUEUES", f"test-{uuid.uuid4().hex}") + XDIST_WORKER
+    CELERY_TASK_DEFAULT_QUEUE, PERIODIC_QUEUE = f"{_queues}-celery", f"{_queues}-periodic"
+    CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(PERIODIC_QUEUE)]
+    CELERY_TASK_ROUTES = {task: {"queue": PERIODIC_QUEUE} for task in sorted(PERIODIC_TASKS)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Tasks queued by tests stay in this process: in var/broker a demo worker would run them later,

@@ -1,16 +1,22 @@
-"""A real Celery worker process, fed through the real broker, does the provider work."""
+"""Real Celery worker processes, fed through the real broker, do the provider work; periodic work keeps its
+schedule while the sending worker is busy."""
 
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from catalogue.models import Service
+from orders.models import Order
+from orders.services import UNSENT, order_place
 from panels import tasks
 from panels.models import SyncRun
+from tests.orders.support import data_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -21,36 +27,44 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def worker(transactional_db):
+def celery(*argv: str, log: Path, **env: str) -> subprocess.Popen:
+    """A Celery process (``celery -A reseller …``) on this test's database, broker queues and cache, its
+    output in ``log``."""
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "reseller.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        **env,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "reseller",
-            "worker",
-            "--pool=solo",
-            "-l",
-            "warning",
-            "-Q",
-            f"test-{os.getpid()}",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield f"test-{os.getpid()}"
-    process.terminate()
-    process.wait(timeout=20)
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "reseller", *argv, "-l", "warning"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(*processes: subprocess.Popen, seconds: float = 20) -> None:
+    """Ask them all to stop (a worker first finishes its task), then kill what is left after ``seconds``."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path):
+    queue = f"test-{os.getpid()}"
+    process = celery("worker", "--pool=solo", "-Q", queue, log=tmp_path / "worker.log")
+    yield queue
+    stop(process)
 
 
 def test_worker_syncs_a_provider_sent_through_the_broker(worker, make_provider, simulator):
@@ -64,3 +78,43 @@ def test_worker_syncs_a_provider_sent_through_the_broker(worker, make_provider, 
         time.sleep(0.3)
     assert set(SyncRun.objects.values_list("kind", "ok")) == {("catalogue", True), ("balance", True)}
     assert provider.services.filter(active=True).count() > 0
+
+
+@pytest.fixture
+def panel_workers(transactional_db, tmp_path):
+    """The deployment's shape: one worker for sends, one for periodic work, and beat (status syncs every
+    2 s). Requested after the simulators, so they stop first, while the simulators still answer."""
+    sending, periodic = settings.CELERY_TASK_DEFAULT_QUEUE, settings.PERIODIC_QUEUE
+    processes = [
+        celery("worker", "--pool=solo", "-Q", sending, "-n", "sending@%h", log=tmp_path / "sending.log"),
+        celery("worker", "--pool=solo", "-Q", periodic, "-n", "periodic@%h", log=tmp_path / "periodic.log"),
+        celery("beat", log=tmp_path / "beat.log", STATUS_SYNC_SECONDS="2"),
+    ]
+    yield
+    stop(*processes)
+
+
+def test_status_syncs_keep_their_schedule_while_a_backlog_of_sends_drains(shop, customer, panel_workers):
+    server, provider = shop()
+    provider.read_timeout = 10
+    provider.save()
+    server.sim.set_fault("slow", action="add", delay=1.5)  # the worker sends one order every 1.5 s
+    service = Service.objects.filter(provider_service__provider=provider, type="Default").first()
+    backlog = [
+        order_place(user=customer, service=service, data=data_for(service, link=f"https://x.example/{n}"))
+        for n in range(20)
+    ]
+    unsent = Order.objects.filter(pk__in=[order.pk for order in backlog], status__in=UNSENT)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not Order.objects.filter(status=Order.Status.PENDING).exists():
+        time.sleep(0.2)
+    syncs = SyncRun.objects.filter(kind=SyncRun.Kind.STATUS, ok=True)
+    first_send, seen = time.monotonic(), syncs.count()
+    while time.monotonic() < first_send + 20 and syncs.count() < seen + 3:
+        time.sleep(0.2)
+
+    # Three status syncs in about three intervals, meanwhile the sending worker is still busy with the backlog.
+    assert syncs.count() >= seen + 3
+    assert time.monotonic() - first_send < 10
+    assert unsent.count() >= 10

@@ -1,4 +1,5 @@
-"""Run the whole panel on one machine: web, Celery worker, beat, and simulated demo providers."""
+"""Run the whole panel on one machine: web, Celery workers (sending and periodic), beat, and simulated demo
+providers."""
 
 import os
 import signal
@@ -64,6 +65,11 @@ def stop_all(children: list[Child], *, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     for child in children:
         child.wait_or_kill(deadline)
+
+
+def worker_options(queue: str, concurrency: int) -> list[str]:
+    """A Celery worker serving ``queue`` alone, named after it (two workers on one host need two names)."""
+    return ["worker", "-l", "info", "-Q", queue, "-n", f"{queue}@%h", "--concurrency", str(concurrency)]
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -141,12 +147,14 @@ class Command(BaseCommand):
                     call_command("addprovider", name, f"http://127.0.0.1:{sim_port}", key)
                     call_command("syncprovider", name)
                     call_command("publishservices", name, "--markup", "50")
+            celery = [python, "-m", "celery", "-A", "reseller"]
             children += [
-                Child(
-                    "worker",
-                    [python, "-m", "celery", "-A", "reseller", "worker", "-l", "info", "--concurrency", "2"],
-                ),
-                Child("beat", [python, "-m", "celery", "-A", "reseller", "beat", "-l", "info"]),
+                # Sends on one worker, periodic work on another that a backlog of sends never holds up. On the
+                # file broker a worker takes about one message a second per process (it polls once a second
+                # when busy): two keep up with the status syncs' fan-out even at a few seconds' interval.
+                Child("worker", [*celery, *worker_options(settings.CELERY_TASK_DEFAULT_QUEUE, 2)]),
+                Child("periodic", [*celery, *worker_options(settings.PERIODIC_QUEUE, 2)]),
+                Child("beat", [*celery, "beat", "-l", "info"]),
                 Child("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
             ]
             wait_for_port(host, port)
