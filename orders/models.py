@@ -101,9 +101,8 @@ class Order(models.Model):
     next_attempt_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="While unsent: when a worker should pick up the task that sends it (at placing, now; at a "
-        "retry, when it is due). Empty: none is known to be queued. The sweeper queues one only once this is "
-        "SEND_TASK_LOST_MINUTES past.",
+        help_text="While unsent: when it is due to be sent (at placing, now; at a retry, when it is due). "
+        "Its provider's dispatcher sends due orders oldest first; empty counts as due.",
     )
     send_attempts = models.PositiveSmallIntegerField(default=0)
 
@@ -157,7 +156,16 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(charge__gt=0), name="order_charge_positive"),
         ]
-        indexes = [models.Index(fields=["provider", "status"]), models.Index(fields=["user", "-created_at"])]
+        indexes = [
+            models.Index(fields=["provider", "status"]),
+            models.Index(fields=["user", "-created_at"]),
+            # The dispatchers' queue: a provider's unsent orders by due time, however long the history.
+            models.Index(
+                fields=["provider", "next_attempt_at"],
+                condition=Q(status__in=["queued", "waiting"]),
+                name="order_unsent_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Order #{self.pk}"

@@ -4,8 +4,10 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.services import audit_changes, audit_record
@@ -13,10 +15,10 @@ from orders.models import Order, Refill
 from orders.services import (
     STATUS_BATCH,
     STUCK_SENDING,
+    enqueue_after_commit,
     lease_kept,
     order_event,
-    requeue_lost,
-    send_after_commit,
+    retry_in,
 )
 from panels.client import ItemError, ProviderError, ProviderRejected, ProviderUnavailable, RemoteRefillStatus
 from panels.models import Provider
@@ -42,6 +44,39 @@ BEING_CHECKED = (
     "An earlier refill request of this order got no clear answer from the provider and is being checked: "
     "you can ask again once it is settled."
 )
+
+
+def _send_after_commit(refill: Refill, task) -> None:
+    """Queue ``task(refill.pk)``, the task that sends ``refill``, once the transaction commits; in the same
+    transaction ``refill.next_attempt_at`` says a worker should pick it up now. A failed enqueue clears the
+    stamp: no task is known, so the next sweep queues one."""
+    rows, due = Refill.objects.filter(pk=refill.pk), timezone.now()
+    rows.update(next_attempt_at=due)
+    refill.next_attempt_at = due
+    enqueue_after_commit(
+        task, refill.pk, lost=lambda: rows.filter(next_attempt_at=due).update(next_attempt_at=None)
+    )
+
+
+def _requeue_lost(rows: QuerySet, task, *, now) -> int:
+    """Queue ``task`` again for each of ``rows`` (refills waiting to be sent) whose task is lost:
+    no task is known (``next_attempt_at`` is NULL: its enqueue failed), or it is ``SEND_TASK_LOST_MINUTES``
+    past the time a worker should have picked it up — a grace longer than a real backlog takes, so a task
+    still waiting in the broker is never doubled. Each re-queue moves the stamp to ``now``: a row is queued
+    at most once per grace, and one that another sweep took meanwhile is skipped. Returns how many."""
+    grace = timedelta(minutes=settings.SEND_TASK_LOST_MINUTES)
+    lost = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - grace))
+    requeued = 0
+    for pk in lost.values_list("pk", flat=True):
+        if not lost.filter(pk=pk).update(next_attempt_at=now):
+            continue
+        try:
+            task.delay(pk)
+        except Exception:  # the broker is down: the next sweep tries again
+            rows.filter(pk=pk, next_attempt_at=now).update(next_attempt_at=None)
+            raise
+        requeued += 1
+    return requeued
 
 
 def refill_refusal(order: Order) -> str | None:
@@ -72,7 +107,7 @@ def refill_request(*, order: Order, actor=None) -> Refill:
         with transaction.atomic():
             refill = Refill.objects.create(order=order)
             order_event(order=order, message="Refill requested.", public="Refill requested.", actor=actor)
-            send_after_commit(refill, send_refill)
+            _send_after_commit(refill, send_refill)
     except IntegrityError:  # one_open_refill_per_order: a request raced this one
         raise ValidationError(UNDER_WAY) from None
     return refill
@@ -90,9 +125,14 @@ def refill_send(*, refill_id: int) -> int | None:
         refill_id_upstream = provider_client(order.provider).refill(order.provider_order_id)
     except ProviderUnavailable as error:
         # The task queues itself again with this countdown (orders.tasks.send_refill).
-        retry_at = timezone.now() + timedelta(seconds=RETRY_SECONDS)
-        _settle(refill_id, R.REQUESTED, f"Not sent: {error}", next_attempt_at=retry_at)
-        return RETRY_SECONDS
+        delay = retry_in(error, RETRY_SECONDS)
+        _settle(
+            refill_id,
+            R.REQUESTED,
+            f"Not sent: {error}",
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        return delay
     except ProviderRejected as error:
         _settle(refill_id, R.REJECTED, f"Refused by the provider: {error.message}")
         return None
@@ -154,12 +194,12 @@ def refill_close(*, refill_id: int, actor, note: str = "") -> None:
 
 
 def refills_sweep(*, now=None) -> dict[str, int]:
-    """Queue again the requested refills whose task is lost (``requeue_lost``); refills stuck in ``sending``
+    """Queue again the requested refills whose task is lost (``_requeue_lost``); refills stuck in ``sending``
     go to review."""
     from orders.tasks import send_refill
 
     now = now or timezone.now()
-    requeued = requeue_lost(Refill.objects.filter(status=R.REQUESTED), send_refill, now=now)
+    requeued = _requeue_lost(Refill.objects.filter(status=R.REQUESTED), send_refill, now=now)
     stuck = Refill.objects.filter(status=R.SENDING, updated_at__lte=now - STUCK_SENDING)
     to_review = 0
     for refill_id in stuck.values_list("pk", flat=True):

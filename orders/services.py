@@ -10,6 +10,7 @@ again and never refunded without an operator. A worker that dies after the claim
 """
 
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,13 +32,14 @@ from billing.services import InsufficientFunds, account_for, balance_change
 from catalogue.models import Service
 from catalogue.orderable import service_orderable
 from catalogue.pricing import customer_price
-from orders.models import Order, OrderEvent, Refill
+from orders.models import Order, OrderEvent
 from orders.order_types import order_spec
 from panels.client import (
     ItemError,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    RateLimited,
     RemoteOrderStatus,
 )
 from panels.models import Provider
@@ -101,39 +103,6 @@ def enqueue_after_commit(task, *args, lost=None) -> None:
     transaction.on_commit(enqueue)
 
 
-def send_after_commit(row: Order | Refill, task) -> None:
-    """Queue ``task(row.pk)``, the task that sends ``row``, once the transaction commits; in the same
-    transaction ``row.next_attempt_at`` says a worker should pick it up now. A failed enqueue clears the
-    stamp: no task is known, so the next sweep queues one."""
-    rows, due = type(row).objects.filter(pk=row.pk), timezone.now()
-    rows.update(next_attempt_at=due)
-    row.next_attempt_at = due
-    enqueue_after_commit(
-        task, row.pk, lost=lambda: rows.filter(next_attempt_at=due).update(next_attempt_at=None)
-    )
-
-
-def requeue_lost(rows: QuerySet, task, *, now) -> int:
-    """Queue ``task`` again for each of ``rows`` (orders or refills waiting to be sent) whose task is lost:
-    no task is known (``next_attempt_at`` is NULL: its enqueue failed), or it is ``SEND_TASK_LOST_MINUTES``
-    past the time a worker should have picked it up — a grace longer than a real backlog takes, so a task
-    still waiting in the broker is never doubled. Each re-queue moves the stamp to ``now``: a row is queued
-    at most once per grace, and one that another sweep took meanwhile is skipped. Returns how many."""
-    grace = timedelta(minutes=settings.SEND_TASK_LOST_MINUTES)
-    lost = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - grace))
-    requeued = 0
-    for pk in lost.values_list("pk", flat=True):
-        if not lost.filter(pk=pk).update(next_attempt_at=now):
-            continue
-        try:
-            task.delay(pk)
-        except Exception:  # the broker is down: the next sweep tries again
-            rows.filter(pk=pk, next_attempt_at=now).update(next_attempt_at=None)
-            raise
-        requeued += 1
-    return requeued
-
-
 def _locked(order_id: int) -> Order:
     return Order.objects.select_for_update().select_related("provider", "provider_service").get(pk=order_id)
 
@@ -167,6 +136,7 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
             runs=spec.runs,
             price=price,
             charge=spec.charge,
+            next_attempt_at=timezone.now(),
         )
         balance_change(
             account=account,
@@ -181,9 +151,9 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
             message=f"Placed: {spec.units} units, charged {spec.charge}.",
             public=f"Placed: charged {spec.charge}.",
         )
-        from orders.tasks import submit_order  # the task module imports this one
+        from orders.dispatch import dispatch_after_commit  # the dispatcher imports this module
 
-        send_after_commit(order, submit_order)
+        dispatch_after_commit(order.provider_id)
     return order
 
 
@@ -197,52 +167,77 @@ def order_quote(*, user, service: Service, data: dict) -> Decimal:
 
 
 def order_submit(*, order_id: int) -> int | None:
-    """Send one queued order upstream. Returns seconds until it should be tried again, or None."""
+    """Send one unsent order upstream now, in this thread: claim, add, settle — what a dispatcher does for
+    each order (``orders.dispatch``). Returns seconds until it is due again, or None (also when it was not
+    to be sent: see ``order_claim``)."""
+    order = order_claim(order_id=order_id)
+    return None if order is None else order_settle_add(order_id=order_id, outcome=order_add(order))
+
+
+def order_claim(*, order_id: int) -> Order | None:
+    """Commit ``sending`` for an unsent order, immediately before its ``add``: from then on it may exist
+    upstream, and nothing sends it again. None when it is not to be sent: already claimed, sent or resolved
+    (a duplicate is harmless), or its provider is disabled (then it waits)."""
     with transaction.atomic():
         order = _locked(order_id)
         if order.status not in UNSENT:
-            return None  # already claimed, sent or resolved: a duplicate task is harmless
+            return None
         if not order.provider.enabled:
             _wait(order, "The provider is disabled; the order is sent when it is enabled again.")
-            return RETRY_LATER
+            return None
         transition(
             order,
             S.SENDING,
             message=f"Sending to {order.provider} (attempt {order.send_attempts + 1}).",
-            changes={"send_attempts": order.send_attempts + 1, "sending_since": timezone.now()},
+            changes={
+                "send_attempts": order.send_attempts + 1,
+                "sending_since": timezone.now(),
+                "next_attempt_at": None,
+            },
         )
-    # Committed: from this line on, the order may exist upstream.
+    return order
+
+
+def order_add(order: Order, *, on_call=None, slot_taken: bool = False) -> str | Exception:
+    """The ``add`` call of a claimed order: the provider's order id, or what went wrong. No database
+    (``on_call`` collects the call log), so a dispatcher runs it on a thread that only talks HTTP."""
     try:
-        remote_id = provider_client(order.provider).add(order.provider_service.remote_id, **order.fields)
-    except ProviderUnavailable as error:
-        return _release(order_id, error)
-    except ProviderRejected as error:
-        return _rejected(order_id, error)
-    except Exception as error:  # an unknown outcome, or our own crash after the claim: never guess
-        _needs_review(order_id, f"No valid answer to the add ({error}); the order may exist at the provider.")
+        client = provider_client(order.provider, on_call=on_call, slot_taken=slot_taken)
+        return client.add(order.provider_service.remote_id, **order.fields)
+    except Exception as error:  # an unknown outcome, or our own crash after the claim: settled, never guessed
+        return error
+
+
+def order_settle_add(*, order_id: int, outcome: str | Exception) -> int | None:
+    """Classify a claimed order's ``add`` outcome: accepted; nothing sent (back to the queue); "try later"
+    (waiting with the reason); refused (failed and refunded); anything else needs review, never sent again.
+    Returns seconds until it is due again, or None."""
+    if isinstance(outcome, ProviderUnavailable):
+        return _release(order_id, outcome)
+    if isinstance(outcome, ProviderRejected):
+        return _rejected(order_id, outcome)
+    if isinstance(outcome, Exception):
+        _needs_review(
+            order_id, f"No valid answer to the add ({outcome}); the order may exist at the provider."
+        )
         return None
     with transaction.atomic():
         order = _locked(order_id)
         transition(
             order,
             S.PENDING,
-            message=f"Accepted by {order.provider} as #{remote_id}.",
-            changes={
-                "provider_order_id": remote_id,
-                "sent_at": timezone.now(),
-                "wait_reason": "",
-                "next_attempt_at": None,
-            },
+            message=f"Accepted by {order.provider} as #{outcome}.",
+            changes={"provider_order_id": outcome, "sent_at": timezone.now(), "wait_reason": ""},
         )
     return None
 
 
-def _release(order_id: int, error: ProviderError) -> int:
-    """Nothing reached the provider: back to the queue, tried again with backoff."""
+def _release(order_id: int, error: ProviderUnavailable) -> int:
+    """Nothing reached the provider: back to the queue, due again after a backoff (or, when our own budget
+    was spent, when a call is free again)."""
     with transaction.atomic():
         order = _locked(order_id)
-        delay = RETRY_UNAVAILABLE[min(order.send_attempts, len(RETRY_UNAVAILABLE)) - 1]
-        # The task queues itself again with this countdown (orders.tasks.submit_order).
+        delay = retry_in(error, RETRY_UNAVAILABLE[min(order.send_attempts, len(RETRY_UNAVAILABLE)) - 1])
         transition(
             order,
             S.WAITING,
@@ -253,6 +248,14 @@ def _release(order_id: int, error: ProviderError) -> int:
             },
         )
     return delay
+
+
+def retry_in(error: ProviderUnavailable, backoff: int) -> int:
+    """Seconds until a call that sent nothing is made again: when a call is free again, if our budget or the
+    provider (HTTP 429's Retry-After, within reason) said so; else ``backoff``."""
+    if error.retry_after is None:
+        return backoff
+    return min(max(1, math.ceil(error.retry_after)), RETRY_UNAVAILABLE[-1])
 
 
 def _rejected(order_id: int, error: ProviderRejected) -> int | None:
@@ -298,12 +301,8 @@ def _alert_provider_funds(provider: Provider, message: str) -> None:
 
 
 def orders_sweep(*, now=None) -> dict[str, int]:
-    """Queue again the unsent orders whose task is lost (``requeue_lost``); send orders stuck in ``sending``
-    to review."""
-    from orders.tasks import submit_order
-
+    """Send orders stuck in ``sending`` (their worker stopped after the claim) to review."""
     now = now or timezone.now()
-    requeued = requeue_lost(Order.objects.filter(status__in=UNSENT), submit_order, now=now)
     stuck = list(
         Order.objects.filter(status=S.SENDING, sending_since__lte=now - STUCK_SENDING).values_list(
             "pk", flat=True
@@ -311,7 +310,7 @@ def orders_sweep(*, now=None) -> dict[str, int]:
     )
     for order_id in stuck:
         _needs_review(order_id, "The worker stopped while sending; the order may exist at the provider.")
-    return {"requeued": requeued, "to_review": len(stuck)}
+    return {"to_review": len(stuck)}
 
 
 # --- money ----------------------------------------------------------------------------------------
@@ -450,6 +449,7 @@ class StatusSyncResult:
     moved: int = 0
     calls: int = 0
     failed_batches: int = 0
+    deferred_batches: int = 0  # our budget for the provider had no call free: the next run asks first
     lock_lost: bool = False
 
 
@@ -512,8 +512,11 @@ def orders_sync_statuses(
                     waiting.cancel()
                 break
             answers, records = outcome
-            result.calls += 1
             provider_calls_record(provider=provider, records=records)
+            if isinstance(answers, RateLimited):
+                result.deferred_batches += 1
+                continue
+            result.calls += 1
             if _about_the_one_order(answers, batch):
                 # Asked for one id, some panels answer the whole call with "Incorrect order ID".
                 answers = {order_id: ItemError(answers.message) for order_id in batch.values()}
@@ -660,8 +663,8 @@ def order_cancel_send(*, order_id: int) -> int | None:
         answer = (
             provider_client(order.provider).cancel([order.provider_order_id]).get(order.provider_order_id)
         )
-    except ProviderUnavailable:
-        return RETRY_UNAVAILABLE[0]
+    except ProviderUnavailable as error:
+        return retry_in(error, RETRY_UNAVAILABLE[0])
     except ProviderRejected as error:
         answer = ItemError(error.message)
     except Exception as error:  # a cancel that may have arrived is not sent again; the status sync tells
@@ -790,7 +793,7 @@ def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> 
 
 def order_resend(*, order: Order, actor) -> None:
     """The operator confirmed the provider never received it: send it again."""
-    from orders.tasks import submit_order
+    from orders.dispatch import dispatch_after_commit  # the dispatcher imports this module
 
     with transaction.atomic():
         order = _locked(order.pk)
@@ -800,10 +803,10 @@ def order_resend(*, order: Order, actor) -> None:
             S.QUEUED,
             message=f"{actor} confirmed the provider has no such order; sending again.",
             actor=actor,
-            changes={"wait_reason": ""},
+            changes={"wait_reason": "", "next_attempt_at": timezone.now()},
         )
         _order_audit(order, before, actor=actor, verb="resend")
-        send_after_commit(order, submit_order)
+        dispatch_after_commit(order.provider_id)
 
 
 def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:

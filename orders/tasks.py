@@ -5,8 +5,17 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from orders.dispatch import (
+    LEASE_SECONDS,
+    dispatch_due,
+    dispatch_kick,
+    dispatch_kick_started,
+    dispatch_state_record,
+    next_run_in,
+    orders_dispatch,
+)
 from orders.refills import refill_send, refills_sweep, refills_sync_statuses
-from orders.services import order_cancel_send, order_submit, orders_sweep, orders_sync_statuses
+from orders.services import order_cancel_send, orders_sweep, orders_sync_statuses
 from panels.models import Provider, SyncRun
 from panels.services import sync_run, sync_run_fail, sync_run_finish
 from reseller.locks import exclusive
@@ -15,11 +24,16 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
-def submit_order(order_id: int) -> None:
-    # Redelivered after a worker crash, it finds the order already claimed and does nothing.
-    retry_in = order_submit(order_id=order_id)
-    if retry_in:
-        submit_order.apply_async((order_id,), countdown=retry_in)
+def dispatch_orders(provider_id: int) -> None:
+    """Send a provider's due orders at its pace (``orders.dispatch``); one run per provider at a time."""
+    dispatch_kick_started(provider_id)
+    with exclusive(f"dispatch:{provider_id}", lease=LEASE_SECONDS) as lease:
+        if lease is None:
+            return  # a run is going: it looks again for orders placed meanwhile once it stops
+        run = orders_dispatch(provider=Provider.objects.get(pk=provider_id), lease=lease)
+        dispatch_state_record(provider_id, run)
+    if (again_in := next_run_in(provider_id, run)) is not None:
+        dispatch_kick(provider_id, countdown=again_in)
 
 
 @shared_task
@@ -36,7 +50,7 @@ def send_cancel(order_id: int) -> None:
 
 @shared_task
 def sweep_orders() -> None:
-    counts = orders_sweep() | refills_sweep()
+    counts = orders_sweep() | refills_sweep() | {"dispatchers kicked": dispatch_due()}
     if any(counts.values()):
         logger.info("Order sweep: %s", counts)
 
@@ -59,7 +73,8 @@ def sync_order_statuses(provider_id: int) -> None:
             refills = 0 if result.lock_lost else refills_sync_statuses(provider=provider, lease=lease)
             summary = (
                 f"{result.checked} orders checked in {result.calls} calls, {result.moved} moved, "
-                f"{result.failed_batches} batches failed; {refills} refills changed"
+                f"{result.failed_batches} batches failed, {result.deferred_batches} left for the next run by "
+                f"the rate limit; {refills} refills changed"
                 + ("; stopped: the lock was lost" if result.lock_lost else "")
             )
             if result.failed_batches or result.lock_lost:

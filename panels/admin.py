@@ -110,7 +110,7 @@ class ProviderAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "api_url", "api_key", "key_header", "enabled", "notes"]}),
         ("Balance", {"fields": ["balance_display", "balance_checked_at", "low_balance_threshold"]}),
-        ("Limits", {"fields": ["connect_timeout", "read_timeout", "calls_per_minute"]}),
+        ("Limits", {"fields": ["connect_timeout", "read_timeout", "calls_per_minute", "send_concurrency"]}),
         ("Orders", {"fields": ["dripfeed"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -26,7 +26,13 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import requests
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from panels.deadline import CallDeadline, DeadlineAdapter
@@ -137,6 +143,11 @@ class ProviderUnavailable(ProviderError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class RateLimited(ProviderUnavailable):
+    """Our own budget for this provider has no free call now (``retry_after`` says when one frees up).
+    Never retried by the client, which would only wait: the caller comes back later."""
 
 
 class ProviderOutcomeUnknown(ProviderError):
@@ -388,14 +399,14 @@ class ProviderClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max),
-            retry=retry_if_exception_type(retry_on),
+            retry=retry_if_exception_type(retry_on) & retry_if_not_exception_type(RateLimited),
             reraise=True,
         )
         return retrying(self._attempt, action, params)
 
     def _attempt(self, action: str, params: dict[str, str]) -> Any:
         if self.rate_limiter is not None:
-            self.rate_limiter()  # raises ProviderUnavailable when no slot frees up in time
+            self.rate_limiter()  # raises RateLimited when the budget has no free call now
         data = {"key": self._api_key, "action": action, **params}
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         if self.key_header:  # a few providers read the key from a header (DOMAIN §4.11)

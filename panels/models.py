@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from encrypted_fields.fields import EncryptedCharField
@@ -60,7 +60,15 @@ class Provider(models.Model):
     calls_per_minute = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(1)],
-        help_text="Calls a minute to this provider, shared by all workers.",
+        help_text="Calls a minute to this provider, shared by all workers. Sending orders uses up to nine "
+        "tenths of them; the rest is kept for status syncs, refills, cancels and balance checks.",
+    )
+    send_concurrency = models.PositiveSmallIntegerField(
+        "orders sent at once",
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(32)],
+        help_text="Orders in flight to this provider at once: however slowly it answers, its orders never "
+        "hold more worker threads than this.",
     )
     dripfeed = models.CharField(
         "drip-feed",

@@ -4,8 +4,9 @@ Everything that writes about a provider goes through here; the admin, the manage
 the Celery tasks are thin callers.
 """
 
+import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from audit.services import audit_changes, audit_record, audit_records, audited_v
 from panels.client import Balance, CallRecord, ProviderClient, ProviderError, secret_redactor
 from panels.models import Provider, ProviderCall, ProviderService, SyncRun
 from panels.normalize import BadValue, normalize_api_url
-from panels.ratelimit import provider_rate_limiter
+from panels.ratelimit import ProviderBudget
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +84,15 @@ def provider_services_mark_reviewed(*, services, actor) -> int:
     return count
 
 
-def provider_client(provider: Provider, *, on_call=None) -> ProviderClient:
-    """A client for ``provider`` that honours its rate limit and writes every call to the call log.
+def provider_client(provider: Provider, *, on_call=None, slot_taken: bool = False) -> ProviderClient:
+    """A client for ``provider`` within its calls-a-minute budget, writing every call to the call log.
 
     ``on_call`` replaces the immediate write, e.g. to collect records in a thread and write them later.
+    ``slot_taken``: the caller already took the budget's slot for the first attempt (the order dispatcher).
     """
+    acquire = ProviderBudget(provider.pk, provider.calls_per_minute).acquire
+    if slot_taken:
+        acquire = _after_the_first(acquire)
     return ProviderClient(
         provider.api_url,
         provider.api_key,
@@ -96,9 +101,19 @@ def provider_client(provider: Provider, *, on_call=None) -> ProviderClient:
         key_header=provider.key_header,
         attempts=settings.PROVIDER_CALL_ATTEMPTS,
         backoff_initial=settings.PROVIDER_RETRY_BACKOFF,
-        rate_limiter=provider_rate_limiter(provider.pk, provider.calls_per_minute),
+        rate_limiter=acquire,
         on_call=on_call or (lambda record: provider_calls_record(provider=provider, records=[record])),
     )
+
+
+def _after_the_first(acquire: Callable[[], None]) -> Callable[[], None]:
+    attempts = itertools.count()
+
+    def later_attempts() -> None:
+        if next(attempts):
+            acquire()
+
+    return later_attempts
 
 
 def provider_calls_record(*, provider: Provider, records: list[CallRecord]) -> None:

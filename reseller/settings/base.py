@@ -196,6 +196,9 @@ else:
         # Broadcast exchanges (worker remote control) otherwise land in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # A worker lists the folder this often while idle (kombu's default is once a second): the delay
+        # before a queued order's dispatcher starts.
+        "polling_interval": 0.25,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -294,8 +297,6 @@ SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="")
 RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
 RATELIMIT_NAMESPACE = env.str("RATELIMIT_NAMESPACE", default="reseller")
 PROVIDER_CALL_LOG_DAYS = env.int("PROVIDER_CALL_LOG_DAYS", default=30)
-# How long a caller waits for a free slot under a provider's calls-per-minute limit before giving up.
-PROVIDER_RATE_LIMIT_MAX_WAIT = env.float("PROVIDER_RATE_LIMIT_MAX_WAIT", default=30.0)
 # Status calls in flight at once per provider during a status sync (each asks for 100 orders).
 STATUS_SYNC_CONCURRENCY = env.int("STATUS_SYNC_CONCURRENCY", default=4)
 # An open order the provider's status answers stop accounting for (an error for its id, left out, a status

@@ -42,10 +42,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Tasks queued by tests stay in this process: in var/broker a demo worker would run them later,
     # against its own orders with the same ids.
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT = "memory://", "memory"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
-# Tests never wait long for a rate-limit slot.
-PROVIDER_RATE_LIMIT_MAX_WAIT = 2.0
 PROVIDER_RETRY_BACKOFF = 0.01
 # Provider ids restart at 1 in every test database: keep each run's (and each worker's) rate-limit windows
 # apart. Through the environment, processes a test starts (gunicorn, a Celery worker) share its namespace.

@@ -88,7 +88,7 @@ def service(db):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps)
 def test_the_ledger_always_explains_the_balance(service, monkeypatch, ops):
-    monkeypatch.setattr("orders.tasks.submit_order.delay", lambda order_id: None)
+    monkeypatch.setattr("orders.tasks.dispatch_orders.apply_async", lambda *args, **kwargs: None)
     monkeypatch.setattr("orders.tasks.send_cancel.delay", lambda order_id: None)
     with transaction.atomic():
         user = User.objects.create_user(f"u{User.objects.count()}")

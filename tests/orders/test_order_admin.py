@@ -71,7 +71,7 @@ def test_resend_and_refund_ask_whether_the_provider_was_checked(operator_client,
 
 def test_resend_and_refund_actions(operator_client, order_in_review, monkeypatch):
     _, order = order_in_review
-    monkeypatch.setattr("orders.tasks.submit_order.delay", lambda order_id: None)
+    monkeypatch.setattr("orders.tasks.dispatch_orders.apply_async", lambda *args, **kwargs: None)
 
     assert run_action(operator_client, "refund", order) == [f"Order #{order.pk}: refunded."]
     order.refresh_from_db()

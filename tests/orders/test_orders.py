@@ -327,8 +327,8 @@ def test_a_worker_killed_mid_submission_never_causes_a_second_order(shop, custom
     real_client = order_services.provider_client
 
     class DyingClient:
-        def __init__(self, provider):
-            self.real = real_client(provider)
+        def __init__(self, provider, **options):
+            self.real = real_client(provider, **options)
 
         def add(self, *args, **kwargs):
             if dies == "after_add":
@@ -343,26 +343,11 @@ def test_a_worker_killed_mid_submission_never_causes_a_second_order(shop, custom
     order.refresh_from_db()
     assert order.status == S.SENDING
     order_submit(order_id=order.pk)  # the redelivered task
-    assert orders_sweep(now=timezone.now() + timedelta(minutes=11)) == {"requeued": 0, "to_review": 1}
+    assert orders_sweep(now=timezone.now() + timedelta(minutes=11)) == {"to_review": 1}
     order.refresh_from_db()
     assert order.status == S.NEEDS_REVIEW
     assert len(server.sim.orders()) == (1 if dies == "after_add" else 0)
     assert order.refunded == 0
-
-
-def test_the_sweeper_requeues_an_order_only_once_its_task_is_lost(shop, customer, monkeypatch):
-    _, provider = shop()
-    followers = service_of(provider, "Default", refill=True)
-    order = order_place(
-        user=customer, service=followers, data={"link": "https://x.example/s", "quantity": "100"}
-    )
-    queued = []
-    monkeypatch.setattr("orders.tasks.submit_order.delay", queued.append)
-
-    # Its task, queued at placing, may still wait in a backlog: not doubled within the grace.
-    assert orders_sweep(now=timezone.now() + timedelta(minutes=2)) == {"requeued": 0, "to_review": 0}
-    assert orders_sweep(now=timezone.now() + timedelta(minutes=16)) == {"requeued": 1, "to_review": 0}
-    assert queued == [order.pk]
 
 
 # --- races ----------------------------------------------------------------------------------------
@@ -371,7 +356,7 @@ def test_the_sweeper_requeues_an_order_only_once_its_task_is_lost(shop, customer
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_orders_never_overdraw(shop, monkeypatch):
-    monkeypatch.setattr("orders.tasks.submit_order.delay", lambda order_id: None)
+    monkeypatch.setattr("orders.tasks.dispatch_orders.apply_async", lambda *args, **kwargs: None)
     _, provider = shop()
     followers = service_of(provider, "Default", refill=True)  # 1.35 / 1000 → 1000 units cost 1.35
     user = User.objects.create_user("racer")
@@ -410,16 +395,17 @@ def test_a_broker_outage_never_fails_a_paid_order(
     _, provider = shop()
     followers = service_of(provider, "Default", refill=True)
 
-    def broker_down(order_id):
+    def broker_down(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr("orders.tasks.submit_order.delay", broker_down)
+    monkeypatch.setattr("orders.tasks.dispatch_orders.apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         order = order_place(
             user=customer, service=followers, data={"link": "https://x.example/b", "quantity": "100"}
         )
 
-    assert Order.objects.get(pk=order.pk).status == S.QUEUED  # the sweeper sends it once the broker is back
+    # Due in the database: the sweeper kicks its provider's dispatcher once the broker is back.
+    assert Order.objects.get(pk=order.pk).status == S.QUEUED
 
 
 @pytest.mark.parametrize("dialect", ["smmcloud", "smmcool"])

@@ -12,7 +12,7 @@ from django.db import connection
 
 from panels.client import ProviderOutcomeUnknown, ProviderUnavailable
 from panels.models import Provider, ProviderCall, SyncRun
-from panels.ratelimit import provider_rate_limiter
+from panels.ratelimit import ProviderBudget
 from panels.services import (
     balance_sync,
     provider_calls_prune,
@@ -135,14 +135,14 @@ def test_rate_limit_stops_calls_before_they_are_sent(make_provider, simulator):
 @pytest.mark.skipif(not settings.REDIS_URL, reason="a limit shared across processes needs REDIS_URL")
 def test_rate_limit_is_shared_across_processes(make_provider, simulator):
     provider = make_provider(simulator, calls_per_minute=2)
-    provider_rate_limiter(provider.pk, 2)()
-    provider_rate_limiter(provider.pk, 2)()
+    ProviderBudget(provider.pk, 2).acquire()
+    ProviderBudget(provider.pk, 2).acquire()
 
     # Another process (as another Celery worker would be) finds the budget used up.
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='reseller.settings.test'; django.setup();"
-        "from panels.ratelimit import provider_rate_limiter; from panels.client import ProviderUnavailable\n"
-        f"try:\n    provider_rate_limiter({provider.pk}, 2)()\nexcept ProviderUnavailable:\n    print('LIMITED')"
+        "from panels.ratelimit import ProviderBudget; from panels.client import RateLimited\n"
+        f"try:\n    ProviderBudget({provider.pk}, 2).acquire()\nexcept RateLimited:\n    print('LIMITED')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "LIMITED" in out.stdout

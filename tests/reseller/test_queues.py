@@ -14,7 +14,7 @@ from reseller.settings import base
 
 # Every task decides its queue: a new task fails here until it is named a send or a periodic task.
 SENDS = {
-    "orders.tasks.submit_order",
+    "orders.tasks.dispatch_orders",
     "orders.tasks.send_refill",
     "orders.tasks.send_cancel",
     "accounts.tasks.password_reset_mail",
@@ -57,12 +57,14 @@ def test_what_periodic_work_fans_out_stays_on_the_periodic_queue(provider, publi
     ]
 
 
-def test_the_sweeper_requeues_on_the_sending_queue(placed, published):
-    order = placed(next_attempt_at=None)  # its task was never queued
+def test_the_sweeper_kicks_dispatchers_on_the_sending_queue(placed, published):
+    order = placed(next_attempt_at=None)  # due, and its provider's dispatcher never kicked
 
     order_tasks.sweep_orders()
 
-    assert published == [("orders.tasks.submit_order", settings.CELERY_TASK_DEFAULT_QUEUE, (order.pk,))]
+    assert published == [
+        ("orders.tasks.dispatch_orders", settings.CELERY_TASK_DEFAULT_QUEUE, (order.provider_id,))
+    ]
 
 
 def test_the_deployment_runs_a_worker_for_each_queue():

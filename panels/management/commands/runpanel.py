@@ -58,6 +58,11 @@ class Child:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+# The sending worker's pool: each provider's dispatcher takes one thread at a time (its calls run on threads
+# of its own, at most the provider's "orders sent at once"), refill and cancel sends one each.
+SEND_POOL = ("--pool", "threads", "--concurrency", "8")
+
+
 def stop_all(children: list[Child], *, seconds: float = 15) -> None:
     """Ask every child to stop at once, then kill what is left (and what it started) after ``seconds``."""
     for child in children:
@@ -67,9 +72,9 @@ def stop_all(children: list[Child], *, seconds: float = 15) -> None:
         child.wait_or_kill(deadline)
 
 
-def worker_options(queue: str, concurrency: int) -> list[str]:
+def worker_options(queue: str, *pool: str) -> list[str]:
     """A Celery worker serving ``queue`` alone, named after it (two workers on one host need two names)."""
-    return ["worker", "-l", "info", "-Q", queue, "-n", f"{queue}@%h", "--concurrency", str(concurrency)]
+    return ["worker", "-l", "info", "-Q", queue, "-n", f"{queue}@%h", *pool]
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -149,11 +154,11 @@ class Command(BaseCommand):
                     call_command("publishservices", name, "--markup", "50")
             celery = [python, "-m", "celery", "-A", "reseller"]
             children += [
-                # Sends on one worker, periodic work on another that a backlog of sends never holds up. On the
-                # file broker a worker takes about one message a second per process (it polls once a second
-                # when busy): two keep up with the status syncs' fan-out even at a few seconds' interval.
-                Child("worker", [*celery, *worker_options(settings.CELERY_TASK_DEFAULT_QUEUE, 2)]),
-                Child("periodic", [*celery, *worker_options(settings.PERIODIC_QUEUE, 2)]),
+                # Sends on one worker, periodic work on another that a backlog of sends never holds up. Sends
+                # are network waits: threads (SEND_POOL). On the file broker a worker process takes about one
+                # message a second: two periodic ones keep up with the syncs' fan-out.
+                Child("worker", [*celery, *worker_options(settings.CELERY_TASK_DEFAULT_QUEUE, *SEND_POOL)]),
+                Child("periodic", [*celery, *worker_options(settings.PERIODIC_QUEUE, "--concurrency", "2")]),
                 Child("beat", [*celery, "beat", "-l", "info"]),
                 Child("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
             ]

@@ -1,0 +1,144 @@
+"""Fair dispatch through the deployment's real processes (issue 18): a provider that is rate-limited or slow
+with a backlog never holds up another provider's orders, nor the other provider's status syncs."""
+
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from catalogue.models import Service
+from orders.models import Order
+from orders.services import UNSENT, order_place
+from panels.models import ProviderCall, SyncRun
+from tests.orders.support import data_for
+from tests.panels.test_worker import celery, stop
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not settings.REDIS_URL or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        reason="workers in other processes need a shared database and broker (PostgreSQL and Redis)",
+    ),
+]
+
+
+@pytest.fixture
+def deployment(transactional_db, tmp_path):
+    """runpanel's and docker-compose's shape: a threads worker sending, a worker for periodic work, beat
+    (status syncs every 2 s). Requested after the simulators, so it stops first while they still answer."""
+    sending, periodic = settings.CELERY_TASK_DEFAULT_QUEUE, settings.PERIODIC_QUEUE
+    processes = [
+        celery(
+            "worker",
+            "--pool=threads",
+            "--concurrency=8",
+            "-Q",
+            sending,
+            "-n",
+            "sending@%h",
+            log=tmp_path / "sending.log",
+        ),
+        celery(
+            "worker", "--concurrency=2", "-Q", periodic, "-n", "periodic@%h", log=tmp_path / "periodic.log"
+        ),
+        celery("beat", log=tmp_path / "beat.log", STATUS_SYNC_SECONDS="2"),
+    ]
+    yield
+    stop(*processes)
+
+
+@pytest.fixture
+def two_providers(shop):
+    busy_server, busy = shop("smmcloud")
+    idle_server, idle = shop("smmcool")
+    return busy_server, busy, idle_server, idle
+
+
+def place(customer, provider, count, tag):
+    service = Service.objects.filter(provider_service__provider=provider, type="Default").first()
+    return [
+        order_place(
+            user=customer, service=service, data=data_for(service, link=f"https://x.example/{tag}{n}")
+        )
+        for n in range(count)
+    ]
+
+
+def wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def sent(orders):
+    return Order.objects.filter(pk__in=[order.pk for order in orders]).exclude(status__in=UNSENT).count()
+
+
+def test_an_idle_providers_order_goes_out_while_a_rate_limited_backlog_drains_at_its_limit(
+    two_providers, customer, deployment
+):
+    _, busy, _, idle = two_providers
+    busy.calls_per_minute = 12  # a window of its own: ten a minute for sending, two kept for the rest
+    busy.save()
+    calls = ProviderCall.objects.filter(provider=busy, created_at__gte=timezone.now())
+    backlog = place(customer, busy, 25, "busy")
+    assert wait_until(lambda: sent(backlog) >= 10, 30)
+    syncs_of_idle = SyncRun.objects.filter(provider=idle, kind=SyncRun.Kind.STATUS, ok=True)
+    syncs_before = syncs_of_idle.count()
+
+    started = time.monotonic()
+    (order,) = place(customer, idle, 1, "idle")
+    assert wait_until(lambda: sent([order]) == 1, 10)
+    waited = time.monotonic() - started
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING and waited < 5  # seconds, not the backlog's minutes
+
+    # The backlog drains at its limit, neither past it nor under it: ten this minute (nine if a balance check
+    # came first), the rest waiting unclaimed; no more than twelve calls of any kind in the minute.
+    assert 9 <= sent(backlog) <= 10
+    unclaimed = Order.objects.filter(pk__in=[o.pk for o in backlog], status=Order.Status.QUEUED)
+    assert unclaimed.count() == 25 - sent(backlog)
+    assert calls.count() <= 12
+    # The idle provider's status syncs kept their schedule (every 2 s) throughout.
+    assert wait_until(lambda: syncs_of_idle.count() >= syncs_before + 2, 8)
+
+
+def test_an_idle_providers_order_goes_out_while_a_slow_provider_holds_its_own_threads(
+    two_providers, customer, deployment
+):
+    busy_server, busy, _, idle = two_providers
+    busy.read_timeout, busy.send_concurrency = 20, 2
+    busy.save()
+    busy_server.sim.set_fault("slow", action="add", delay=4)  # every add takes 4 s to answer
+    in_flight = peak = 0
+    guard = threading.Lock()
+    answer = busy_server.sim.handle
+
+    def counted(params, *args, **kwargs):
+        nonlocal in_flight, peak
+        if params.get("action") != "add":
+            return answer(params, *args, **kwargs)
+        with guard:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            return answer(params, *args, **kwargs)
+        finally:
+            with guard:
+                in_flight -= 1
+
+    busy_server.sim.handle = counted
+    backlog = place(customer, busy, 20, "slow")
+    assert wait_until(lambda: in_flight == 2, 15)
+
+    started = time.monotonic()
+    (order,) = place(customer, idle, 1, "idle")
+    assert wait_until(lambda: sent([order]) == 1, 10)
+    assert time.monotonic() - started < 5
+    assert peak == 2  # the slow provider never held more than its two threads
+    assert sent(backlog) < 20
