@@ -96,9 +96,9 @@ def panel_workers(transactional_db, tmp_path):
 
 def test_status_syncs_keep_their_schedule_while_a_backlog_of_sends_drains(shop, customer, panel_workers):
     server, provider = shop()
-    provider.read_timeout = 10
+    provider.read_timeout, provider.send_concurrency = 10, 1
     provider.save()
-    server.sim.set_fault("slow", action="add", delay=1.5)  # the worker sends one order every 1.5 s
+    server.sim.set_fault("slow", action="add", delay=1.5)  # its dispatcher sends one order every 1.5 s
     service = Service.objects.filter(provider_service__provider=provider, type="Default").first()
     backlog = [
         order_place(user=customer, service=service, data=data_for(service, link=f"https://x.example/{n}"))
