@@ -23,6 +23,7 @@ class Command(BaseCommand):
             "(left out: the stored one is kept).",
         )
         parser.add_argument("--calls-per-minute", type=int)
+        parser.add_argument("--send-concurrency", type=int, help="Orders in flight to it at once.")
         parser.add_argument("--low-balance-threshold")
         parser.add_argument("--key-header", choices=["", "X-Api-Key", "Authorization"])
         parser.add_argument("--disabled", action="store_true", help="Register it switched off.")
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             field: options[option]
             for option, field in [
                 ("calls_per_minute", "calls_per_minute"),
+                ("send_concurrency", "send_concurrency"),
                 ("low_balance_threshold", "low_balance_threshold"),
                 ("key_header", "key_header"),
             ]
