@@ -74,7 +74,7 @@ class Order(models.Model):
             Status.FAILED: OrderStatus.CANCELED,
         },
         named={
-            "unsent": {Status.QUEUED, Status.WAITING},  # the dispatchers send these; a cancel refunds them here
+            "unsent": {Status.QUEUED, Status.WAITING},  # dispatchers send these; a cancel refunds them here
             "upstream_open": {Status.PENDING, Status.IN_PROGRESS, Status.PROCESSING},  # polled by the sync
             "ended_upstream": {Status.COMPLETED, Status.PARTIAL, Status.CANCELED},  # the provider's outcomes
         },
