@@ -12,9 +12,11 @@ from django.utils import timezone
 from billing.models import Account
 from billing.money import to_money
 from catalogue.models import CurrencyRate
+from orders.dispatch import LimitedBy, dispatch_states, is_due
 from orders.models import Order, Refill
 from orders.selectors import orders_needing_review, refills_needing_review
-from panels.models import Provider, SyncRun
+from panels.models import Provider, ProviderCall, SyncRun
+from panels.ratelimit import ProviderBudget
 from panels.selectors import providers_with_health
 
 S = Order.Status
@@ -274,3 +276,115 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
             late = provider.enabled and now - since > LATE_AFTER_INTERVALS * interval
             provider.syncs.append(SyncState(kind=kind, last_ok=last_ok, late=late))
     return providers
+
+
+# --- sending: each provider's backlog, send rate and what limits it (issue 18) --------------------------
+
+SENDING_WINDOW = timedelta(minutes=10)  # the send rate and the call log's errors are of this long
+# A dispatcher run stopped by the budget or by slowness comes back within a minute: an older one is no news.
+STATE_FRESH = timedelta(minutes=2)
+# Limited by errors: this share of the window's calls failed (nothing sent, or no valid answer), and at least
+# ERRORS_MIN_FAILED of them, so that one failed call of a quiet provider is no alarm.
+ERRORS_LIMIT_PERCENT = 20
+ERRORS_MIN_FAILED = 3
+ERRORS = "errors"
+FAILED = [ProviderCall.Outcome.UNAVAILABLE, ProviderCall.Outcome.UNKNOWN]
+
+
+@dataclass
+class Sending:
+    provider: Provider
+    unsent: int  # the backlog: orders waiting to be sent
+    due: int  # of which due now (the rest wait for a retry)
+    sent: int  # orders sent in the window
+    budget: ProviderBudget
+    calls: int  # calls of the window, of any action
+    failed_calls: int
+    add_ms: float | None  # the average answer to an add in the window
+    limited_by: str  # LimitedBy.RATE_LIMIT, LimitedBy.SLOWNESS, ERRORS or ""
+    stopped_at: datetime | None  # when the dispatcher last stopped on the budget or a slice's end
+
+    @property
+    def per_minute(self) -> Decimal:
+        return Decimal(self.sent) / Decimal(SENDING_WINDOW.total_seconds() / 60)
+
+    @property
+    def failed_percent(self) -> Decimal | None:
+        return Decimal(self.failed_calls) / self.calls * 100 if self.calls else None
+
+    @property
+    def paced_by_answers(self) -> Decimal | None:
+        """The orders a minute the provider's answers allow at ``send_concurrency`` in flight."""
+        if not self.add_ms:
+            return None
+        return Decimal(self.provider.send_concurrency * 60_000) / Decimal(self.add_ms)
+
+
+def sending(*, providers: list[Provider], now=None) -> list[Sending]:
+    """Per provider: the backlog and how much of it is due, orders sent in ``SENDING_WINDOW`` (a rate a
+    minute), its budget, and what limits its sending — errors (``ERRORS_LIMIT_PERCENT`` of the window's
+    calls failed), its rate limit (the dispatcher's last run, fresh, stopped on the budget with orders due),
+    slowness (that run's slice ended with orders due, or its answers to add allow fewer orders a minute than
+    the budget with orders due), or nothing. Three queries on indexes that hold the backlog and the window
+    (``order_unsent_due``, ``order_sent_at``, the call log's ``created_at``), and one cache read."""
+    now = now or timezone.now()
+    since = now - SENDING_WINDOW
+    backlog = {
+        row["provider"]: row
+        for row in Order.objects.filter(status__in=Order.states.group("unsent"))
+        .values("provider")
+        .annotate(unsent=Count("pk"), due=Count("pk", filter=is_due(now)))
+        .order_by()
+    }
+    sent = dict(
+        Order.objects.filter(sent_at__gte=since)
+        .values("provider")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("provider", "n")
+    )
+    calls = {
+        row["provider"]: row
+        for row in ProviderCall.objects.filter(created_at__gte=since)
+        .values("provider")
+        .annotate(
+            calls=Count("pk"),
+            failed=Count("pk", filter=Q(outcome__in=FAILED)),
+            add_ms=Avg("duration_ms", filter=Q(action="add")),
+        )
+        .order_by()
+    }
+    states = dispatch_states([provider.pk for provider in providers])
+    rows = []
+    for provider in providers:
+        orders, log = backlog.get(provider.pk, {}), calls.get(provider.pk, {})
+        state = states.get(provider.pk) or {}
+        fresh = state.get("limited_by") and now - state["at"] <= STATE_FRESH
+        row = Sending(
+            provider=provider,
+            unsent=orders.get("unsent", 0),
+            due=orders.get("due", 0),
+            sent=sent.get(provider.pk, 0),
+            budget=ProviderBudget(provider.pk, provider.calls_per_minute),
+            calls=log.get("calls", 0),
+            failed_calls=log.get("failed", 0),
+            add_ms=log.get("add_ms"),
+            limited_by="",
+            stopped_at=state["at"] if fresh else None,
+        )
+        row.limited_by = _limited_by(row, state.get("limited_by") if fresh else "")
+        rows.append(row)
+    return rows
+
+
+def _limited_by(row: Sending, stopped_on: str) -> str:
+    if row.failed_calls >= ERRORS_MIN_FAILED and row.failed_percent > ERRORS_LIMIT_PERCENT:
+        return ERRORS
+    if not row.unsent:
+        return ""  # nothing waits: nothing holds it back
+    if stopped_on:
+        return stopped_on
+    sending_budget = row.budget.calls_per_minute - row.budget.kept
+    if row.due and row.paced_by_answers is not None and row.paced_by_answers < sending_budget:
+        return LimitedBy.SLOWNESS
+    return ""

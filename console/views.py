@@ -11,6 +11,7 @@ from console.charts import money_chart
 from console.heartbeat import HEARTBEAT_STALE_SECONDS, heartbeat_last
 from console.roles import sees_providers
 from console.selectors import (
+    SENDING_WINDOW,
     balances,
     money_by_day,
     orders_by_status,
@@ -19,6 +20,7 @@ from console.selectors import (
     review_queue,
     review_queue_count,
     review_refills,
+    sending,
     top_services,
 )
 
@@ -38,6 +40,7 @@ def dashboard(request):
     period = next((choice for choice in PERIODS if request.GET.get("days") == str(choice)), DEFAULT_PERIOD)
     days, unpriced = money_by_day(days=period)
     beat = heartbeat_last()
+    providers = provider_health(days=period)
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
@@ -54,7 +57,9 @@ def dashboard(request):
         "orders_by_status": orders_by_status(),
         "top_services": top_services(days=period),
         "balances": balances(),
-        "providers": provider_health(days=period),
+        "providers": providers,
+        "sending": sending(providers=providers),
+        "sending_minutes": int(SENDING_WINDOW.total_seconds() // 60),
         "heartbeat": beat,
         "heartbeat_stale": beat is None or (timezone.now() - beat).total_seconds() > HEARTBEAT_STALE_SECONDS,
         "review_count": review_queue_count(),

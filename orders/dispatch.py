@@ -55,10 +55,13 @@ class DispatchRun:
     lock_lost: bool = False
 
 
+def is_due(now: datetime) -> Q:
+    """An unsent order is due once its ``next_attempt_at`` came; empty counts as due."""
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
 def _due(now: datetime) -> QuerySet:
-    return Order.objects.filter(status__in=UNSENT).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
+    return Order.objects.filter(status__in=UNSENT).filter(is_due(now))
 
 
 def due_orders(provider_id: int, *, now: datetime | None = None) -> QuerySet:
@@ -124,17 +127,26 @@ def next_run_in(provider_id: int, run: DispatchRun) -> float | None:
     return max(0.0, wait_for) if wait_for <= SOON_SECONDS else None
 
 
+def _state_key(provider_id: int) -> str:
+    return f"dispatch-state:{provider_id}"
+
+
 def dispatch_state_record(provider_id: int, run: DispatchRun) -> None:
     """What the last run of a provider's dispatcher met, for the operator's dashboard."""
     cache.set(
-        f"dispatch-state:{provider_id}",
+        _state_key(provider_id),
         {"at": timezone.now(), "sent": run.sent, "limited_by": run.limited_by},
         timeout=60 * 60,
     )
 
 
-def dispatch_state(provider_id: int) -> dict | None:
-    return cache.get(f"dispatch-state:{provider_id}")
+def dispatch_states(provider_ids) -> dict[int, dict]:
+    """What the last run of each provider's dispatcher met (``{"at", "sent", "limited_by"}``), in one cache
+    round trip; providers whose dispatcher has not run for an hour are left out."""
+    found = cache.get_many([_state_key(provider_id) for provider_id in provider_ids])
+    return {
+        provider_id: found[key] for provider_id in provider_ids if (key := _state_key(provider_id)) in found
+    }
 
 
 # --- kicks --------------------------------------------------------------------------------------------
