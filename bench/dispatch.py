@@ -195,14 +195,14 @@ def burst(args, logs: Path) -> None:
                     data={"link": f"https://bench.example/{n}", "quantity": str(service.min_quantity)},
                 )
             placed_in = time.monotonic() - started
-            print(f"placed {args.orders} orders in {placed_in:.1f} s")
+            print(f"placed {args.orders} orders in {placed_in:.1f} s", flush=True)
             waiting = Order.objects.filter(status__in=UNSENT | {Order.Status.SENDING})
             deadline = started + args.timeout
             while waiting.exists() and time.monotonic() < deadline:
                 time.sleep(1)
                 if int(time.monotonic() - started) % 15 == 0:
                     counts = dict(waiting.values_list("provider__name").annotate(n=Count("pk")))
-                    print(f"  {time.monotonic() - started:5.0f} s: still unsent {counts}")
+                    print(f"  {time.monotonic() - started:5.0f} s: still unsent {counts}", flush=True)
             if waiting.exists():
                 print(f"TIMED OUT after {args.timeout} s: {waiting.count()} orders still unsent")
         finally:
