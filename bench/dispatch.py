@@ -6,8 +6,9 @@ processes through the real broker (issue 18's proof point: fair dispatch).
 
 Without DATABASE_URL and REDIS_URL it runs the embedded default (SQLite file, filesystem broker, database
 cache) in a temporary VAR_DIR of its own, never the panel's var/. Two simulators answer over real HTTP, each
-refusing calls past its provider's limit (HTTP 429) as a real provider would. As runpanel deploys it: a
-sending worker (threads pool, 8), a periodic worker (2) and beat, status syncs every --status-sync-seconds.
+refusing calls past its provider's limit (HTTP 429) as a real provider would. The workers as deployed — on
+Redis as docker-compose.yml runs them (a sending worker, threads pool 8, and a periodic worker, 2), embedded as
+runpanel does (one threads worker, 10, for both queues) — and beat, status syncs every --status-sync-seconds.
 Orders are placed one after another through ``order_place``, A's spread evenly among B's.
 
 Per provider: time from the burst's start to its last order sent, against its floors — share ÷ limit, share ÷
@@ -144,42 +145,24 @@ def burst(args, logs: Path) -> None:
 
         env = child_env()
         sending, periodic = settings.CELERY_TASK_DEFAULT_QUEUE, settings.PERIODIC_QUEUE
+        threads = ("--pool", "threads", "--concurrency")
+        if settings.REDIS_URL:  # docker-compose.yml's shape: a worker per queue
+            workers = {
+                "sending": ("-Q", sending, "-n", "sending@%h", *threads, "8"),
+                "periodic": ("-Q", periodic, "-n", "periodic@%h", "--concurrency", "2"),
+            }
+        else:  # runpanel's: one worker for both queues, so one budget per provider
+            workers = {"sending": ("-Q", f"{sending},{periodic}", *threads, "10")}
         processes = [
-            start(
-                "sending",
-                "worker",
-                "-l",
-                "info",
-                "-Q",
-                sending,
-                "-n",
-                "sending@%h",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "8",
-                env=env,
-                logs=logs,
-            ),
-            start(
-                "periodic",
-                "worker",
-                "-l",
-                "info",
-                "-Q",
-                periodic,
-                "-n",
-                "periodic@%h",
-                "--concurrency",
-                "2",
-                env=env,
-                logs=logs,
+            *(
+                start(name, "worker", "-l", "info", *options, env=env, logs=logs)
+                for name, options in workers.items()
             ),
             start("beat", "beat", "-l", "info", env=env, logs=logs),
         ]
         try:
-            wait_ready("sending", logs)
-            wait_ready("periodic", logs)
+            for name in workers:
+                wait_ready(name, logs)
             print(
                 f"{connection.vendor}, {'Redis' if settings.REDIS_URL else 'filesystem broker'}: "
                 f"A {args.share_a} orders at {args.limit_a}/min, B {share_b} at {args.limit_b}/min, "

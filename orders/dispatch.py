@@ -10,8 +10,9 @@ So one provider's backlog drains at its own limit while every other provider's o
 Each send is ``order_submit``'s claim → add → settle: the claim commits immediately before the call (never
 pay twice); the call runs on a pool thread that only talks HTTP; every write happens in the dispatcher's
 own thread. Runs are started by a *kick* — an order placed or sent again, a run's "come back in N s", the
-sweeper for anything a lost message or a crash missed — with at most one kick per provider in the broker,
-so a burst of a thousand orders is one message, not a thousand in front of everyone else's.
+sweeper for anything a lost message or a crash missed. While a kick waits in the broker or a run goes, kicks
+for that provider queue nothing (the run looks again as it ends), so a burst of a thousand orders is a
+message or two, not a thousand in front of everyone else's.
 """
 
 import logging
@@ -175,8 +176,14 @@ def dispatch_kick(provider_id: int, *, countdown: float = 0, force: bool = False
     return True
 
 
-def dispatch_kick_started(provider_id: int) -> None:
-    """A run starts: a kick from now on must queue another, since this one may already have looked."""
+def dispatch_run_started(provider_id: int) -> None:
+    """A run holds the provider: kicks meanwhile queue nothing, the run answers them (``next_run_in``)."""
+    cache.set(_pending_key(provider_id), True, timeout=2 * LEASE_SECONDS)
+
+
+def dispatch_run_ended(provider_id: int) -> None:
+    """The run let the provider go: a kick from now on queues a message, since the run may already have
+    looked for the orders it is about."""
     cache.delete(_pending_key(provider_id))
 
 

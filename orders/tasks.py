@@ -9,7 +9,8 @@ from orders.dispatch import (
     LEASE_SECONDS,
     dispatch_due,
     dispatch_kick,
-    dispatch_kick_started,
+    dispatch_run_ended,
+    dispatch_run_started,
     dispatch_state_record,
     next_run_in,
     orders_dispatch,
@@ -26,12 +27,13 @@ logger = logging.getLogger(__name__)
 @shared_task
 def dispatch_orders(provider_id: int) -> None:
     """Send a provider's due orders at its pace (``orders.dispatch``); one run per provider at a time."""
-    dispatch_kick_started(provider_id)
     with exclusive(f"dispatch:{provider_id}", lease=LEASE_SECONDS) as lease:
         if lease is None:
             return  # a run is going: it looks again for orders placed meanwhile once it stops
+        dispatch_run_started(provider_id)
         run = orders_dispatch(provider=Provider.objects.get(pk=provider_id), lease=lease)
         dispatch_state_record(provider_id, run)
+    dispatch_run_ended(provider_id)
     if (again_in := next_run_in(provider_id, run)) is not None:
         dispatch_kick(provider_id, countdown=again_in)
 

@@ -14,7 +14,8 @@ from orders.dispatch import (
     SOON_SECONDS,
     LimitedBy,
     dispatch_due,
-    dispatch_kick_started,
+    dispatch_run_ended,
+    dispatch_run_started,
     due_orders,
     next_run_in,
     orders_dispatch,
@@ -40,7 +41,7 @@ def placing(customer, django_capture_on_commit_callbacks):
     """Place ``count`` orders of ``service`` as a customer does (their dispatcher kicked on commit)."""
 
     def place(service, count=1):
-        dispatch_kick_started(service.provider_service.provider_id)  # no kick of an earlier test pending
+        dispatch_run_ended(service.provider_service.provider_id)  # no kick of an earlier test pending
         with django_capture_on_commit_callbacks(execute=True):
             return [
                 order_place(
@@ -61,7 +62,10 @@ def test_a_burst_of_orders_queues_one_run_of_its_providers_dispatcher(on_sale, p
     placing(service, 30)
     assert kicks(published) == {provider_id: 1}  # one message, not thirty in front of everyone else's
 
-    dispatch_kick_started(provider_id)  # the run starts: it may already have looked for orders
+    dispatch_run_started(provider_id)  # the run it started takes them, and any placed while it goes
+    placing(service, 5)
+    assert kicks(published) == {provider_id: 1}
+    dispatch_run_ended(provider_id)  # it let the provider go: it may have looked before the next one
     placing(service, 1)
     assert kicks(published) == {provider_id: 2}
 

@@ -58,11 +58,6 @@ class Child:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
-# The sending worker's pool: each provider's dispatcher takes one thread at a time (its calls run on threads
-# of its own, at most the provider's "orders sent at once"), refill and cancel sends one each.
-SEND_POOL = ("--pool", "threads", "--concurrency", "8")
-
-
 def stop_all(children: list[Child], *, seconds: float = 15) -> None:
     """Ask every child to stop at once, then kill what is left (and what it started) after ``seconds``."""
     for child in children:
@@ -70,11 +65,6 @@ def stop_all(children: list[Child], *, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     for child in children:
         child.wait_or_kill(deadline)
-
-
-def worker_options(queue: str, *pool: str) -> list[str]:
-    """A Celery worker serving ``queue`` alone, named after it (two workers on one host need two names)."""
-    return ["worker", "-l", "info", "-Q", queue, "-n", f"{queue}@%h", *pool]
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -153,12 +143,13 @@ class Command(BaseCommand):
                     call_command("syncprovider", name)
                     call_command("publishservices", name, "--markup", "50")
             celery = [python, "-m", "celery", "-A", "reseller"]
+            queues = f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.PERIODIC_QUEUE}"
             children += [
-                # Sends on one worker, periodic work on another that a backlog of sends never holds up. Sends
-                # are network waits: threads (SEND_POOL). On the file broker a worker process takes about one
-                # message a second: two periodic ones keep up with the syncs' fan-out.
-                Child("worker", [*celery, *worker_options(settings.CELERY_TASK_DEFAULT_QUEUE, *SEND_POOL)]),
-                Child("periodic", [*celery, *worker_options(settings.PERIODIC_QUEUE, "--concurrency", "2")]),
+                # One worker process, threads, for both queues: without Redis each process keeps its own
+                # provider budgets, and one process sending and syncing keeps one budget per provider. No send
+                # holds a thread for long (a dispatcher run gives its thread back within a slice), so periodic
+                # work still finds one; a production deployment runs a worker per queue (docker-compose.yml).
+                Child("worker", [*celery, "worker", "-l", "info", "-Q", queues, "-P", "threads", "-c", "10"]),
                 Child("beat", [*celery, "beat", "-l", "info"]),
                 Child("web", [python, manage, "runserver", f"{host}:{port}", "--noreload"]),
             ]
