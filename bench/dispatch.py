@@ -7,8 +7,9 @@ processes through the real broker (issue 18's proof point: fair dispatch).
 Without DATABASE_URL and REDIS_URL it runs the embedded default (SQLite file, filesystem broker, database
 cache) in a temporary VAR_DIR of its own, never the panel's var/. Two simulators answer over real HTTP, each
 refusing calls past its provider's limit (HTTP 429) as a real provider would. The workers as deployed — on
-Redis as docker-compose.yml runs them (a sending worker, threads pool 8, and a periodic worker, 2), embedded as
-runpanel does (one threads worker, 10, for both queues) — and beat, status syncs every --status-sync-seconds.
+Redis as docker-compose.yml runs them (a sending worker, threads pool 8, and a periodic worker, 2), embedded
+as runpanel does (one threads worker, 10, for both queues) — and beat, status syncs every
+--status-sync-seconds.
 Orders are placed one after another through ``order_place``, A's spread evenly among B's.
 
 Per provider: time from the burst's start to its last order sent, against its floors — share ÷ limit, share ÷
