@@ -1,19 +1,39 @@
-"""Proof of life of the background machinery: beat queues ``console.tasks.heartbeat`` every minute and a
-worker runs it, so a fresh heartbeat means both the scheduler and the workers are alive."""
+"""Proof of life of the background machinery. Beat queues ``console.tasks.heartbeat`` every minute on the
+periodic queue; the worker that runs it records the periodic side and queues ``heartbeat_sending`` on the
+sending queue, whose worker records that side. A fresh periodic heartbeat means beat and the periodic worker
+are alive; a fresh sending one that orders, refills and cancels have a worker too."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
 from django.utils import timezone
 
-HEARTBEAT_KEY = "console:heartbeat"
+PERIODIC, SENDING = "periodic", "sending"
 HEARTBEAT_STALE_SECONDS = 180
 
 
-def heartbeat_record() -> None:
-    cache.set(HEARTBEAT_KEY, timezone.now().isoformat(), timeout=None)
+def heartbeat_key(side: str) -> str:
+    return f"console:heartbeat:{side}"
 
 
-def heartbeat_last() -> datetime | None:
-    value = cache.get(HEARTBEAT_KEY)
-    return datetime.fromisoformat(value) if value else None
+def heartbeat_record(side: str) -> None:
+    cache.set(heartbeat_key(side), timezone.now().isoformat(), timeout=None)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    side: str
+    last: datetime | None
+
+    @property
+    def stale(self) -> bool:
+        return self.last is None or (timezone.now() - self.last).total_seconds() > HEARTBEAT_STALE_SECONDS
+
+
+def heartbeats() -> list[Heartbeat]:
+    found = cache.get_many([heartbeat_key(PERIODIC), heartbeat_key(SENDING)])
+    return [
+        Heartbeat(side, datetime.fromisoformat(found[key]) if (key := heartbeat_key(side)) in found else None)
+        for side in (PERIODIC, SENDING)
+    ]

@@ -29,7 +29,7 @@ REASONS = {
     "sending": "Stuck while sending: the worker stopped mid-call. Check the provider as for an unknown "
     "outcome.",
     "queued": "Not sent for a while: is a worker serving the sending queue running (`celery worker -Q "
-    "celery`)? The dashboard's heartbeat shows the periodic worker, not that one.",
+    "celery`)? The dashboard's heartbeat shows both sides.",
     "waiting": "Waiting to be sent again: ",
     "cancel": "The provider never confirmed the cancel: check the order there; refunds follow its status.",
     "figures": "The provider reports it finished ({}) without the figures the refund needs (remains): look "

@@ -4,11 +4,10 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
-from django.utils import timezone
 
 from catalogue.margins import storefront_losses
 from console.charts import money_chart
-from console.heartbeat import HEARTBEAT_STALE_SECONDS, heartbeat_last
+from console.heartbeat import heartbeats
 from console.roles import sees_providers
 from console.selectors import (
     SENDING_WINDOW,
@@ -39,7 +38,6 @@ UNDER_COST_LISTED = 20
 def dashboard(request):
     period = next((choice for choice in PERIODS if request.GET.get("days") == str(choice)), DEFAULT_PERIOD)
     days, unpriced = money_by_day(days=period)
-    beat = heartbeat_last()
     providers = provider_health(days=period)
     context = {
         **admin.site.each_context(request),
@@ -60,8 +58,7 @@ def dashboard(request):
         "providers": providers,
         "sending": sending(providers=providers),
         "sending_minutes": int(SENDING_WINDOW.total_seconds() // 60),
-        "heartbeat": beat,
-        "heartbeat_stale": beat is None or (timezone.now() - beat).total_seconds() > HEARTBEAT_STALE_SECONDS,
+        "heartbeats": heartbeats(),
         "review_count": review_queue_count(),
         "under_cost": storefront_losses(),
         "under_cost_listed": UNDER_COST_LISTED,

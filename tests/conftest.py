@@ -2,6 +2,7 @@ import os
 import shutil
 import signal
 import socket
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -34,6 +35,16 @@ def pytest_collection_modifyitems(items):
     parallel workers overlap them with the rest instead of one worker finishing the run alone with them.
     Every worker sorts its collection alike (pytest-xdist requires the same order everywhere)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_of_its_own(settings, monkeypatch):
+    """Each test its own rate-limit windows (provider budgets, login and API throttles): ids repeat from test
+    to test on SQLite, and a budget one test spent is not the next one's. Processes a test starts take the
+    namespace from the environment and add their xdist worker's name, as the test settings do."""
+    namespace = f"test-{uuid.uuid4().hex}"
+    monkeypatch.setenv("RATELIMIT_NAMESPACE", namespace)
+    settings.RATELIMIT_NAMESPACE = namespace + os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from billing.services import account_for, balance_deposit
 from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, Service
 from catalogue.publishing import services_publish
 from console import selectors
-from console.heartbeat import HEARTBEAT_KEY
-from console.tasks import heartbeat
+from console.heartbeat import PERIODIC, SENDING, heartbeat_key
+from console.tasks import heartbeat, heartbeat_sending
 from orders.models import Order
 from panels.catalogue import catalogue_sync
 from panels.models import ProviderCall, SyncRun
@@ -28,7 +28,7 @@ S = Order.Status
 
 
 def test_dashboard_figures_match_a_known_data_set(client, placed):
-    cache.delete(HEARTBEAT_KEY)
+    cache.delete_many([heartbeat_key(PERIODIC), heartbeat_key(SENDING)])
     CurrencyRate.objects.update_or_create(currency="EUR", defaults={"rate": Decimal("1.10")})
     now = timezone.now()
     day = timedelta(days=1)
@@ -152,23 +152,29 @@ def test_chart_goes_below_zero_on_a_day_at_a_loss():
     assert chart["bars"][1]["cost_h"] == round(chart["axis_y"] - chart["bars"][1]["cost_y"], 1) > 0
 
 
-def test_heartbeat_and_status_sync_runs_show_on_the_dashboard(client, placed, settings):
+def test_heartbeat_and_status_sync_runs_show_on_the_dashboard(client, placed, published, settings):
     from orders.tasks import sync_order_statuses
 
-    cache.delete(HEARTBEAT_KEY)
-    heartbeat()
+    cache.delete_many([heartbeat_key(PERIODIC), heartbeat_key(SENDING)])
+    staff(client, "olive", "Owner")
+    heartbeat()  # the periodic side, which queues the sending side's beat; no worker of that queue runs it
+    page = client.get("/admin/console/dashboard/").content.decode()
+    assert "no order is being sent" in page and "nothing is being synced" not in page
+    [(task, queue, _)] = published
+    assert (task, queue) == (heartbeat_sending.name, settings.CELERY_TASK_DEFAULT_QUEUE)
+
+    heartbeat_sending()  # a worker of the sending queue takes it
     placed(S.PENDING, provider_order_id="10001", sent_at=timezone.now())
     sync_order_statuses(placed.provider.pk)
     run = SyncRun.objects.get(kind=SyncRun.Kind.STATUS)
     assert run.ok and "1 orders checked in 1 calls" in run.summary
     (health,) = selectors.provider_health()
     assert health.last_ok_status_sync == run.finished_at
-    staff(client, "olive", "Owner")
     page = client.get("/admin/console/dashboard/").content.decode()
-    assert (
-        'id="heartbeat">Worker and scheduler heartbeat:\n  <span class="ok">' in page
-        and "never seen" not in page
-    )
+    for side in ("periodic", "sending"):
+        shown = page.split(f'<span id="heartbeat-{side}">')[1].split("</span>\n")[0]
+        assert '<span class="ok">' in shown and "bad" not in shown
+    assert "never seen" not in page
 
 
 def test_customer_and_provider_balances(placed):

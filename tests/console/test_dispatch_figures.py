@@ -14,7 +14,7 @@ from orders.dispatch import LimitedBy, dispatch_state_record, orders_dispatch
 from orders.models import Order
 from orders.tasks import dispatch_orders
 from panels.models import ProviderCall
-from tests.orders.test_fair_dispatch import place
+from tests.orders.support import orders_placed
 from tests.staff import staff
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def test_a_backlog_limited_by_its_rate_limit_beside_an_idle_provider(client, sho
     _, idle = shop("smmcool")
     busy.calls_per_minute = 10  # 9 for sending, 1 kept for follow-up calls
     busy.save()
-    place(customer, busy, 12, "busy")
+    orders_placed(customer, busy, 12, "busy")
 
     dispatch_orders(busy.pk)  # the task: the run, then what it met recorded for the dashboard
 
@@ -65,11 +65,11 @@ def test_a_backlog_limited_by_its_rate_limit_beside_an_idle_provider(client, sho
 def test_a_provider_failing_its_calls_is_limited_by_errors(client, shop, customer, unused_tcp_port):
     server, provider = shop()
     server.sim.set_fault("http_502")
-    unknown = place(customer, provider, 2, "502")
+    unknown = orders_placed(customer, provider, 2, "502")
     dispatch_orders(provider.pk)  # no valid answer to either add: both to the review queue
     provider.api_url = f"http://127.0.0.1:{unused_tcp_port}/api/v2"  # then down altogether
     provider.save()
-    waiting = place(customer, provider, 2, "down")
+    waiting = orders_placed(customer, provider, 2, "down")
     dispatch_orders(provider.pk)  # nothing sent: both wait for their retry
 
     statuses = dict(Order.objects.filter(provider=provider).values_list("pk", "status"))
@@ -109,7 +109,7 @@ def test_slow_answers_limit_a_backlog(client, shop, customer, monkeypatch):
     server, provider = shop()
     provider.send_concurrency = 1
     provider.save()
-    place(customer, provider, 4, "slow")
+    orders_placed(customer, provider, 4, "slow")
     server.sim.set_fault("slow", action="add", delay=0.5)
     monkeypatch.setattr("orders.dispatch.SLICE_SECONDS", 0.8)
 
@@ -144,7 +144,7 @@ def test_sending_figures_take_the_same_queries_whatever_the_providers_and_orders
 
     before = queries()
     _, other = shop("smmcool")
-    place(customer, other, 3, "more")
+    orders_placed(customer, other, 3, "more")
     placed(S.QUEUED), placed(S.WAITING), placed(S.PENDING, sent_at=timezone.now())
     orders_dispatch(provider=other)
     dispatch_state_record(other.pk, orders_dispatch(provider=other))

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
-from console.heartbeat import heartbeat_record
+from console.heartbeat import PERIODIC, SENDING, heartbeat_record
 from orders.models import Order, Refill
 from panels.models import SyncRun
 from panels.services import sync_run, sync_run_finish
@@ -52,7 +52,8 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
         status=Refill.Status.NEEDS_REVIEW,
         message="No valid answer to the refill request (HTTP 500).",
     )
-    heartbeat_record()
+    heartbeat_record(PERIODIC)
+    heartbeat_record(SENDING)
     with sync_run(provider=provider, kind=SyncRun.Kind.STATUS) as run:
         sync_run_finish(run=run, summary="5 orders checked")
     boss = User.objects.create_user("owner", password="owner-pass-42", is_staff=True)
@@ -82,7 +83,8 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
 
     page.goto("/admin/console/dashboard/")
     expect(page.locator("#money-chart rect")).to_have_count(60)
-    expect(page.locator("#heartbeat .ok")).to_be_visible()  # fresh, not flagged
+    expect(page.locator("#heartbeat-periodic .ok")).to_be_visible()
+    expect(page.locator("#heartbeat-sending .ok")).to_be_visible()  # fresh, not flagged
     expect(page.locator("#late-syncs li")).to_have_count(0)
     shoot(page, "admin-dashboard")
 

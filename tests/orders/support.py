@@ -3,7 +3,7 @@ simulator finish."""
 
 from catalogue.models import Service
 from orders.models import Order
-from orders.services import orders_sync_statuses
+from orders.services import order_place, orders_sync_statuses
 
 # The add fields of every order type (DOMAIN §2), as a customer would fill them.
 FIELDS_BY_TYPE = {
@@ -78,6 +78,18 @@ def data_for(service, link="https://x.example/post"):
         data.pop("expiry")
         data.pop("old_posts")
     return data
+
+
+def orders_placed(customer, provider, count, tag):
+    """``count`` orders of ``customer`` for ``provider``'s first Default service, placed as the storefront
+    does (each kicks the provider's dispatcher on commit), their links told apart by ``tag``."""
+    service = Service.objects.filter(provider_service__provider=provider, type="Default").first()
+    return [
+        order_place(
+            user=customer, service=service, data=data_for(service, link=f"https://x.example/{tag}{n}")
+        )
+        for n in range(count)
+    ]
 
 
 def settle(server, provider, order, steps=6):

@@ -8,11 +8,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from catalogue.models import Service
 from orders.models import Order
-from orders.services import UNSENT, order_place
+from orders.services import UNSENT
 from panels.models import ProviderCall, SyncRun
-from tests.orders.support import data_for
+from tests.orders.support import orders_placed
 from tests.panels.test_worker import celery, stop
 
 pytestmark = [
@@ -56,16 +55,6 @@ def two_providers(shop):
     return busy_server, busy, idle_server, idle
 
 
-def place(customer, provider, count, tag):
-    service = Service.objects.filter(provider_service__provider=provider, type="Default").first()
-    return [
-        order_place(
-            user=customer, service=service, data=data_for(service, link=f"https://x.example/{tag}{n}")
-        )
-        for n in range(count)
-    ]
-
-
 def wait_until(condition, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -86,13 +75,13 @@ def test_an_idle_providers_order_goes_out_while_a_rate_limited_backlog_drains_at
     busy.calls_per_minute = 12  # a window of its own: ten a minute for sending, two kept for the rest
     busy.save()
     calls = ProviderCall.objects.filter(provider=busy, created_at__gte=timezone.now())
-    backlog = place(customer, busy, 25, "busy")
+    backlog = orders_placed(customer, busy, 25, "busy")
     assert wait_until(lambda: sent(backlog) >= 10, 30)
     syncs_of_idle = SyncRun.objects.filter(provider=idle, kind=SyncRun.Kind.STATUS, ok=True)
     syncs_before = syncs_of_idle.count()
 
     started = time.monotonic()
-    (order,) = place(customer, idle, 1, "idle")
+    (order,) = orders_placed(customer, idle, 1, "idle")
     assert wait_until(lambda: sent([order]) == 1, 10)
     waited = time.monotonic() - started
     order.refresh_from_db()
@@ -133,11 +122,11 @@ def test_an_idle_providers_order_goes_out_while_a_slow_provider_holds_its_own_th
                 in_flight -= 1
 
     busy_server.sim.handle = counted
-    backlog = place(customer, busy, 20, "slow")
+    backlog = orders_placed(customer, busy, 20, "slow")
     assert wait_until(lambda: in_flight == 2, 15)
 
     started = time.monotonic()
-    (order,) = place(customer, idle, 1, "idle")
+    (order,) = orders_placed(customer, idle, 1, "idle")
     assert wait_until(lambda: sent([order]) == 1, 10)
     assert time.monotonic() - started < 5
     assert peak == 2  # the slow provider never held more than its two threads

@@ -17,6 +17,7 @@ SENDS = {
     "orders.tasks.dispatch_orders",
     "orders.tasks.send_refill",
     "orders.tasks.send_cancel",
+    "console.tasks.heartbeat_sending",
     "accounts.tasks.password_reset_mail",
 }
 
