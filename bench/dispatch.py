@@ -32,8 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench._django import benchmark_database
-
-STOP_SECONDS = 20
+from tests.processes import stop
 
 
 def start(name: str, *argv: str, env: dict, logs: Path) -> subprocess.Popen:
@@ -55,18 +54,6 @@ def wait_ready(name: str, logs: Path, seconds: float = 60) -> None:
             return
         time.sleep(0.2)
     raise RuntimeError(f"The {name} worker did not start: see {logs / f'{name}.log'}")
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        process.terminate()
-    deadline = time.monotonic() + STOP_SECONDS
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def child_env() -> dict:
@@ -190,7 +177,7 @@ def burst(args, logs: Path) -> None:
             if waiting.exists():
                 print(f"TIMED OUT after {args.timeout} s: {waiting.count()} orders still unsent")
         finally:
-            stop(processes)
+            stop(*processes)
 
         runs = [
             line for line in (logs / "sending.log").read_text().splitlines() if "dispatch_orders[" in line
@@ -273,7 +260,7 @@ def broker(args, logs: Path) -> None:
             drained()
             took = time.monotonic() - sent
     finally:
-        stop([worker])
+        stop(worker)
     transport = "Redis" if settings.REDIS_URL else "filesystem"
     print(
         f"broker ({transport}): idle pick-up p50 {statistics.median(pickups) * 1000:.0f} ms, max "

@@ -12,15 +12,9 @@ from orders.models import Order
 from orders.services import UNSENT
 from panels.models import ProviderCall, SyncRun
 from tests.orders.support import orders_placed
-from tests.panels.test_worker import celery, stop
+from tests.processes import celery, stop, with_shared_services
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not settings.REDIS_URL or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="workers in other processes need a shared database and broker (PostgreSQL and Redis)",
-    ),
-]
+pytestmark = [pytest.mark.slow, with_shared_services]
 
 
 @pytest.fixture

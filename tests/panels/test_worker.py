@@ -2,14 +2,10 @@
 schedule while the sending worker is busy."""
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from catalogue.models import Service
 from orders.models import Order
@@ -17,46 +13,9 @@ from orders.services import UNSENT, order_place
 from panels import tasks
 from panels.models import SyncRun
 from tests.orders.support import data_for
+from tests.processes import celery, stop, with_shared_services
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not settings.REDIS_URL or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="a worker in another process needs a shared database and broker (PostgreSQL and Redis)",
-    ),
-]
-
-
-def celery(*argv: str, log: Path, **env: str) -> subprocess.Popen:
-    """A Celery process (``celery -A reseller …``) on this test's database, broker queues and cache, its
-    output in ``log``."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reseller.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        **env,
-    }
-    with log.open("w") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "reseller", *argv, "-l", "warning"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(*processes: subprocess.Popen, seconds: float = 20) -> None:
-    """Ask them all to stop (a worker first finishes its task), then kill what is left after ``seconds``."""
-    for process in processes:
-        process.terminate()
-    deadline = time.monotonic() + seconds
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+pytestmark = [pytest.mark.slow, with_shared_services]
 
 
 @pytest.fixture
