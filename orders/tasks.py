@@ -31,9 +31,11 @@ def dispatch_orders(provider_id: int) -> None:
         if lease is None:
             return  # a run is going: it looks again for orders placed meanwhile once it stops
         dispatch_run_started(provider_id)
-        run = orders_dispatch(provider=Provider.objects.get(pk=provider_id), lease=lease)
+        try:
+            run = orders_dispatch(provider=Provider.objects.get(pk=provider_id), lease=lease)
+        finally:  # whatever happened, kicks queue messages again; the look below catches what came meanwhile
+            dispatch_run_ended(provider_id)
         dispatch_state_record(provider_id, run)
-    dispatch_run_ended(provider_id)
     if (again_in := next_run_in(provider_id, run)) is not None:
         dispatch_kick(provider_id, countdown=again_in)
 
