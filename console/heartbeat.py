@@ -6,11 +6,11 @@ are alive; a fresh sending one that orders, refills and cancels have a worker to
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
 PERIODIC, SENDING = "periodic", "sending"
-HEARTBEAT_STALE_SECONDS = 180
 
 
 def heartbeat_key(side: str) -> str:
@@ -28,7 +28,8 @@ class Heartbeat:
 
     @property
     def stale(self) -> bool:
-        return self.last is None or (timezone.now() - self.last).total_seconds() > HEARTBEAT_STALE_SECONDS
+        stale_after = 3 * settings.HEARTBEAT_SECONDS
+        return self.last is None or (timezone.now() - self.last).total_seconds() > stale_after
 
 
 def heartbeats() -> list[Heartbeat]:

@@ -23,6 +23,7 @@ class RunningPanel:
             "VAR_DIR": str(tmp_path / "panel"),
             "DJANGO_SETTINGS_MODULE": "reseller.settings.local",
             "STATUS_SYNC_SECONDS": "2",
+            "HEARTBEAT_SECONDS": "2",
             "RATELIMIT_NAMESPACE": f"panel-{port}",
         }
         self.process = self.log = None

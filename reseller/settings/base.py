@@ -213,9 +213,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CATALOGUE_SYNC_MINUTES = env.int("CATALOGUE_SYNC_MINUTES", default=30)
 BALANCE_SYNC_MINUTES = env.int("BALANCE_SYNC_MINUTES", default=5)
 STATUS_SYNC_SECONDS = env.int("STATUS_SYNC_SECONDS", default=60)
-# A send task (an order's submit, a refill's request) this long past the time a worker should have picked it
-# up is taken as lost (a worker killed with it, a broker that dropped it) and queued again by the sweeper:
-# longer than a real backlog takes to drain, so a task still waiting in the broker is never doubled.
+# Beat's proof of life for the dashboard; a side of it is stale after three intervals.
+HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=60)
+# A refill's send task this long past the time a worker should have picked it up is taken as lost (a worker
+# killed with it, a broker that dropped it) and queued again by the sweeper: longer than a real backlog takes
+# to drain, so a task still waiting in the broker is never doubled. (Orders wait in the database: dispatch.)
 SEND_TASK_LOST_MINUTES = env.int("SEND_TASK_LOST_MINUTES", default=15)
 # Periodic work is declared here; django-celery-beat mirrors it into the database, where the
 # operator can see and pause it in the admin.
@@ -242,7 +244,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "heartbeat": {
         "task": "console.tasks.heartbeat",
-        "schedule": 60,
+        "schedule": HEARTBEAT_SECONDS,
     },
     "prune-api-requests": {
         "task": "api.tasks.prune_api_requests",
