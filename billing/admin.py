@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
-from billing.models import Account, LedgerEntry, TopUp
+from billing.models import Account, LedgerEntry, PaymentNotification, TopUp
 from billing.money import MONEY_PLACES
 from billing.services import BalanceLimit, InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
@@ -117,7 +117,7 @@ class TopUpAdmin(ActionsOnlyAdmin):
         "decided_by",
     ]
     list_filter = ["status", "method", "created_at"]
-    search_fields = ["user__username", "user__email", "reference", "gateway_reference"]
+    search_fields = ["user__username", "user__email", "reference", "gateway_reference", "payment_reference"]
     list_select_related = ["user", "decided_by"]
     actions = ["approve", "reject"]
 
@@ -149,3 +149,15 @@ class TopUpAdmin(ActionsOnlyAdmin):
         )
         self.message_user(request, f"{rejected} payment(s) rejected.", messages.SUCCESS)
         return None
+
+
+@admin.register(PaymentNotification)
+class PaymentNotificationAdmin(ReadOnlyAdmin):
+    """Every notification a processor sent: what it said and what it did — refused ones (a bad signature, a
+    tampered amount, a payment not ours) are the ones to look at."""
+
+    list_display = ["received_at", "processor", "kind", "topup", "amount", "currency", "outcome", "detail"]
+    list_filter = ["outcome", "processor", "kind"]
+    search_fields = ["event_id", "detail", "topup__gateway_reference", "topup__payment_reference"]
+    list_select_related = ["topup"]
+    date_hierarchy = "received_at"

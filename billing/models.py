@@ -21,11 +21,6 @@ class Account(models.Model):
     currency = models.CharField(max_length=3, default=panel_currency, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative")
-        ]
-
     def __str__(self) -> str:
         return f"{self.user} ({self.balance} {self.currency})"
 
@@ -46,6 +41,8 @@ class LedgerEntry(models.Model):
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
+        # A deposit the processor took back (a refund at the processor, a dispute): may overdraw the balance.
+        REVERSAL = "reversal", "Deposit taken back"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -67,8 +64,10 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            # No debit overdraws a balance, but a deposit the processor took back: the money is gone already.
             models.CheckConstraint(
-                condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"
+                condition=Q(balance_after__gte=0) | Q(amount__gt=0) | Q(kind="reversal"),
+                name="ledger_debit_never_overdraws",
             ),
         ]
 
@@ -91,12 +90,15 @@ class TopUp(models.Model):
     class Method(models.TextChoices):
         MANUAL = "manual", "Manual payment"
         SANDBOX = "sandbox", "Sandbox card gateway"
+        STRIPE = "stripe", "Card (Stripe)"
+        NOWPAYMENTS = "nowpayments", "Crypto (NOWPayments)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
         CREDITED = "credited", "Credited"
         REJECTED = "rejected", "Rejected"
         CANCELED = "canceled", "Canceled"
+        REVERSED = "reversed", "Taken back"
 
     states = StateTable(
         Status,
@@ -104,10 +106,12 @@ class TopUp(models.Model):
             Status.PENDING: {Status.CREDITED, Status.REJECTED, Status.CANCELED},
             # A gateway's signed "paid" after its "canceled": the money moved, so it is credited.
             Status.CANCELED: {Status.CREDITED},
-            Status.CREDITED: set(),
+            # Refunded at the processor or disputed: the deposit is debited again, whatever the balance.
+            Status.CREDITED: {Status.REVERSED},
             Status.REJECTED: set(),
+            Status.REVERSED: set(),
         },
-        final={Status.CREDITED, Status.REJECTED, Status.CANCELED},
+        final={Status.CREDITED, Status.REJECTED, Status.CANCELED, Status.REVERSED},
         public={status: status for status in Status},  # customers see our own words ("Waiting", …)
     )
 
@@ -119,7 +123,14 @@ class TopUp(models.Model):
         max_length=120, blank=True, help_text="The customer's payment reference (manual payments)."
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
-    gateway_reference = models.CharField(max_length=120, blank=True, help_text="The gateway's payment id.")
+    gateway_reference = models.CharField(
+        max_length=120, blank=True, help_text="The processor's id of the checkout (its hosted payment page)."
+    )
+    payment_reference = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The processor's id of the payment: refunds and disputes name it.",
+    )
     note = models.CharField(
         max_length=255, blank=True, help_text="Why it was rejected, shown to the customer."
     )
@@ -167,3 +178,36 @@ class TopUpEvent(models.Model):
 
     def __str__(self) -> str:
         return f"Event #{self.pk} of top-up #{self.topup_id}"
+
+
+class PaymentNotification(models.Model):
+    """Every notification a processor sent, verified or not: the operator's log, and how a repeated one is
+    recognised (``event_id``) and changes nothing."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Nothing to do"
+        REFUSED = "refused", "Refused"
+
+    processor = models.CharField(max_length=16)
+    event_id = models.CharField(max_length=200, blank=True, help_text="Empty when it was refused unread.")
+    kind = models.CharField(max_length=16, blank=True)
+    topup = models.ForeignKey(TopUp, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    amount = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
+    currency = models.CharField(max_length=8, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["processor", "event_id"],
+                condition=~Q(event_id="") & ~Q(outcome="refused"),
+                name="payment_notification_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.processor} {self.kind or '?'} → {self.get_outcome_display()}"

@@ -44,11 +44,13 @@ def balance_change(
     reference: str = "",
     reason: str = "",
     actor: AbstractBaseUser | None = None,
+    allow_overdraw: bool = False,
 ) -> LedgerEntry:
     """Credit (amount > 0) or debit (amount < 0) ``account``; returns the ledger entry.
 
     Raises :class:`InsufficientFunds` when a debit would take the balance below zero; then nothing
-    is written. Call it inside the caller's transaction to make the change part of a larger one.
+    is written — unless ``allow_overdraw`` (a deposit the processor took back: the money is gone already).
+    Call it inside the caller's transaction to make the change part of a larger one.
     """
     if Decimal(amount).copy_abs() >= MONEY_LIMIT:  # checked first: rounding it could overflow
         raise BalanceLimit(f"An amount must be below {MONEY_LIMIT:,}.")
@@ -62,7 +64,7 @@ def balance_change(
             if earlier is not None:
                 return earlier
         new_balance = locked.balance + amount
-        if new_balance < 0:
+        if amount < 0 and new_balance < 0 and not allow_overdraw:
             raise InsufficientFunds(balance=locked.balance, needed=-amount)
         if new_balance >= MONEY_LIMIT:  # PostgreSQL would refuse it (numeric overflow) after the lock
             raise BalanceLimit(f"The balance would be {new_balance:,}; it must stay below {MONEY_LIMIT:,}.")

@@ -1,22 +1,33 @@
-"""Adding funds: a manual payment an operator approves, or a gateway payment its signed callback confirms.
-Either way the ledger is credited once (``deposit:topup:<id>``), in the same transaction as the decision.
+"""Adding funds: a manual payment an operator approves, or a processor payment its signed notifications
+decide. Either way the ledger is credited once (``deposit:topup:<id>``), in the same transaction as the
+decision.
 
-Each kind has one judge: an operator decides manual payments only (approving a gateway payment that was
-never paid would credit money nobody sent; rejecting one that the gateway then takes would keep that money),
-and only the gateway's signed callback decides a gateway payment — a signed "paid" credits it even after an
-earlier "canceled", because the money moved."""
+Each kind has one judge: an operator decides manual payments only (approving a processor payment that was
+never paid would credit money nobody sent; rejecting one that the processor then takes would keep that money),
+and only the processor's signed notifications decide a processor payment — a signed "paid" credits it even
+after an earlier "canceled", because the money moved; a refund or a dispute at the processor takes the
+deposit back, overdrawing the balance if it must (the money is gone already). Every notification is kept in
+``PaymentNotification``: a repeated one changes nothing, a forged or tampered one is refused and logged.
+"""
 
+import logging
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 
 from audit.services import audit_record
-from billing.gateways import BadSignature, enabled_gateway, enabled_gateways
-from billing.models import TopUp
+from billing.gateways import enabled_gateway, enabled_gateways
+from billing.models import LedgerEntry, PaymentNotification, TopUp
 from billing.money import to_money
-from billing.services import account_for, balance_deposit
+from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
+from billing.services import account_for, balance_change, balance_deposit
 from reseller.states import transition
+
+logger = logging.getLogger(__name__)
+N = PaymentNotification.Outcome
 
 MIN_TOPUP = Decimal("1")
 MAX_TOPUP = Decimal("100000")
@@ -105,22 +116,149 @@ def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
         return True
 
 
-def topup_gateway_callback(*, gateway: str, params: dict[str, str]) -> TopUp:
-    """Apply a gateway's callback. Raises ``BadSignature`` (nothing changes) for a forged or garbled one, and
-    ``GatewayNotEnabled`` for a gateway that is not enabled here, however well signed."""
-    result = enabled_gateway(gateway).parse_callback(params)
+def topup_checkout(*, topup: TopUp, success_url: str, cancel_url: str, notify_url: str) -> str:
+    """Create a new processor top-up's payment at its processor; the URL of the hosted payment page to send
+    the customer to. ``ProcessorUnavailable`` when that fails: the top-up is canceled (nothing was paid)."""
+    processor = enabled_gateway(topup.method)
+    try:
+        checkout = processor.start(
+            topup_id=topup.pk,
+            amount=topup.amount,
+            currency=topup.currency,
+            description=f"Top-up #{topup.pk}",
+            success_url=success_url,
+            cancel_url=cancel_url,
+            notify_url=notify_url,
+        )
+    except ProcessorUnavailable as error:
+        with transaction.atomic():
+            locked = TopUp.objects.select_for_update().get(pk=topup.pk)
+            transition(locked, TopUp.Status.CANCELED, message=f"Not started: {error}"[:255])
+        raise
+    TopUp.objects.filter(pk=topup.pk).update(gateway_reference=checkout.reference[:120])
+    return checkout.redirect_url
+
+
+def topup_notification(*, gateway: str, body: bytes, headers: Mapping[str, str]) -> list[PaymentNotification]:
+    """Apply a processor's notification: each verified event once. Raises ``NotificationRefused`` (nothing
+    changes; logged) for a forged or unreadable one, and ``GatewayNotEnabled`` for a processor that is not
+    enabled here, however well signed."""
+    processor = enabled_gateway(gateway)
+    try:
+        events = processor.parse_notification(body=body, headers=headers)
+    except NotificationRefused as error:
+        PaymentNotification.objects.create(processor=gateway, outcome=N.REFUSED, detail=str(error)[:255])
+        logger.warning("Refused a %s notification: %s", gateway, error)
+        raise
+    return [_apply(gateway, event) for event in events]
+
+
+def _apply(gateway: str, event: PaymentEvent) -> PaymentNotification:
     with transaction.atomic():
-        topup = TopUp.objects.select_for_update().filter(pk=result.topup_id, method=gateway).first()
-        if topup is None:
-            raise BadSignature("The callback names no payment of ours.")
-        if result.paid and result.amount != topup.amount:
-            raise BadSignature("The callback's amount is not the payment's.")
-        if result.paid:  # after a "canceled" too: a signed "paid" says the money moved
-            _credit(
-                topup,
-                gateway_reference=result.gateway_reference,
-                message=f"Paid: the {topup.get_method_display()} confirmed it.",
+        topup = _topup_of(gateway, event)
+        if topup is not None:
+            earlier = PaymentNotification.objects.filter(processor=gateway, event_id=event.event_id).exclude(
+                outcome=N.REFUSED
             )
-        elif topup.status == TopUp.Status.PENDING:
-            transition(topup, TopUp.Status.CANCELED, message=f"Canceled at the {topup.get_method_display()}.")
+            if repeated := earlier.first():
+                return repeated  # delivered again (processors deliver at least once): nothing changes
+            outcome, detail = _decide(gateway, topup, event)
+        else:
+            outcome, detail = N.REFUSED, "It names no payment of ours."
+        if outcome == N.REFUSED:
+            logger.warning("Refused a %s %s notification: %s", gateway, event.kind, detail)
+        return PaymentNotification.objects.create(
+            processor=gateway,
+            event_id=event.event_id[:200],
+            kind=event.kind,
+            topup=topup,
+            amount=event.amount,
+            currency=event.currency[:8],
+            outcome=outcome,
+            detail=detail[:255],
+        )
+
+
+def _topup_of(gateway: str, event: PaymentEvent) -> TopUp | None:
+    """The top-up ``event`` is about, locked: by our id when it carries it, else by the processor's ids."""
+    topups = TopUp.objects.select_for_update().filter(method=gateway)
+    if event.topup_id is not None:
+        topup = topups.filter(pk=event.topup_id).first()
+    elif event.reference:
+        topup = topups.filter(gateway_reference=event.reference).first()
+    else:
+        topup = (
+            topups.filter(payment_reference=event.payment_reference).first()
+            if event.payment_reference
+            else None
+        )
+    if topup is not None and event.reference and topup.gateway_reference not in ("", event.reference):
+        return None  # our id on another checkout of the processor's: not this payment
     return topup
+
+
+def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
+    if event.kind == "paid":
+        if event.currency != topup.currency or to_money(event.amount) != topup.amount:
+            return (
+                N.REFUSED,
+                f"It says {event.amount} {event.currency} was paid for {topup.amount} {topup.currency}.",
+            )
+        if event.payment_reference:
+            topup.payment_reference = event.payment_reference[:120]
+            TopUp.objects.filter(pk=topup.pk).update(payment_reference=topup.payment_reference)
+        if not _credit(topup, gateway_reference=event.reference, message=f"Paid: {gateway} confirmed it."):
+            return N.IGNORED, f"Already {topup.get_status_display().lower()}."
+        _reverse_early_reversals(gateway, topup)
+        return N.APPLIED, "Credited."
+    if event.kind in ("failed", "expired", "canceled"):
+        if topup.status != TopUp.Status.PENDING:
+            return N.IGNORED, f"Already {topup.get_status_display().lower()}."
+        transition(
+            topup, TopUp.Status.CANCELED, message=f"{event.raw_status or event.kind} at {gateway}."[:255]
+        )
+        return N.APPLIED, "Canceled."
+    if event.kind in ("refunded", "disputed"):
+        if topup.status not in (TopUp.Status.CREDITED, TopUp.Status.REVERSED):
+            return N.IGNORED, "Before the payment was credited: taken back when it is."
+        return N.APPLIED, _take_back(topup, event.amount, why=f"{event.kind} at {gateway}")
+    if event.kind == "partially_paid":
+        return N.IGNORED, f"{event.amount} {event.currency} of {topup.amount} arrived: not credited."
+    return N.IGNORED, f"Nothing to do ({event.raw_status or event.kind})."
+
+
+def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
+    """Debit what the processor took back of a credited deposit (however often it says so, never more than
+    the deposit), overdrawing the balance if it must; the top-up is taken back once all of it is."""
+    taken = -(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL, reference=f"top-up {topup.pk}").aggregate(
+            total=Sum("amount")
+        )["total"]
+        or Decimal(0)
+    )
+    # Processors say how much went back in all (a second partial refund says the total): the rest is due now.
+    due = min(to_money(amount) or topup.amount, topup.amount) - taken
+    if due > 0:
+        balance_change(
+            account=account_for(topup.user),
+            amount=-due,
+            kind=LedgerEntry.Kind.REVERSAL,
+            idempotency_key=f"reversal:topup:{topup.pk}:{taken + due}",
+            reference=f"top-up {topup.pk}",
+            reason=why,
+            allow_overdraw=True,
+        )
+        logger.warning("Top-up %s: %s %s taken back (%s)", topup.pk, due, topup.currency, why)
+    if taken + max(due, Decimal(0)) >= topup.amount and topup.status == TopUp.Status.CREDITED:
+        transition(topup, TopUp.Status.REVERSED, message=f"Taken back: {why}."[:255])
+    return f"{max(due, Decimal(0))} taken back." if due > 0 else "Already taken back."
+
+
+def _reverse_early_reversals(gateway: str, topup: TopUp) -> None:
+    """A refund or dispute that arrived before the payment (processors deliver out of order) applies now."""
+    early = PaymentNotification.objects.filter(
+        processor=gateway, topup=topup, kind__in=["refunded", "disputed"], outcome=N.IGNORED
+    )
+    for notification in early:
+        why = f"{notification.kind} at {gateway}"
+        _take_back(topup, notification.amount or topup.amount, why=why)

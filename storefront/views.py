@@ -21,11 +21,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.models import ApiKey, ApiRequest
 from api.services import api_key_issue, api_keys_revoke
 from api.v2_actions import MULTI_LIMIT
-from billing.gateways import BadSignature, GatewayNotEnabled, enabled_gateway, enabled_gateways
+from billing.gateways import GatewayNotEnabled, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
+from billing.processors.base import NotificationRefused, ProcessorUnavailable
 from billing.services import InsufficientFunds, account_for
-from billing.topups import topup_gateway_callback, topup_request
+from billing.topups import topup_checkout, topup_notification, topup_request
 from catalogue.models import Service
 from catalogue.orderable import services_on_sale
 from catalogue.pricing import customer_prices
@@ -345,7 +346,7 @@ def funds(request):
     form = TopUpForm(request.POST or None, initial={"method": TopUp.Method.MANUAL})
     if request.method == "POST" and form.is_valid():
         try:
-            outcome, _requested_now = submit_once(  # a repeat goes on with the first top-up, not a second
+            outcome, requested_now = submit_once(  # a repeat goes on with the first top-up, not a second
                 user=request.user,
                 token=request.POST.get(TOKEN_FIELD),
                 form="top-up",
@@ -362,10 +363,31 @@ def funds(request):
             put_errors(form, error)
         else:
             topup = TopUp.objects.get(pk=outcome["topup"])
-            if gateway := enabled_gateways().get(topup.method):
-                return redirect(gateway.payment_url(topup=topup, return_url=reverse("storefront:funds")))
-            messages.success(request, _("Thank you: we credit your balance as soon as we see your payment."))
-            return redirect("storefront:funds")
+            if topup.method not in enabled_gateways():
+                messages.success(
+                    request, _("Thank you: we credit your balance as soon as we see your payment.")
+                )
+                return redirect("storefront:funds")
+            if topup.status == TopUp.Status.PENDING and not requested_now and topup.gateway_reference:
+                messages.info(request, _("This payment was already started."))  # a repeated submit
+                return redirect("storefront:funds")
+            funds_url = request.build_absolute_uri(reverse("storefront:funds"))
+            try:
+                return redirect(
+                    topup_checkout(
+                        topup=topup,
+                        success_url=f"{funds_url}?paid={topup.pk}",
+                        cancel_url=funds_url,
+                        notify_url=request.build_absolute_uri(
+                            reverse("storefront:gateway-callback", args=[topup.method])
+                        ),
+                    )
+                )
+            except ProcessorUnavailable:
+                messages.error(
+                    request, _("The payment could not be started; nothing was charged. Please try again.")
+                )
+                return redirect("storefront:funds")
     ledger = Paginator(account_for(request.user).ledger.all(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -399,16 +421,19 @@ def sandbox_pay(request, pk: int):
     return render(request, "storefront/sandbox_pay.html", {"topup": topup})
 
 
-@csrf_exempt  # called by the gateway, not by a form of ours: the signature is the proof
+@csrf_exempt  # called by the processor, not by a form of ours: the signature is the proof
 @require_POST
 def gateway_callback(request, gateway: str):
     try:
-        topup = topup_gateway_callback(gateway=gateway, params=request.POST.dict())
+        notifications = topup_notification(gateway=gateway, body=request.body, headers=request.headers)
     except GatewayNotEnabled:
         raise Http404 from None
-    except BadSignature as error:
+    except NotificationRefused as error:
         return HttpResponseBadRequest(str(error))
-    if request.POST.get("return") and request.user.is_authenticated:
+    # The sandbox's page posts its notification from the customer's browser, and sends them back to us.
+    topup = notifications[0].topup if notifications else None
+    if request.POST.get("return") and request.user.is_authenticated and topup is not None:
+        topup.refresh_from_db()
         if topup.status == TopUp.Status.CREDITED:
             messages.success(
                 request, _("Payment received: %(amount)s added to your balance.") % {"amount": topup.amount}

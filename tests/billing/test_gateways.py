@@ -13,7 +13,7 @@ from billing.gateways import GATEWAYS
 from billing.models import LedgerEntry, TopUp
 from billing.services import account_for
 from tests.production import manage
-from tests.storefront.support import rendered
+from tests.storefront.support import notify, rendered
 
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "p" * 30 + "-a-long-random-production-secret-0123456789",
@@ -79,7 +79,7 @@ def test_the_sandbox_never_signs_or_verifies_with_an_empty_secret():
     with pytest.raises(ImproperlyConfigured):
         GATEWAYS["sandbox"].sign(topup_id=1, paid=True, amount=Decimal(10), gateway_reference="x")
     with pytest.raises(ImproperlyConfigured):
-        GATEWAYS["sandbox"].parse_callback({"topup": "1", "status": "paid", "amount": "10", "signature": ""})
+        GATEWAYS["sandbox"].parse_notification(body=b"topup=1&status=paid&amount=10&signature=", headers={})
 
 
 def _signed_payment(topup: TopUp) -> dict[str, str]:
@@ -111,8 +111,8 @@ def test_a_sandbox_that_is_not_enabled_is_neither_offered_nor_credited(client, c
 
         assert client.get(f"/funds/sandbox/{earlier.pk}/").status_code == 404
         assert client.post(f"/funds/sandbox/{earlier.pk}/", {"pay": ""}).status_code == 404
-        assert client.post("/funds/callback/sandbox/", {**signed, "return": "1"}).status_code == 404
-        assert client.post("/funds/callback/sandbox/", signed).status_code == 404
+        assert notify(client, "sandbox", {**signed, "return": "1"}).status_code == 404
+        assert notify(client, "sandbox", signed).status_code == 404
 
     earlier.refresh_from_db()
     assert earlier.status == TopUp.Status.PENDING
@@ -138,7 +138,7 @@ def test_the_configured_sandbox_is_offered_and_credits(client, customer):
     topup = TopUp.objects.get()
     assert started["Location"] == f"/funds/sandbox/{topup.pk}/"
     assert client.get(started["Location"]).status_code == 200
-    assert client.post("/funds/callback/sandbox/", _signed_payment(topup)).status_code == 200
+    assert notify(client, "sandbox", _signed_payment(topup)).status_code == 200
     assert account_for(customer).balance == 140
 
 
@@ -171,7 +171,7 @@ def test_operators_decide_manual_payments_only(admin_client, admin_user, custome
     assert started.status == TopUp.Status.PENDING and started.decided_by is None
 
     # The gateway decides it: paid, credited once.
-    assert admin_client.post("/funds/callback/sandbox/", _signed_payment(started)).status_code == 200
+    assert notify(admin_client, "sandbox", _signed_payment(started)).status_code == 200
     assert account_for(customer).balance == 100125
 
 
@@ -180,16 +180,16 @@ def test_a_payment_the_gateway_canceled_and_then_took_is_credited_once(client, c
     canceled = GATEWAYS["sandbox"].sign(
         topup_id=topup.pk, paid=False, amount=topup.amount, gateway_reference="x"
     )
-    assert client.post("/funds/callback/sandbox/", canceled).status_code == 200
+    assert notify(client, "sandbox", canceled).status_code == 200
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.CANCELED and account_for(customer).balance == 100
 
     for _ in range(
         2
     ):  # paid after all (the customer came back to the gateway's page), and the gateway repeats
-        assert client.post("/funds/callback/sandbox/", _signed_payment(topup)).status_code == 200
+        assert notify(client, "sandbox", _signed_payment(topup)).status_code == 200
     assert (
-        client.post("/funds/callback/sandbox/", canceled).status_code == 200
+        notify(client, "sandbox", canceled).status_code == 200
     )  # a late "canceled" undoes nothing
 
     topup.refresh_from_db()

@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.models import Account, LedgerEntry
+from billing.models import LedgerEntry
 from billing.services import (
     InsufficientFunds,
     account_for,
@@ -88,9 +88,15 @@ def test_a_keyed_change_happens_once(account):
     assert account.balance == D("7")
 
 
-def test_the_database_refuses_a_negative_balance(account):
+def test_the_database_refuses_a_debit_that_overdraws_but_a_deposit_taken_back(account):
+    balance_deposit(account=account, amount=D("5"))
     with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.filter(pk=account.pk).update(balance=D("-0.0001"))
+        LedgerEntry.objects.create(
+            account=account, kind=LedgerEntry.Kind.CHARGE, amount=D("-6"), balance_after=D("-1")
+        )
+    LedgerEntry.objects.create(  # a processor's refund after the money was spent: the balance is -1
+        account=account, kind=LedgerEntry.Kind.REVERSAL, amount=D("-6"), balance_after=D("-1")
+    )
 
 
 def test_ledger_rows_can_never_be_changed_or_deleted(account):

@@ -80,6 +80,7 @@ def test_refill_and_top_up_public_spellings():
         "Credited",
         "Rejected",
         "Canceled",
+        "Taken back",
     ]
 
 

@@ -17,7 +17,7 @@ from catalogue.models import Service
 from orders.models import Order
 from orders.services import order_submit
 from tests.orders.support import data_for, service_of, settle
-from tests.storefront.support import rendered
+from tests.storefront.support import notify, rendered
 
 pytestmark = pytest.mark.django_db
 
@@ -434,17 +434,17 @@ def test_sandbox_gateway_redirect_signed_callback_once_and_bad_signatures(signed
     before = account_for(signed_in.user).balance
 
     forged = {**fields, "amount": "4000"}
-    assert signed_in.post("/funds/callback/sandbox/", forged).status_code == 400
-    assert signed_in.post("/funds/callback/sandbox/", {**fields, "signature": "0" * 64}).status_code == 400
+    assert notify(signed_in, "sandbox", forged).status_code == 400
+    assert notify(signed_in, "sandbox", {**fields, "signature": "0" * 64}).status_code == 400
     assert account_for(signed_in.user).balance == before
 
-    done = signed_in.post("/funds/callback/sandbox/", fields, follow=True).content.decode()
+    done = notify(signed_in, "sandbox", fields, follow=True).content.decode()
     assert "Payment received: 40.0000 added to your balance." in done
     fields.pop("return")
-    assert Client().post("/funds/callback/sandbox/", fields).status_code == 200  # the gateway repeats itself
+    assert notify(Client(), "sandbox", fields).status_code == 200  # the gateway repeats itself
     assert account_for(signed_in.user).balance == before + 40
     assert LedgerEntry.objects.filter(idempotency_key=f"deposit:topup:{topup.pk}").count() == 1
-    assert signed_in.post("/funds/callback/nope/", fields).status_code == 404  # no such gateway here
+    assert notify(signed_in, "nope", fields).status_code == 404  # no such gateway here
 
 
 def test_a_canceled_gateway_payment_credits_nothing(signed_in):
@@ -453,7 +453,7 @@ def test_a_canceled_gateway_payment_credits_nothing(signed_in):
     signed = GATEWAYS["sandbox"].sign(
         topup_id=topup.pk, paid=False, amount=topup.amount, gateway_reference="x"
     )
-    signed_in.post("/funds/callback/sandbox/", signed)
+    notify(signed_in, "sandbox", signed)
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.CANCELED and account_for(signed_in.user).balance == 100
 
