@@ -293,6 +293,12 @@ PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=[])
 PAYMENT_SANDBOX_ALLOWED = False
 # The sandbox signs its callbacks with this, its own secret (required when it is enabled).
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="")
+# Stripe (billing.processors.stripe): the secret API key, the webhook endpoint's signing secret (both from
+# Stripe's dashboard; empty: Stripe refuses to start payments and to read notifications), and where its API
+# is (empty: Stripe itself; the tests point it at the local fake).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.
