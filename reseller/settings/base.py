@@ -293,6 +293,11 @@ PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=[])
 PAYMENT_SANDBOX_ALLOWED = False
 # The sandbox signs its callbacks with this, its own secret (required when it is enabled).
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="")
+# NOWPayments (crypto, billing.processors.nowpayments): the API key creates invoices, the IPN secret verifies
+# their callbacks; either empty, and the processor starts nothing and accepts no notification.
+NOWPAYMENTS_API_KEY = env.str("NOWPAYMENTS_API_KEY", default="")
+NOWPAYMENTS_IPN_SECRET = env.str("NOWPAYMENTS_IPN_SECRET", default="")
+NOWPAYMENTS_API_BASE = env.str("NOWPAYMENTS_API_BASE", default="https://api.nowpayments.io/v1")
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.
