@@ -299,6 +299,11 @@ SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# NOWPayments (crypto, billing.processors.nowpayments): the API key creates invoices, the IPN secret verifies
+# their callbacks; either empty, and the processor starts nothing and accepts no notification.
+NOWPAYMENTS_API_KEY = env.str("NOWPAYMENTS_API_KEY", default="")
+NOWPAYMENTS_IPN_SECRET = env.str("NOWPAYMENTS_IPN_SECRET", default="")
+NOWPAYMENTS_API_BASE = env.str("NOWPAYMENTS_API_BASE", default="https://api.nowpayments.io/v1")
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.
