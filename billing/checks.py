@@ -6,7 +6,7 @@ the checks (gunicorn, a worker)."""
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from billing.gateways import GATEWAYS
+from billing.gateways import GATEWAYS, missing_secrets
 
 
 @register(Tags.security)
@@ -21,6 +21,15 @@ def payment_gateways_check(app_configs=None, **kwargs) -> list[Error]:
                 id="billing.E001",
             )
         )
+    errors.extend(
+        Error(
+            f"The {name} payment processor is enabled without {', '.join(missing_secrets(name))}.",
+            hint="Set them from the processor's dashboard, or remove it from PAYMENT_GATEWAYS.",
+            id="billing.E005",
+        )
+        for name in enabled
+        if name != "sandbox" and name in GATEWAYS and missing_secrets(name)
+    )
     if "sandbox" not in enabled:
         return errors
     if not settings.PAYMENT_SANDBOX_ALLOWED:

@@ -13,7 +13,9 @@ the demo and the tests); production refuses it at startup (``billing.checks``) a
 from django.conf import settings
 
 from billing.processors.base import Processor
+from billing.processors.nowpayments import NowPaymentsProcessor
 from billing.processors.sandbox import SandboxProcessor
+from billing.processors.stripe import StripeProcessor
 
 
 class GatewayNotEnabled(LookupError):
@@ -21,13 +23,27 @@ class GatewayNotEnabled(LookupError):
 
 
 # Every processor this code implements; which of them customers are offered is configuration.
-GATEWAYS: dict[str, Processor] = {"sandbox": SandboxProcessor()}
+GATEWAYS: dict[str, Processor] = {
+    "stripe": StripeProcessor(),
+    "nowpayments": NowPaymentsProcessor(),
+    "sandbox": SandboxProcessor(),
+}
+# The settings without which a processor can neither start a payment nor verify a notification.
+SECRETS = {
+    "stripe": ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
+    "nowpayments": ("NOWPAYMENTS_API_KEY", "NOWPAYMENTS_IPN_SECRET"),
+    "sandbox": ("SANDBOX_GATEWAY_SECRET",),
+}
+
+
+def missing_secrets(name: str) -> list[str]:
+    return [setting for setting in SECRETS.get(name, ()) if not getattr(settings, setting)]
 
 
 def _allowed(name: str) -> bool:
-    if name == "sandbox":  # never where the settings forbid it, nor without its own secret
-        return settings.PAYMENT_SANDBOX_ALLOWED and bool(settings.SANDBOX_GATEWAY_SECRET)
-    return name in GATEWAYS
+    if name == "sandbox" and not settings.PAYMENT_SANDBOX_ALLOWED:  # credits with no money moving
+        return False
+    return name in GATEWAYS and not missing_secrets(name)
 
 
 def enabled_gateways() -> dict[str, Processor]:

@@ -126,6 +126,9 @@ class TopUp(models.Model):
     gateway_reference = models.CharField(
         max_length=120, blank=True, help_text="The processor's id of the checkout (its hosted payment page)."
     )
+    checkout_url = models.URLField(
+        max_length=1000, blank=True, help_text="The processor's hosted payment page for it."
+    )
     payment_reference = models.CharField(
         max_length=120,
         blank=True,

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -23,6 +24,7 @@ from billing.gateways import enabled_gateway, enabled_gateways
 from billing.models import LedgerEntry, PaymentNotification, TopUp
 from billing.money import to_money
 from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
+from billing.processors.stripe import minor_units
 from billing.services import account_for, balance_change, balance_deposit
 from reseller.states import transition
 
@@ -53,9 +55,13 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
         raise ValidationError({"method": "Choose a payment method."})
     if method == TopUp.Method.MANUAL and not reference.strip():
         raise ValidationError({"reference": "Give the reference of your payment so we can find it."})
-    return TopUp.objects.create(
-        user=user, amount=_checked_amount(amount), method=method, reference=reference.strip()[:120]
-    )
+    amount = _checked_amount(amount)
+    if method == TopUp.Method.STRIPE:
+        try:
+            minor_units(amount, settings.PANEL_CURRENCY)
+        except ValueError:
+            raise ValidationError({"amount": "Cards are charged in whole cents: round the amount."}) from None
+    return TopUp.objects.create(user=user, amount=amount, method=method, reference=reference.strip()[:120])
 
 
 def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: str) -> bool:
@@ -135,7 +141,9 @@ def topup_checkout(*, topup: TopUp, success_url: str, cancel_url: str, notify_ur
             locked = TopUp.objects.select_for_update().get(pk=topup.pk)
             transition(locked, TopUp.Status.CANCELED, message=f"Not started: {error}"[:255])
         raise
-    TopUp.objects.filter(pk=topup.pk).update(gateway_reference=checkout.reference[:120])
+    TopUp.objects.filter(pk=topup.pk).update(
+        gateway_reference=checkout.reference[:120], checkout_url=checkout.redirect_url[:1000]
+    )
     return checkout.redirect_url
 
 
@@ -199,7 +207,9 @@ def _topup_of(gateway: str, event: PaymentEvent) -> TopUp | None:
 
 def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
     if event.kind == "paid":
-        if event.currency != topup.currency or to_money(event.amount) != topup.amount:
+        # Never less than asked (a tampered or short payment); more (a crypto overpayment) credits the
+        # top-up's amount, and the operator sees the difference in the notification's log.
+        if event.currency != topup.currency or to_money(event.amount) < topup.amount:
             return (
                 N.REFUSED,
                 f"It says {event.amount} {event.currency} was paid for {topup.amount} {topup.currency}.",
@@ -210,7 +220,11 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
         if not _credit(topup, gateway_reference=event.reference, message=f"Paid: {gateway} confirmed it."):
             return N.IGNORED, f"Already {topup.get_status_display().lower()}."
         _reverse_early_reversals(gateway, topup)
-        return N.APPLIED, "Credited."
+        surplus = to_money(event.amount) - topup.amount
+        return (
+            N.APPLIED,
+            f"Credited; {surplus} {topup.currency} more arrived than asked." if surplus else "Credited.",
+        )
     if event.kind in ("failed", "expired", "canceled"):
         if topup.status != TopUp.Status.PENDING:
             return N.IGNORED, f"Already {topup.get_status_display().lower()}."

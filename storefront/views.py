@@ -368,9 +368,8 @@ def funds(request):
                     request, _("Thank you: we credit your balance as soon as we see your payment.")
                 )
                 return redirect("storefront:funds")
-            if topup.status == TopUp.Status.PENDING and not requested_now and topup.gateway_reference:
-                messages.info(request, _("This payment was already started."))  # a repeated submit
-                return redirect("storefront:funds")
+            if not requested_now and topup.checkout_url:  # sent twice: the one payment page, not a second
+                return redirect(topup.checkout_url)
             funds_url = request.build_absolute_uri(reverse("storefront:funds"))
             try:
                 return redirect(

@@ -1,7 +1,7 @@
 """Stripe: a hosted Checkout Session to pay, and signed webhook events saying what became of it.
 
 Only the official ``stripe`` library talks to Stripe. ``STRIPE_API_BASE`` points it elsewhere (the local fake,
-``billing.processors.fake_stripe``); empty, it talks to Stripe itself. Webhooks are configured once in
+``tests.fakes.stripe``); empty, it talks to Stripe itself. Webhooks are configured once in
 Stripe's dashboard (the endpoint and its signing secret, ``STRIPE_WEBHOOK_SECRET``): a Checkout Session
 carries no notification URL.
 """

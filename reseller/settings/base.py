@@ -291,6 +291,8 @@ PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=[])
 # The sandbox gateway credits balances with no money moving: only the demo and test settings allow it, never
 # from the environment (billing.checks refuses it otherwise, and billing.gateways never offers it).
 PAYMENT_SANDBOX_ALLOWED = False
+# Where each processor's hosted payment page is (the Content-Security-Policy lets the funds form go there).
+PAYMENT_PAGES = {"stripe": "https://checkout.stripe.com", "nowpayments": "https://nowpayments.io"}
 # The sandbox signs its callbacks with this, its own secret (required when it is enabled).
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="")
 # Stripe (billing.processors.stripe): the secret API key, the webhook endpoint's signing secret (both from
@@ -394,7 +396,8 @@ CONTENT_SECURITY_POLICY = {
         "worker-src": [SELF, "blob:"],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "form-action": [SELF],  # a real payment gateway's host joins here: the funds form redirects to it
+        # The funds form redirects to a processor's hosted payment page: browsers hold the redirect to this.
+        "form-action": [SELF, *(PAYMENT_PAGES[name] for name in PAYMENT_GATEWAYS if name in PAYMENT_PAGES)],
         "frame-ancestors": [NONE],
     },
 }

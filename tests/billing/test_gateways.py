@@ -188,9 +188,7 @@ def test_a_payment_the_gateway_canceled_and_then_took_is_credited_once(client, c
         2
     ):  # paid after all (the customer came back to the gateway's page), and the gateway repeats
         assert notify(client, "sandbox", _signed_payment(topup)).status_code == 200
-    assert (
-        notify(client, "sandbox", canceled).status_code == 200
-    )  # a late "canceled" undoes nothing
+    assert notify(client, "sandbox", canceled).status_code == 200  # a late "canceled" undoes nothing
 
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.CREDITED and account_for(customer).balance == 140

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from billing.processors.base import NotificationRefused, ProcessorUnavailable
-from billing.processors.fake_nowpayments import FakeNowPayments
 from billing.processors.nowpayments import NowPaymentsProcessor, js_number, sign
+from tests.fakes.nowpayments import FakeNowPayments
 
 SUCCESS_URL = "https://panel.example.com/funds/?paid=1"
 CANCEL_URL = "https://panel.example.com/funds/?canceled=1"

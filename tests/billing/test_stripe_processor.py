@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
-from billing.processors.fake_stripe import FakeStripe
 from billing.processors.stripe import StripeProcessor
+from tests.fakes.stripe import FakeStripe
 
 URLS = {"success_url": "https://panel.test/funds/?paid=1", "cancel_url": "https://panel.test/funds/"}
 

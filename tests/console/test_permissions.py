@@ -47,6 +47,7 @@ OWNER = {
     "billing.account": set(),
     "billing.ledgerentry": set(),
     "billing.topup": {"approve", "reject"},
+    "billing.paymentnotification": set(),
     "auth.user": {"disable", "enable", "delete_selected"},
     "accounts.profile": {"delete_selected"},
     "api.apikey": {"revoke"},

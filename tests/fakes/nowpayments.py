@@ -62,7 +62,7 @@ class FakeNowPayments:
         self,
         *,
         api_key: str = "fake-nowpayments-api-key",
-        ipn_secret: str = "fake-nowpayments-ipn-secret",  # noqa: S107 - the fake's own, signs only its IPNs
+        ipn_secret: str = "fake-nowpayments-ipn-secret",
         rate: Decimal = Decimal(50000),
         pay_currency: str = "btc",
         host: str = "127.0.0.1",
