@@ -387,6 +387,8 @@ def funds(request):
                     request, _("The payment could not be started; nothing was charged. Please try again.")
                 )
                 return redirect("storefront:funds")
+    if returned := whole_number(request.GET.get("paid", "")):  # back from the processor's page
+        _returned_from_payment(request, returned)
     ledger = Paginator(account_for(request.user).ledger.all(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -399,6 +401,20 @@ def funds(request):
             "gateways": enabled_gateways(),
         },
     )
+
+
+def _returned_from_payment(request, topup_id: int) -> None:
+    """The processor sent the customer back: say where the payment stands (its notification decides it, and
+    may come before or after the customer does)."""
+    topup = TopUp.objects.filter(pk=topup_id, user=request.user).first()
+    if topup is None:
+        return
+    if topup.status == TopUp.Status.CREDITED:
+        messages.success(
+            request, _("Payment received: %(amount)s added to your balance.") % {"amount": topup.amount}
+        )
+    elif topup.status == TopUp.Status.PENDING:
+        messages.info(request, _("Thank you: your balance is credited as soon as the payment is confirmed."))
 
 
 @login_required
