@@ -408,6 +408,9 @@ LOGOUT_REDIRECT_URL = "storefront:home"
 # Password reset mails and receipts: printed on the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
+# The panel's address as customers reach it (https://panel.example.com), for links in mails a worker sends
+# without a request to take it from; empty: those mails carry no link.
+PANEL_URL = env.str("PANEL_URL", default="").rstrip("/")
 
 # Each distinct server error is mailed to ADMINS at most once per this many minutes (the next mail counts
 # the ones held back), so anonymous requests that cause a 500 cannot flood the operator's inbox.

@@ -103,10 +103,13 @@ def test_forged_tampered_and_foreign_notifications_change_nothing(client, custom
     assert "whsec_" not in " ".join(row.detail for row in refused)
 
 
-def test_a_refund_and_a_dispute_take_the_deposit_back_even_into_the_red(client, customer, stripe):
+def test_a_refund_and_a_dispute_take_the_deposit_back_even_into_the_red(
+    client, customer, stripe, published, django_capture_on_commit_callbacks
+):
     client.force_login(customer)
     topup = pay(client, "stripe", "40")
-    assert notify(client, "stripe", stripe.complete(topup.gateway_reference)).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # as each request commits: its mail is queued
+        assert notify(client, "stripe", stripe.complete(topup.gateway_reference)).status_code == 200
     assert balance(customer) == D(140)
 
     refund_10 = stripe.refund(topup.gateway_reference, D(10))
@@ -118,13 +121,16 @@ def test_a_refund_and_a_dispute_take_the_deposit_back_even_into_the_red(client, 
     account = account_for(customer)
     balance_change(account=account, amount=D(-125), kind=LedgerEntry.Kind.CHARGE)  # spent on orders
 
-    notify(client, "stripe", stripe.dispute(topup.gateway_reference))  # all 40 disputed: 25 more go back
+    with django_capture_on_commit_callbacks(execute=True):  # all 40 disputed: 25 more go back
+        notify(client, "stripe", stripe.dispute(topup.gateway_reference))
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.REVERSED
     assert balance(customer) == D(-25)  # overdrawn: the money is gone already; the operator decides
     assert ledger_audit(account=account).ok
     reversals = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL).order_by("pk")
     assert [entry.amount for entry in reversals] == [D(-10), D(-5), D(-25)]
+    mails = [args for task, _, args in published if task == "billing.tasks.topup_mail"]
+    assert mails == [(topup.pk,), (topup.pk,)]  # credited, then taken back: the customer is told both
 
 
 def test_a_refund_before_its_payment_is_applied_when_the_payment_comes(client, customer, stripe):

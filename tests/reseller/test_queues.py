@@ -18,6 +18,7 @@ SENDS = {
     "orders.tasks.send_refill",
     "orders.tasks.send_cancel",
     "console.tasks.heartbeat_sending",
+    "billing.tasks.topup_mail",
     "accounts.tasks.password_reset_mail",
 }
 
