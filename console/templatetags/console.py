@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django import template
 
+from billing.selectors import manual_topups_waiting, topups_taken_back
 from console.selectors import review_queue_count
 
 register = template.Library()
@@ -10,6 +11,12 @@ register = template.Library()
 @register.simple_tag
 def needs_review_count() -> int:
     return review_queue_count()
+
+
+@register.simple_tag
+def money_waiting() -> dict[str, int]:
+    """Manual payments to decide, and deposits a processor took back."""
+    return {"manual": manual_topups_waiting(), "taken_back": topups_taken_back()}
 
 
 @register.filter
