@@ -1,6 +1,9 @@
 """Customer balances and the append-only ledger that explains every change of them."""
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -43,6 +46,8 @@ class LedgerEntry(models.Model):
         ADJUSTMENT = "adjustment", "Adjustment"
         # A deposit the processor took back (a refund at the processor, a dispute): may overdraw the balance.
         REVERSAL = "reversal", "Deposit taken back"
+        FEE = "fee", "Payment fee"
+        BONUS = "bonus", "Deposit bonus"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -83,15 +88,83 @@ class LedgerEntry(models.Model):
         raise PermissionError("Ledger entries are never deleted")
 
 
+class Processor(models.TextChoices):
+    """Who takes a payment: an operator by hand, or a processor's hosted page (``billing.processors``)."""
+
+    MANUAL = "manual", "Manual payment"
+    SANDBOX = "sandbox", "Sandbox card gateway"
+    STRIPE = "stripe", "Card (Stripe)"
+    NOWPAYMENTS = "nowpayments", "Crypto (NOWPayments)"
+
+
+class PaymentMethod(models.Model):
+    """A way to add funds that the operator offers: a processor (or a manual transfer), with its limits, fee,
+    bonus and, for a manual one, the instructions customers follow. Offered while enabled and while its
+    processor is (``billing.gateways``: ``PAYMENT_GATEWAYS`` and its secrets); a manual one always."""
+
+    class FeePayer(models.TextChoices):
+        CUSTOMER = "customer", "The customer (added to what they pay)"
+        PANEL = "panel", "The panel (absorbed)"
+
+    code = models.SlugField(
+        max_length=40, unique=True, help_text="In the funds form and the API: e.g. bank-transfer-eur."
+    )
+    name = models.CharField(max_length=80, help_text="What customers see, e.g. Bank transfer (EUR).")
+    processor = models.CharField(max_length=16, choices=Processor.choices)
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Smaller first on the funds page.")
+    min_amount = models.DecimalField(
+        **MONEY_FIELD, default=Decimal(1), validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    max_amount = models.DecimalField(
+        **MONEY_FIELD, default=Decimal(100000), validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(50))],
+    )
+    fee_fixed = models.DecimalField(
+        **MONEY_FIELD, default=Decimal(0), validators=[MinValueValidator(Decimal(0))]
+    )
+    fee_payer = models.CharField(max_length=16, choices=FeePayer.choices, default=FeePayer.CUSTOMER)
+    bonus_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        help_text="Added to deposits of at least the bonus threshold, e.g. 5 for +5%.",
+    )
+    bonus_from = models.DecimalField(
+        **MONEY_FIELD,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="The bonus threshold.",
+    )
+    instructions = models.TextField(
+        blank=True,
+        help_text="Manual methods: where to send the money (Markdown). Customers see it with the reference "
+        "they must give.",
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_amount__lte=models.F("max_amount")), name="payment_method_min_within_max"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TopUp(models.Model):
     """A customer's request to add funds: paid by hand (approved by an operator) or through a gateway.
     It credits the ledger once, with the idempotency key ``deposit:topup:<id>``."""
 
-    class Method(models.TextChoices):
-        MANUAL = "manual", "Manual payment"
-        SANDBOX = "sandbox", "Sandbox card gateway"
-        STRIPE = "stripe", "Card (Stripe)"
-        NOWPAYMENTS = "nowpayments", "Crypto (NOWPayments)"
+    Method = Processor
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -116,8 +189,18 @@ class TopUp(models.Model):
     )
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
-    method = models.CharField(max_length=16, choices=Method.choices)
-    amount = models.DecimalField(**MONEY_FIELD)
+    payment_method = models.ForeignKey(
+        PaymentMethod, on_delete=models.PROTECT, null=True, blank=True, related_name="topups"
+    )
+    method = models.CharField(max_length=16, choices=Method.choices, help_text="The processor.")
+    amount = models.DecimalField(**MONEY_FIELD, help_text="Added to the balance (before any bonus).")
+    fee = models.DecimalField(
+        **MONEY_FIELD, default=Decimal(0), help_text="The method's fee, if the customer pays it."
+    )
+    bonus = models.DecimalField(**MONEY_FIELD, default=Decimal(0))
+    pay_amount = models.DecimalField(
+        **MONEY_FIELD, null=True, blank=True, help_text="What the customer pays: the amount and the fee."
+    )
     currency = models.CharField(max_length=3, default=panel_currency, editable=False)
     reference = models.CharField(
         max_length=120, blank=True, help_text="The customer's payment reference (manual payments)."

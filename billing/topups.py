@@ -20,8 +20,9 @@ from django.db import transaction
 from django.db.models import Sum
 
 from audit.services import audit_record
+from billing.fees import topup_quote
 from billing.gateways import enabled_gateway, enabled_gateways
-from billing.models import LedgerEntry, PaymentNotification, TopUp
+from billing.models import LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.money import to_money
 from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
 from billing.processors.stripe import minor_units
@@ -35,51 +36,89 @@ MIN_TOPUP = Decimal("1")
 MAX_TOPUP = Decimal("100000")
 
 
-def _checked_amount(amount: Decimal) -> Decimal:
-    amount = to_money(amount)
-    if not MIN_TOPUP <= amount <= MAX_TOPUP:
-        raise ValidationError({"amount": f"Add between {MIN_TOPUP} and {MAX_TOPUP}."})
-    return amount
+def offered_methods() -> dict[str, PaymentMethod]:
+    """What customers may pay with, by code, in the funds page's order: the enabled methods whose processor is
+    enabled here (``billing.gateways``); a manual method needs none."""
+    processors = {TopUp.Method.MANUAL, *enabled_gateways()}
+    return {
+        method.code: method for method in PaymentMethod.objects.filter(enabled=True, processor__in=processors)
+    }
 
 
 def topup_methods() -> list[tuple[str, str]]:
-    """What customers may pay with: a manual payment always, and the gateways enabled here."""
-    labels = dict(TopUp.Method.choices)
-    return [(TopUp.Method.MANUAL, labels[TopUp.Method.MANUAL])] + [
-        (name, labels[name]) for name in enabled_gateways()
-    ]
+    """The funds form's choices."""
+    return [(code, method.name) for code, method in offered_methods().items()]
 
 
 def topup_request(*, user, amount: Decimal, method: str, reference: str = "") -> TopUp:
-    if method not in dict(topup_methods()):
+    """A top-up of ``amount`` (added to the balance) with the offered method whose code is ``method``; its fee
+    and bonus as the method says (``billing.fees``). Raises ``ValidationError`` per field."""
+    payment_method = offered_methods().get(method)
+    if payment_method is None:
         raise ValidationError({"method": "Choose a payment method."})
-    if method == TopUp.Method.MANUAL and not reference.strip():
+    manual = payment_method.processor == TopUp.Method.MANUAL
+    if manual and not reference.strip():
         raise ValidationError({"reference": "Give the reference of your payment so we can find it."})
-    amount = _checked_amount(amount)
-    if method == TopUp.Method.STRIPE:
+    amount = to_money(amount)
+    low, high = max(MIN_TOPUP, payment_method.min_amount), min(MAX_TOPUP, payment_method.max_amount)
+    if not low <= amount <= high:
+        raise ValidationError({"amount": f"With {payment_method.name}, add between {low} and {high}."})
+    quote = topup_quote(method=payment_method, amount=amount)
+    if payment_method.processor == TopUp.Method.STRIPE:
         try:
-            minor_units(amount, settings.PANEL_CURRENCY)
+            minor_units(quote.pay_amount, settings.PANEL_CURRENCY)
         except ValueError:
             raise ValidationError({"amount": "Cards are charged in whole cents: round the amount."}) from None
-    return TopUp.objects.create(user=user, amount=amount, method=method, reference=reference.strip()[:120])
+    return TopUp.objects.create(
+        user=user,
+        payment_method=payment_method,
+        method=payment_method.processor,
+        amount=quote.amount,
+        fee=quote.fee,
+        bonus=quote.bonus,
+        pay_amount=quote.pay_amount,
+        reference=reference.strip()[:120] if manual else "",
+    )
 
 
 def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: str) -> bool:
-    """Credit a locked top-up the table lets be credited. False when it was already decided (a repeated
-    callback or click)."""
+    """Credit a locked top-up the table lets be credited: what was paid, less the fee the customer paid, and
+    the bonus — each its own ledger entry, each once. False when it was already decided (a repeated
+    notification or click)."""
     if not TopUp.states.allows(topup.status, TopUp.Status.CREDITED):
         return False
+    account = account_for(topup.user)
+    reference = f"top-up {topup.pk}"
     balance_deposit(
-        account=account_for(topup.user),
-        amount=topup.amount,
-        reference=f"top-up {topup.pk}",
-        actor=actor,
-        key=f"deposit:topup:{topup.pk}",
+        account=account, amount=paid(topup), reference=reference, actor=actor, key=f"deposit:topup:{topup.pk}"
     )
+    if topup.fee:
+        balance_change(
+            account=account,
+            amount=-topup.fee,
+            kind=LedgerEntry.Kind.FEE,
+            idempotency_key=f"fee:topup:{topup.pk}",
+            reference=reference,
+            actor=actor,
+        )
+    if topup.bonus:
+        balance_change(
+            account=account,
+            amount=topup.bonus,
+            kind=LedgerEntry.Kind.BONUS,
+            idempotency_key=f"bonus:topup:{topup.pk}",
+            reference=reference,
+            actor=actor,
+        )
     changes = {"decided_by": actor, "gateway_reference": gateway_reference or topup.gateway_reference}
     transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
     _tell_customer(topup)
     return True
+
+
+def paid(topup: TopUp) -> Decimal:
+    """What the customer pays for ``topup`` (its amount and the fee they pay)."""
+    return topup.pay_amount if topup.pay_amount is not None else topup.amount
 
 
 def _tell_customer(topup: TopUp) -> None:
@@ -145,7 +184,7 @@ def topup_checkout(*, topup: TopUp, success_url: str, cancel_url: str, notify_ur
     try:
         checkout = processor.start(
             topup_id=topup.pk,
-            amount=topup.amount,
+            amount=paid(topup),
             currency=topup.currency,
             description=f"Top-up #{topup.pk}",
             success_url=success_url,
@@ -225,10 +264,10 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
     if event.kind == "paid":
         # Never less than asked (a tampered or short payment); more (a crypto overpayment) credits the
         # top-up's amount, and the operator sees the difference in the notification's log.
-        if event.currency != topup.currency or to_money(event.amount) < topup.amount:
+        if event.currency != topup.currency or to_money(event.amount) < paid(topup):
             return (
                 N.REFUSED,
-                f"It says {event.amount} {event.currency} was paid for {topup.amount} {topup.currency}.",
+                f"It says {event.amount} {event.currency} was paid for {paid(topup)} {topup.currency}.",
             )
         if event.payment_reference:
             topup.payment_reference = event.payment_reference[:120]
@@ -236,7 +275,7 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
         if not _credit(topup, gateway_reference=event.reference, message=f"Paid: {gateway} confirmed it."):
             return N.IGNORED, f"Already {topup.get_status_display().lower()}."
         _reverse_early_reversals(gateway, topup)
-        surplus = to_money(event.amount) - topup.amount
+        surplus = to_money(event.amount) - paid(topup)
         return (
             N.APPLIED,
             f"Credited; {surplus} {topup.currency} more arrived than asked." if surplus else "Credited.",
@@ -258,16 +297,20 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
 
 
 def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
-    """Debit what the processor took back of a credited deposit (however often it says so, never more than
-    the deposit), overdrawing the balance if it must; the top-up is taken back once all of it is."""
+    """Debit what the processor took back of a credited top-up (however often it says so), overdrawing the
+    balance if it must; the top-up is taken back once all of it is. The processor speaks of what was paid: a
+    share of it takes back that share of what was credited (the amount and the bonus; the fee went back to
+    the customer with the rest)."""
     taken = -(
         LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL, reference=f"top-up {topup.pk}").aggregate(
             total=Sum("amount")
         )["total"]
         or Decimal(0)
     )
+    credited = topup.amount + topup.bonus
     # Processors say how much went back in all (a second partial refund says the total): the rest is due now.
-    due = min(to_money(amount) or topup.amount, topup.amount) - taken
+    share = min(to_money(amount) or paid(topup), paid(topup)) / paid(topup)
+    due = to_money(credited * share) - taken
     if due > 0:
         balance_change(
             account=account_for(topup.user),
@@ -279,10 +322,10 @@ def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
             allow_overdraw=True,
         )
         logger.warning("Top-up %s: %s %s taken back (%s)", topup.pk, due, topup.currency, why)
-    if taken + max(due, Decimal(0)) >= topup.amount and topup.status == TopUp.Status.CREDITED:
+    if taken + max(due, Decimal(0)) >= credited and topup.status == TopUp.Status.CREDITED:
         transition(topup, TopUp.Status.REVERSED, message=f"Taken back: {why}."[:255])
         _tell_customer(topup)
-    return f"{max(due, Decimal(0))} taken back." if due > 0 else "Already taken back."
+    return f"{due} taken back." if due > 0 else "Already taken back."
 
 
 def _reverse_early_reversals(gateway: str, topup: TopUp) -> None:
@@ -292,4 +335,4 @@ def _reverse_early_reversals(gateway: str, topup: TopUp) -> None:
     )
     for notification in early:
         why = f"{notification.kind} at {gateway}"
-        _take_back(topup, notification.amount or topup.amount, why=why)
+        _take_back(topup, notification.amount or paid(topup), why=why)
