@@ -26,6 +26,7 @@ from billing.money import to_money
 from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
 from billing.processors.stripe import minor_units
 from billing.services import account_for, balance_change, balance_deposit
+from referrals.services import commission_credit, commission_reverse
 from reseller.states import transition
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: s
         actor=actor,
         key=f"deposit:topup:{topup.pk}",
     )
+    commission_credit(topup=topup)  # the referrer's share, in this transaction
     changes = {"decided_by": actor, "gateway_reference": gateway_reference or topup.gateway_reference}
     transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
     return True
@@ -262,6 +264,7 @@ def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
             reason=why,
             allow_overdraw=True,
         )
+        commission_reverse(topup=topup, taken_back=taken + due)
         logger.warning("Top-up %s: %s %s taken back (%s)", topup.pk, due, topup.currency, why)
     if taken + max(due, Decimal(0)) >= topup.amount and topup.status == TopUp.Status.CREDITED:
         transition(topup, TopUp.Status.REVERSED, message=f"Taken back: {why}."[:255])
