@@ -20,7 +20,7 @@ class AffiliateEntryInline(ReadOnlyInline):
 
 @admin.register(Affiliate)
 class AffiliateAdmin(admin.ModelAdmin):
-    list_display = ["user", "code", "rate", "referral_count", "paying_count", "earned", "balance"]
+    list_display = ["user", "code", "rate", "referral_count", "paying_count", "earned", "available"]
     search_fields = ["user__username", "user__email", "=code"]
     list_select_related = ["user"]
     fields = ["user", "code", "commission_percent", "balance", "created_at"]
@@ -54,7 +54,7 @@ class AffiliateAdmin(admin.ModelAdmin):
         return affiliate.earned
 
     @admin.display(description="Available", ordering="balance")
-    def balance(self, affiliate):
+    def available(self, affiliate):
         return affiliate.balance
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from accounts.services import customer_sign_up
@@ -353,3 +353,18 @@ def test_the_referrals_page_shows_the_link_and_the_figures(rosa, code, owner_cli
     }
     assert "you earn 5% of every deposit" in page and "No payouts yet." in page
     assert Client().get("/referrals/").status_code == 302  # customers only
+
+
+def test_the_affiliate_ledger_is_append_only(rosa, code, owner_client):
+    approved_topup(referred(code, "neo"), "40", owner_client)
+    entry = AffiliateEntry.objects.get()
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        AffiliateEntry.objects.filter(pk=entry.pk).update(amount=D(1000))
+    with pytest.raises(PermissionError):
+        entry.delete()
+    # Even raw SQL is refused by the database itself.
+    with pytest.raises(Exception, match="never changed"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE referrals_affiliateentry SET amount = 1000 WHERE id = %s", [entry.pk])
+    assert AffiliateEntry.objects.get().amount == D(2)
