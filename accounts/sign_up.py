@@ -24,6 +24,7 @@ from accounts.mail import account_mail
 from accounts.models import Profile
 from accounts.services import email_owner
 from billing.services import account_for
+from referrals.services import referral_record
 
 
 class SignUpTokenGenerator(PasswordResetTokenGenerator):
@@ -38,8 +39,11 @@ class SignUpTokenGenerator(PasswordResetTokenGenerator):
 sign_up_tokens = SignUpTokenGenerator()
 
 
-def sign_up_request(*, username: str, email: str, password: str, timezone: str, base_url: str) -> None:
-    """Answer a valid sign-up form; the caller shows the same page whatever happened here."""
+def sign_up_request(
+    *, username: str, email: str, password: str, timezone: str, base_url: str, referral_code: str = ""
+) -> None:
+    """Answer a valid sign-up form; the caller shows the same page whatever happened here. ``referral_code``:
+    the referral link the visitor came through (its cookie), recorded as who referred them."""
     User = get_user_model()
     with transaction.atomic():
         registered = email_owner(email)
@@ -51,6 +55,8 @@ def sign_up_request(*, username: str, email: str, password: str, timezone: str, 
         # another account has): the username is then held the same way whichever case it is.
         user = User.objects.create_user(username=username, email=email, password=password, is_active=False)
         Profile.objects.create(user=user, timezone=timezone, awaiting_confirmation=True)
+        if referral_code:
+            referral_record(referred=user, code=referral_code)
     if registered is None:
         link = reverse("accounts:sign-up-confirm", args=[_uid(user), sign_up_tokens.make_token(user)])
         _mail(user, _("Confirm your email"), "sign_up_confirm.txt", {"link": base_url + link})

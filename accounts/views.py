@@ -44,6 +44,7 @@ from accounts.two_factor import (
     two_factor_required,
     two_factor_verify,
 )
+from referrals.cookie import referral_code_of
 from reseller.client_ip import client_limit_key
 from reseller.ratelimits import within_rate
 
@@ -83,6 +84,7 @@ def sign_up(request):
             password=form.cleaned_data["password1"],
             timezone=form.cleaned_data["timezone"],
             base_url=_base_url(request),
+            referral_code=referral_code_of(request),
         )
         return redirect("accounts:sign-up-sent")
     return render(request, "registration/sign_up.html", {"form": form})

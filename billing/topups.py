@@ -27,6 +27,7 @@ from billing.money import to_money
 from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
 from billing.processors.stripe import minor_units
 from billing.services import account_for, balance_change, balance_deposit
+from referrals.services import commission_credit, commission_reverse
 from reseller.states import transition
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: s
             reference=reference,
             actor=actor,
         )
+    commission_credit(topup=topup)  # the referrer's share, in this transaction
     changes = {"decided_by": actor, "gateway_reference": gateway_reference or topup.gateway_reference}
     transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
     _tell_customer(topup)
@@ -321,6 +323,8 @@ def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
             reason=why,
             allow_overdraw=True,
         )
+        # The commission was on the amount: its share goes back as the amount's did (the bonus is ours).
+        commission_reverse(topup=topup, taken_back=to_money((taken + due) * topup.amount / credited))
         logger.warning("Top-up %s: %s %s taken back (%s)", topup.pk, due, topup.currency, why)
     if taken + max(due, Decimal(0)) >= credited and topup.status == TopUp.Status.CREDITED:
         transition(topup, TopUp.Status.REVERSED, message=f"Taken back: {why}."[:255])

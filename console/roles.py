@@ -17,6 +17,7 @@ OWNER_APPS = [
     "catalogue",
     "orders",
     "billing",
+    "referrals",
     "api",
     "accounts",
     "auth",

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts.views import LoginView, admin_login, password_reset
 from api.v2 import ApiV2View
+from referrals.views import referral_link, referrals
 
 admin.site.site_header = "Reseller panel — operator console"
 admin.site.site_title = "Reseller panel"
@@ -22,5 +23,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # Log in and out, password change and reset: Django's views, our templates.
     path("accounts/", include("django.contrib.auth.urls")),
+    path("r/<str:code>/", referral_link, name="referral-link"),
+    path("referrals/", referrals, name="referrals"),
     path("", include("storefront.urls")),
 ]

@@ -5,6 +5,7 @@ transport as Celery broker. ``DATABASE_URL`` and ``REDIS_URL`` switch the same c
 and Redis (broker, cache, rate limits).
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "orders",
     "api",
     "storefront",
+    "referrals",
     "console",
     "audit",  # last: its admin module makes every model page of the others record an audit trail
 ]
@@ -306,6 +308,14 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 NOWPAYMENTS_API_KEY = env.str("NOWPAYMENTS_API_KEY", default="")
 NOWPAYMENTS_IPN_SECRET = env.str("NOWPAYMENTS_IPN_SECRET", default="")
 NOWPAYMENTS_API_BASE = env.str("NOWPAYMENTS_API_BASE", default="https://api.nowpayments.io/v1")
+
+# Referrals (referrals/): how long a visit through a customer's link counts toward a sign-up, the commission
+# on each referral's credited deposit (an affiliate may have their own rate), the smallest payout into the
+# main balance, and whether an operator approves payouts first.
+REFERRAL_COOKIE_DAYS = env.int("REFERRAL_COOKIE_DAYS", default=60)
+REFERRAL_COMMISSION_PERCENT = Decimal(env.str("REFERRAL_COMMISSION_PERCENT", default="5"))
+REFERRAL_PAYOUT_MINIMUM = Decimal(env.str("REFERRAL_PAYOUT_MINIMUM", default="10"))
+REFERRAL_PAYOUTS_NEED_APPROVAL = env.bool("REFERRAL_PAYOUTS_NEED_APPROVAL", default=False)
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.

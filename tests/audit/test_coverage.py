@@ -32,6 +32,8 @@ from billing.services import account_for
 from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
 from orders.models import Order, Refill
 from panels.models import Provider, ProviderService
+from referrals.models import Affiliate, AffiliatePayout
+from referrals.services import affiliate_for
 from tests.console.test_permissions import actions_for, label, member
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +113,14 @@ def _refill(w: World) -> Refill:
     return Refill.objects.create(order=order, status=Refill.Status.NEEDS_REVIEW)
 
 
+def _payout(w: World) -> AffiliatePayout:
+    """A payout the customer asked for, waiting for the operator."""
+    affiliate = affiliate_for(w.customer)
+    payout = AffiliatePayout.objects.create(affiliate=affiliate, amount=Decimal(10))
+    Affiliate.objects.filter(pk=affiliate.pk).update(balance=Decimal(0))
+    return payout
+
+
 def _published(w: World) -> Case:
     upstream = w.upstream()
     return Case(
@@ -149,6 +159,8 @@ ACTIONS: dict[tuple[str, str], Callable[[World], Case]] = {
         TopUp.objects.create(user=w.customer, amount=Decimal(5), method=TopUp.Method.MANUAL, reference="r"),
         {"note": "never arrived"},
     ),
+    ("referrals.affiliatepayout", "approve"): lambda w: Case(_payout(w)),
+    ("referrals.affiliatepayout", "reject"): lambda w: Case(_payout(w), {"note": "not this time"}),
     ("auth.user", "disable"): lambda w: Case(w.customer),
     ("auth.user", "enable"): lambda w: Case(_disabled(w.customer)),
     ("api.apikey", "revoke"): lambda w: Case(api_key_issue(user=w.customer)[0]),
@@ -191,7 +203,9 @@ DELETED: dict[str, Callable[[World], object]] = {
     ),
     "catalogue.markuprule": lambda w: MarkupRule.objects.create(provider=w.provider, percent=Decimal(10)),
     "catalogue.currencyrate": lambda w: CurrencyRate.objects.create(currency="EUR", rate=Decimal("1.1")),
-    "catalogue.customerpricing": lambda w: CustomerPricing.objects.create(user=w.customer, discount_percent=5),
+    "catalogue.customerpricing": lambda w: CustomerPricing.objects.create(
+        user=w.customer, discount_percent=5
+    ),
     "catalogue.customerserviceprice": lambda w: CustomerServicePrice.objects.create(
         user=w.customer, service=w.service, price=Decimal(3)
     ),

@@ -48,6 +48,11 @@ OWNER = {
     "billing.ledgerentry": set(),
     "billing.topup": {"approve", "reject"},
     "billing.paymentnotification": set(),
+    # Referrals: the rate override is the one field edited (no deleting); payouts decided by actions.
+    "referrals.affiliate": set(),
+    "referrals.referral": set(),
+    "referrals.affiliateentry": set(),
+    "referrals.affiliatepayout": {"approve", "reject"},
     "auth.user": {"disable", "enable", "delete_selected"},
     "accounts.profile": {"delete_selected"},
     "api.apikey": {"revoke"},
