@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
-from billing.models import Account, LedgerEntry, PaymentNotification, TopUp
+from billing.models import Account, LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.money import MONEY_PLACES
 from billing.services import BalanceLimit, InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
@@ -95,6 +95,44 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["account__user__username", "reference", "reason", "idempotency_key"]
     list_select_related = ["account__user", "created_by"]
     date_hierarchy = "created_at"
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(admin.ModelAdmin):
+    """The ways customers may add funds: a processor's page or a manual transfer, each with its limits, fee,
+    bonus and (manual) instructions. A processor's method is offered only where the processor is enabled
+    (``PAYMENT_GATEWAYS`` and its secrets); one that top-ups used is disabled, never deleted."""
+
+    list_display = [
+        "name",
+        "code",
+        "processor",
+        "enabled",
+        "position",
+        "min_amount",
+        "max_amount",
+        "fee_percent",
+        "fee_fixed",
+        "fee_payer",
+        "bonus_percent",
+        "bonus_from",
+    ]
+    list_editable = ["enabled", "position"]
+    list_filter = ["processor", "enabled"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+    fieldsets = [
+        (None, {"fields": ["name", "code", "processor", "enabled", "position"]}),
+        ("Limits", {"fields": ["min_amount", "max_amount"]}),
+        (
+            "Fee and bonus",
+            {"fields": ["fee_percent", "fee_fixed", "fee_payer", "bonus_percent", "bonus_from"]},
+        ),
+        ("Manual methods", {"fields": ["instructions"]}),
+    ]
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.topups.exists())
 
 
 class RejectForm(ActionForm):

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from audit.services import audit_record
-from billing.fees import topup_quote
+from billing.fees import CENT, topup_quote
 from billing.gateways import enabled_gateway, enabled_gateways
 from billing.models import LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.money import to_money
@@ -63,6 +63,7 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
     amount = to_money(amount)
     low, high = max(MIN_TOPUP, payment_method.min_amount), min(MAX_TOPUP, payment_method.max_amount)
     if not low <= amount <= high:
+        low, high = (limit.quantize(CENT) for limit in (low, high))
         raise ValidationError({"amount": f"With {payment_method.name}, add between {low} and {high}."})
     quote = topup_quote(method=payment_method, amount=amount)
     if payment_method.processor == TopUp.Method.STRIPE:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("orders/<int:pk>/cancel/", views.order_cancel_view, name="order-cancel"),
     path("refills/", views.refills, name="refills"),
     path("funds/", views.funds, name="funds"),
+    path("funds/quote/", views.funds_quote, name="funds-quote"),
     path("funds/sandbox/<int:pk>/", views.sandbox_pay, name="sandbox-pay"),
     path("funds/callback/<slug:gateway>/", views.gateway_callback, name="gateway-callback"),
     path("account/api/", views.api_keys, name="api-keys"),

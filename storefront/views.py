@@ -21,12 +21,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.models import ApiKey, ApiRequest
 from api.services import api_key_issue, api_keys_revoke
 from api.v2_actions import MULTI_LIMIT
+from billing.fees import topup_quote
 from billing.gateways import GatewayNotEnabled, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
 from billing.processors.base import NotificationRefused, ProcessorUnavailable
 from billing.services import InsufficientFunds, account_for
-from billing.topups import topup_checkout, topup_notification, topup_request
+from billing.topups import MAX_TOPUP, offered_methods, topup_checkout, topup_notification, topup_request
 from catalogue.models import Service
 from catalogue.orderable import services_on_sale
 from catalogue.pricing import customer_prices
@@ -37,7 +38,7 @@ from orders.refills import refill_refusal, refill_request
 from orders.selectors import orders_of, refills_of
 from orders.services import cancel_refusal, order_cancel, order_place, order_quote
 from panels.normalize import ServiceType
-from reseller.numbers import whole_number
+from reseller.numbers import decimal_number, whole_number
 from storefront.forms import MassOrderForm, TopUpForm, order_form, put_errors, raw_order_data
 from storefront.parsing import query_text
 from storefront.submissions import TOKEN_FIELD, submit_once
@@ -398,8 +399,23 @@ def funds(request):
             "account": account_for(request.user),
             "topups": TopUp.objects.filter(user=request.user)[:10],
             "ledger": ledger,
-            "gateways": enabled_gateways(),
+            "methods": offered_methods().values(),
         },
+    )
+
+
+@login_required
+@require_POST
+def funds_quote(request):
+    """What a top-up would cost and bring, as the customer types: the same numbers ``topup_request`` uses."""
+    method = offered_methods().get(request.POST.get("method", ""))
+    amount = decimal_number(request.POST.get("amount", ""))
+    if method is None or amount is None or not 0 < amount <= MAX_TOPUP:
+        return HttpResponse("")
+    return render(
+        request,
+        "storefront/partials/funds_quote.html",
+        {"quote": topup_quote(method=method, amount=amount), "currency": settings.PANEL_CURRENCY},
     )
 
 

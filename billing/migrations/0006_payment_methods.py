@@ -5,25 +5,17 @@ import django.db.models.deletion
 from decimal import Decimal
 from django.db import migrations, models
 
-
-# One method per processor, as the panel offered them before methods existed (a processor is still offered
-# only where PAYMENT_GATEWAYS enables it); earlier top-ups belong to their processor's method.
-DEFAULT_METHODS = [
-    ("manual", "Manual payment", "manual", 0),
-    ("stripe", "Card (Stripe)", "stripe", 10),
-    ("nowpayments", "Crypto (NOWPayments)", "nowpayments", 20),
-    ("sandbox", "Sandbox card gateway", "sandbox", 30),
-]
+from billing.methods import payment_methods_default
 
 
 def default_methods(apps, schema_editor):
+    """One method per processor, as the panel offered them before methods existed; earlier top-ups belong
+    to their processor's method."""
     PaymentMethod = apps.get_model("billing", "PaymentMethod")
     TopUp = apps.get_model("billing", "TopUp")
-    for code, name, processor, position in DEFAULT_METHODS:
-        method, _ = PaymentMethod.objects.get_or_create(
-            code=code, defaults={"name": name, "processor": processor, "position": position}
-        )
-        TopUp.objects.filter(method=processor, payment_method=None).update(payment_method=method)
+    payment_methods_default(PaymentMethod, using=schema_editor.connection.alias)
+    for method in PaymentMethod.objects.all():
+        TopUp.objects.filter(method=method.processor, payment_method=None).update(payment_method=method)
     TopUp.objects.filter(pay_amount=None).update(pay_amount=models.F("amount"))
 
 

@@ -27,7 +27,7 @@ from accounts.models import Profile
 from api.services import api_key_issue
 from audit.admin import AuditedAdmin
 from audit.models import AuditEntry
-from billing.models import TopUp
+from billing.models import PaymentMethod, TopUp
 from billing.services import account_for
 from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
 from orders.models import Order, Refill
@@ -208,6 +208,9 @@ DELETED: dict[str, Callable[[World], object]] = {
     ),
     "catalogue.customerserviceprice": lambda w: CustomerServicePrice.objects.create(
         user=w.customer, service=w.service, price=Decimal(3)
+    ),
+    "billing.paymentmethod": lambda w: PaymentMethod.objects.create(
+        code="wallet", name="Local wallet", processor="manual"
     ),
     "auth.user": lambda w: User.objects.create_user("leaver"),
     "accounts.profile": lambda w: Profile.objects.create(user=User.objects.create_user("profiled")),

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from billing.models import LedgerEntry, PaymentNotification, TopUp
+from billing.models import LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.services import account_for, balance_change, ledger_audit
 from billing.topups import topup_request
 from tests.fakes.nowpayments import SIGNATURE_HEADER, FakeNowPayments
@@ -195,3 +195,19 @@ def test_crypto_expired_cancels_and_a_bad_signature_is_refused(client, customer,
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.CANCELED and balance(customer) == D(100)
     assert PaymentNotification.objects.filter(outcome=N.REFUSED).count() == 1
+
+
+def test_a_card_fee_is_paid_at_stripe_and_a_refund_takes_back_what_was_credited(client, customer, stripe):
+    PaymentMethod.objects.filter(code="stripe").update(
+        fee_percent=D("2.9"), fee_fixed=D("0.30"), bonus_percent=D(10), bonus_from=D(40)
+    )
+    client.force_login(customer)
+    topup = pay(client, "stripe", "40")
+    assert stripe.session(topup.gateway_reference)["amount_total"] == 4146  # 40 + 1.16 + 0.30, in cents
+
+    notify(client, "stripe", stripe.complete(topup.gateway_reference))
+    assert balance(customer) == D(144)  # 41.46 paid, the 1.46 fee, the 4 bonus
+    notify(client, "stripe", stripe.refund(topup.gateway_reference))  # all 41.46 back to the card
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.REVERSED and balance(customer) == D(100)
+    assert ledger_audit(account=account_for(customer)).ok

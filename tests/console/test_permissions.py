@@ -48,6 +48,7 @@ OWNER = {
     "billing.ledgerentry": set(),
     "billing.topup": {"approve", "reject"},
     "billing.paymentnotification": set(),
+    "billing.paymentmethod": {"delete_selected"},
     # Referrals: the rate override is the one field edited (no deleting); payouts decided by actions.
     "referrals.affiliate": set(),
     "referrals.referral": set(),
