@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.core import mail
 from playwright.sync_api import expect
 
 # The README's screenshots are refreshed on demand (SCREENSHOTS=docs/screenshots bin/test …), so that an
@@ -44,3 +45,17 @@ def place_order(page, service, fields: dict[str, str]) -> int:
     message = page.get_by_text(re.compile(r"Order #\d+ placed\. Your balance is now"))
     expect(message).to_be_visible()
     return int(re.search(r"#(\d+)", message.inner_text()).group(1))
+
+
+def sign_up(page, username: str) -> None:
+    """Sign up as a visitor does: the form, the mailed link, the confirmation; signed in at the end."""
+    page.goto("/accounts/sign-up/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.com")
+    page.locator("#id_password1").fill("a-Long-pass-42")
+    page.get_by_label("Password confirmation").fill("a-Long-pass-42")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    page.goto(re.search(r"https?://\S+?(/accounts/sign-up/confirm/\S+/)", mail.outbox[-1].body).group(1))
+    page.get_by_role("button", name="Confirm and log in").click()
+    expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()

@@ -96,3 +96,7 @@ def test_review_queue_and_dashboard_in_a_browser(transactional_db, browser_page,
     page.goto(f"/admin/panels/providerservice/?provider__id__exact={provider.pk}")
     expect(page.locator("#result_list tbody tr").first).to_be_visible()
     shoot(page, "admin-provider-services")
+
+    page.goto("/admin/billing/paymentmethod/")  # the default methods, one per processor
+    expect(page.locator("#result_list tbody tr")).to_have_count(4)
+    shoot(page, "admin-payment-methods")

@@ -11,29 +11,15 @@ import time
 
 import pytest
 from django.contrib.auth.models import User
-from django.core import mail
 from playwright.sync_api import expect
 
 from catalogue.models import Service
 from orders.models import Order
 from orders.services import order_submit, orders_sync_statuses
 from storefront import views as storefront_views
-from tests.browser import htmx_settled, place_order, shoot
+from tests.browser import htmx_settled, place_order, shoot, sign_up
 
 pytestmark = pytest.mark.slow
-
-
-def sign_up(page, username: str) -> None:
-    page.goto("/accounts/sign-up/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Email").fill(f"{username}@example.com")
-    page.locator("#id_password1").fill("a-Long-pass-42")
-    page.get_by_label("Password confirmation").fill("a-Long-pass-42")
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-    page.goto(re.search(r"https?://\S+?(/accounts/sign-up/confirm/\S+/)", mail.outbox[-1].body).group(1))
-    page.get_by_role("button", name="Confirm and log in").click()
-    expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()
 
 
 def add_manual_funds_approved_in_admin(page, chromium, live_server, amount: str) -> None:
