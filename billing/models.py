@@ -160,7 +160,31 @@ class PaymentMethod(models.Model):
         return self.name
 
 
-class TopUp(models.Model):
+class OperatorDecided(models.Model):
+    """A request an operator (or a processor) decides once: when it was made and decided, by whom, and the
+    reason a refusal gives the customer. Every move of its state table is that decision."""
+
+    note = models.CharField(
+        max_length=255, blank=True, help_text="Why it was rejected, shown to the customer."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def public_status(self) -> str:
+        return self.states.public[self.status].label
+
+    def on_transition(self, source: str, to: str) -> dict:
+        return {"decided_at": timezone.now()}
+
+
+class TopUp(OperatorDecided):
     """A customer's request to add funds: paid by hand (approved by an operator) or through a gateway.
     It credits the ledger once, with the idempotency key ``deposit:topup:<id>``."""
 
@@ -217,14 +241,6 @@ class TopUp(models.Model):
         blank=True,
         help_text="The processor's id of the payment: refunds and disputes name it.",
     )
-    note = models.CharField(
-        max_length=255, blank=True, help_text="Why it was rejected, shown to the customer."
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -233,13 +249,6 @@ class TopUp(models.Model):
 
     def __str__(self) -> str:
         return f"Top-up #{self.pk}: {self.amount} {self.currency} ({self.get_status_display()})"
-
-    @property
-    def public_status(self) -> str:
-        return self.states.public[self.status].label
-
-    def on_transition(self, source: str, to: str) -> dict:
-        return {"decided_at": timezone.now()}  # every move of a top-up is a decision
 
     def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
         TopUpEvent.objects.create(

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import TopUp
+from billing.models import OperatorDecided, TopUp
 from billing.money import MONEY_FIELD
 from reseller.states import StateTable
 
@@ -61,7 +61,7 @@ class ReferralVisit(models.Model):
         return f"{self.count} visits of {self.affiliate.code} on {self.day}"
 
 
-class AffiliatePayout(models.Model):
+class AffiliatePayout(OperatorDecided):
     """An affiliate balance moved into the main balance: paid at once, or after an operator approves it.
     Its amount leaves the affiliate balance when it is asked for, and comes back if it is rejected."""
 
@@ -84,14 +84,6 @@ class AffiliatePayout(models.Model):
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="payouts")
     amount = models.DecimalField(**MONEY_FIELD)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
-    note = models.CharField(
-        max_length=255, blank=True, help_text="Why it was rejected, shown to the customer."
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -100,13 +92,6 @@ class AffiliatePayout(models.Model):
 
     def __str__(self) -> str:
         return f"Referral payout #{self.pk}: {self.amount} ({self.get_status_display()})"
-
-    @property
-    def public_status(self) -> str:
-        return self.states.public[self.status].label
-
-    def on_transition(self, source: str, to: str) -> dict:
-        return {"decided_at": timezone.now()}
 
     def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
         """Its history is the affiliate ledger and the audit trail."""
