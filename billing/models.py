@@ -48,6 +48,8 @@ class LedgerEntry(models.Model):
         REVERSAL = "reversal", "Deposit taken back"
         FEE = "fee", "Payment fee"
         BONUS = "bonus", "Deposit bonus"
+        # Referral commissions moved from the affiliate balance (``referrals``), never money paid in.
+        REFERRAL = "referral", "Referral earnings"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -171,12 +171,12 @@ def payout_request(*, user) -> AffiliatePayout:
 
 
 def _pay(payout: AffiliatePayout, *, actor, message: str) -> None:
-    """The main-balance side of a payout: an adjustment without an operator's name (it is the customer's own
-    earnings, not a correction), once per payout."""
+    """The main-balance side of a payout, once per payout: referral earnings, a kind of its own (neither money
+    paid in nor an operator's correction)."""
     balance_change(
         account=account_for(payout.affiliate.user),
         amount=payout.amount,
-        kind=LedgerEntry.Kind.ADJUSTMENT,
+        kind=LedgerEntry.Kind.REFERRAL,
         idempotency_key=f"referral-payout:{payout.pk}",
         reference=f"referral payout {payout.pk}",
         reason=f"Referral payout #{payout.pk}",

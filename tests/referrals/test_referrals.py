@@ -244,7 +244,7 @@ def test_an_instant_payout_moves_the_available_balance_into_the_main_balance(ros
     assert account_for(rosa).balance == before + 15 and affiliate_for(rosa).balance == 0
     main = LedgerEntry.objects.get(idempotency_key=f"referral-payout:{payout.pk}")
     assert (main.kind, main.amount, main.reason, main.created_by) == (
-        LedgerEntry.Kind.ADJUSTMENT,
+        LedgerEntry.Kind.REFERRAL,
         D(15),
         f"Referral payout #{payout.pk}",
         None,
