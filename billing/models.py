@@ -252,6 +252,11 @@ class TopUp(OperatorDecided):
     def __str__(self) -> str:
         return f"Top-up #{self.pk}: {self.amount} {self.currency} ({self.get_status_display()})"
 
+    @property
+    def to_pay(self) -> Decimal:
+        """What the customer pays: the amount and the fee they pay (top-ups from before fees: the amount)."""
+        return self.pay_amount if self.pay_amount is not None else self.amount
+
     def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
         TopUpEvent.objects.create(
             topup=self, from_status=source, to_status=self.status, message=message, actor=actor

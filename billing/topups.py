@@ -92,7 +92,11 @@ def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: s
     account = account_for(topup.user)
     reference = f"top-up {topup.pk}"
     balance_deposit(
-        account=account, amount=paid(topup), reference=reference, actor=actor, key=f"deposit:topup:{topup.pk}"
+        account=account,
+        amount=topup.to_pay,
+        reference=reference,
+        actor=actor,
+        key=f"deposit:topup:{topup.pk}",
     )
     if topup.fee:
         balance_change(
@@ -117,11 +121,6 @@ def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: s
     transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
     _tell_customer(topup)
     return True
-
-
-def paid(topup: TopUp) -> Decimal:
-    """What the customer pays for ``topup`` (its amount and the fee they pay)."""
-    return topup.pay_amount if topup.pay_amount is not None else topup.amount
 
 
 def _tell_customer(topup: TopUp) -> None:
@@ -187,7 +186,7 @@ def topup_checkout(*, topup: TopUp, success_url: str, cancel_url: str, notify_ur
     try:
         checkout = processor.start(
             topup_id=topup.pk,
-            amount=paid(topup),
+            amount=topup.to_pay,
             currency=topup.currency,
             description=f"Top-up #{topup.pk}",
             success_url=success_url,
@@ -267,10 +266,10 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
     if event.kind == "paid":
         # Never less than asked (a tampered or short payment); more (a crypto overpayment) credits the
         # top-up's amount, and the operator sees the difference in the notification's log.
-        if event.currency != topup.currency or to_money(event.amount) < paid(topup):
+        if event.currency != topup.currency or to_money(event.amount) < topup.to_pay:
             return (
                 N.REFUSED,
-                f"It says {event.amount} {event.currency} was paid for {paid(topup)} {topup.currency}.",
+                f"It says {event.amount} {event.currency} was paid for {topup.to_pay} {topup.currency}.",
             )
         if event.payment_reference:
             topup.payment_reference = event.payment_reference[:120]
@@ -278,7 +277,7 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
         if not _credit(topup, gateway_reference=event.reference, message=f"Paid: {gateway} confirmed it."):
             return N.IGNORED, f"Already {topup.get_status_display().lower()}."
         _reverse_early_reversals(gateway, topup)
-        surplus = to_money(event.amount) - paid(topup)
+        surplus = to_money(event.amount) - topup.to_pay
         return (
             N.APPLIED,
             f"Credited; {surplus} {topup.currency} more arrived than asked." if surplus else "Credited.",
@@ -312,7 +311,7 @@ def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
     )
     credited = topup.amount + topup.bonus
     # Processors say how much went back in all (a second partial refund says the total): the rest is due now.
-    share = min(to_money(amount) or paid(topup), paid(topup)) / paid(topup)
+    share = min(to_money(amount) or topup.to_pay, topup.to_pay) / topup.to_pay
     due = to_money(credited * share) - taken
     if due > 0:
         balance_change(
@@ -340,4 +339,4 @@ def _reverse_early_reversals(gateway: str, topup: TopUp) -> None:
     )
     for notification in early:
         why = f"{notification.kind} at {gateway}"
-        _take_back(topup, notification.amount or paid(topup), why=why)
+        _take_back(topup, notification.amount or topup.to_pay, why=why)

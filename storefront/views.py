@@ -446,7 +446,7 @@ def sandbox_pay(request, pk: int):
     if request.method == "POST":
         paid = "pay" in request.POST
         signed = sandbox.sign(
-            topup_id=topup.pk, paid=paid, amount=topup.amount, gateway_reference=f"sbx_{topup.pk}"
+            topup_id=topup.pk, paid=paid, amount=topup.to_pay, gateway_reference=f"sbx_{topup.pk}"
         )
         return render(request, "storefront/sandbox_return.html", {"signed": signed})
     return render(request, "storefront/sandbox_pay.html", {"topup": topup})

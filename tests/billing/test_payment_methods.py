@@ -12,7 +12,7 @@ from billing.fees import topup_quote
 from billing.models import LedgerEntry, PaymentMethod, TopUp
 from billing.services import account_for, ledger_audit
 from billing.topups import offered_methods, topup_approve, topup_request
-from tests.storefront.support import rendered
+from tests.storefront.support import notify, rendered
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -105,3 +105,17 @@ def test_the_funds_page_lists_methods_shows_safe_instructions_and_previews(clien
     client.post("/funds/", rendered({"amount": "200", "method": "bank-eur", "reference": "SEPA-9"}))
     topup = TopUp.objects.get()
     assert (topup.payment_method, topup.pay_amount, topup.reference) == (bank, D("205.30"), "SEPA-9")
+
+
+def test_the_sandbox_asks_for_and_signs_the_amount_with_its_fee(client, customer):
+    PaymentMethod.objects.filter(code="sandbox").update(fee_fixed=D(1))
+    client.force_login(customer)
+    client.post("/funds/", rendered({"amount": "30", "method": "sandbox"}))
+    topup = TopUp.objects.get()
+    assert "Pay 31.0000 USD" in client.get(f"/funds/sandbox/{topup.pk}/").content.decode()
+    page = client.post(f"/funds/sandbox/{topup.pk}/", {"pay": ""}).content.decode()  # the form to post back
+    signed = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+    assert signed["amount"] == "31.0000"
+    assert notify(client, "sandbox", signed)["Location"] == "/funds/"  # as the browser posts it back
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.CREDITED and account_for(customer).balance == D(130)
