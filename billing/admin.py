@@ -128,6 +128,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
             "Fee and bonus",
             {"fields": ["fee_percent", "fee_fixed", "fee_payer", "bonus_percent", "bonus_from"]},
         ),
+        ("Crypto", {"fields": ["accept_partial"]}),
         ("Manual methods", {"fields": ["instructions"]}),
     ]
 

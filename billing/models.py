@@ -144,6 +144,12 @@ class PaymentMethod(models.Model):
         validators=[MinValueValidator(Decimal(0))],
         help_text="The bonus threshold.",
     )
+    accept_partial = models.BooleanField(
+        "credit partial payments",
+        default=False,
+        help_text="Crypto: a payment that arrives short is credited for what arrived (otherwise it waits for "
+        "the rest, and the operator sees it in the payment notifications).",
+    )
     instructions = models.TextField(
         blank=True,
         help_text="Manual methods: where to send the money (Markdown). Customers see it with the reference "
@@ -226,6 +232,13 @@ class TopUp(OperatorDecided):
     bonus = models.DecimalField(**MONEY_FIELD, default=Decimal(0))
     pay_amount = models.DecimalField(
         **MONEY_FIELD, null=True, blank=True, help_text="What the customer pays: the amount and the fee."
+    )
+    received = models.DecimalField(
+        **MONEY_FIELD,
+        null=True,
+        blank=True,
+        help_text="What arrived in all, as credited: short of what was asked (a partial crypto payment "
+        "credited) or more (an overpayment).",
     )
     currency = models.CharField(max_length=3, default=panel_currency, editable=False)
     reference = models.CharField(

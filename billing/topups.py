@@ -12,6 +12,7 @@ deposit back, overdrawing the balance if it must (the money is gone already). Ev
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,16 +23,17 @@ from django.db.models import Sum
 from audit.services import audit_record
 from billing.fees import CENT, topup_quote
 from billing.gateways import enabled_gateway, enabled_gateways
-from billing.models import LedgerEntry, PaymentMethod, PaymentNotification, TopUp
+from billing.models import LedgerEntry, PaymentMethod, PaymentNotification, TopUp, TopUpEvent
 from billing.money import to_money
 from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
 from billing.processors.stripe import minor_units
-from billing.services import account_for, balance_change, balance_deposit
+from billing.services import account_for, balance_change
 from referrals.services import commission_credit, commission_reverse
 from reseller.states import transition
 
 logger = logging.getLogger(__name__)
 N = PaymentNotification.Outcome
+K = LedgerEntry.Kind
 
 MIN_TOPUP = Decimal("1")
 MAX_TOPUP = Decimal("100000")
@@ -83,44 +85,87 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
     )
 
 
-def _credit(topup: TopUp, *, actor=None, gateway_reference: str = "", message: str) -> bool:
-    """Credit a locked top-up the table lets be credited: what was paid, less the fee the customer paid, and
-    the bonus — each its own ledger entry, each once. False when it was already decided (a repeated
-    notification or click)."""
-    if not TopUp.states.allows(topup.status, TopUp.Status.CREDITED):
-        return False
-    account = account_for(topup.user)
-    reference = f"top-up {topup.pk}"
-    balance_deposit(
-        account=account,
-        amount=topup.to_pay,
-        reference=reference,
-        actor=actor,
-        key=f"deposit:topup:{topup.pk}",
+@dataclass(frozen=True)
+class Credited:
+    """What a top-up credits for what arrived: the deposit (all that arrived), the fee (its share of it) and
+    the bonus (on the amount, if that still reaches the method's threshold)."""
+
+    deposit: Decimal
+    fee: Decimal
+    bonus: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return self.deposit - self.fee
+
+
+def credited_for(topup: TopUp, received: Decimal) -> Credited:
+    if received == topup.to_pay:
+        return Credited(deposit=received, fee=topup.fee, bonus=topup.bonus)
+    amount = to_money(topup.amount * received / topup.to_pay)
+    bonus = (
+        topup_quote(method=topup.payment_method, amount=amount).bonus
+        if topup.payment_method
+        else to_money(topup.bonus * received / topup.to_pay)
     )
-    if topup.fee:
-        balance_change(
-            account=account,
-            amount=-topup.fee,
-            kind=LedgerEntry.Kind.FEE,
-            idempotency_key=f"fee:topup:{topup.pk}",
-            reference=reference,
-            actor=actor,
+    return Credited(deposit=received, fee=received - amount, bonus=bonus)
+
+
+def _credit(
+    topup: TopUp, *, actor=None, gateway_reference: str = "", message: str, received: Decimal | None = None
+) -> bool:
+    """Credit a locked top-up for what arrived in all (``received``; what it asked when none is said): the
+    deposit, the fee the customer paid and the bonus, each its own ledger entry. More arriving later (a crypto
+    payment completed after a partial one was credited) credits the difference. False when there is nothing
+    to do (already decided, a repeated notification or click)."""
+    received = topup.to_pay if received is None else to_money(received)
+    first = topup.status != TopUp.Status.CREDITED
+    if first and not TopUp.states.allows(topup.status, TopUp.Status.CREDITED):
+        return False
+    if not first and received <= topup.received:
+        return False
+    figures = credited_for(topup, received)
+    _ledger_to(topup, figures, actor=actor)
+    commission_credit(topup=topup, amount=figures.amount)  # the referrer's share, in this transaction
+    topup.received = received
+    changes = {"received": received}
+    if first:
+        changes |= {"decided_by": actor, "gateway_reference": gateway_reference or topup.gateway_reference}
+        transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
+        _tell_customer(topup)
+    else:
+        TopUp.objects.filter(pk=topup.pk).update(**changes)
+        TopUpEvent.objects.create(
+            topup=topup, from_status=topup.status, to_status=topup.status, message=message[:255], actor=actor
         )
-    if topup.bonus:
-        balance_change(
-            account=account,
-            amount=topup.bonus,
-            kind=LedgerEntry.Kind.BONUS,
-            idempotency_key=f"bonus:topup:{topup.pk}",
-            reference=reference,
-            actor=actor,
-        )
-    commission_credit(topup=topup)  # the referrer's share, in this transaction
-    changes = {"decided_by": actor, "gateway_reference": gateway_reference or topup.gateway_reference}
-    transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
-    _tell_customer(topup)
     return True
+
+
+def _ledger_to(topup: TopUp, figures: Credited, *, actor) -> None:
+    """Bring the top-up's deposit, fee and bonus entries to ``figures``, writing the difference from what is
+    there: once per level reached (the first of each kind keeps its plain key, ``deposit:topup:<id>``)."""
+    reference = f"top-up {topup.pk}"
+    there = dict(
+        LedgerEntry.objects.filter(reference=reference, kind__in=[K.DEPOSIT, K.FEE, K.BONUS])
+        .values_list("kind")
+        .annotate(total=Sum("amount"))
+    )
+    for kind, name, target in (
+        (K.DEPOSIT, "deposit", figures.deposit),
+        (K.FEE, "fee", -figures.fee),
+        (K.BONUS, "bonus", figures.bonus),
+    ):
+        before = there.get(kind) or Decimal(0)
+        if target == before:
+            continue
+        balance_change(
+            account=account_for(topup.user),
+            amount=target - before,
+            kind=kind,
+            idempotency_key=f"{name}:topup:{topup.pk}" + (f":{target}" if before else ""),
+            reference=reference,
+            actor=actor,
+        )
 
 
 def _tell_customer(topup: TopUp) -> None:
@@ -263,10 +308,14 @@ def _topup_of(gateway: str, event: PaymentEvent) -> TopUp | None:
 
 
 def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
-    if event.kind == "paid":
-        # Never less than asked (a tampered or short payment); more (a crypto overpayment) credits the
-        # top-up's amount, and the operator sees the difference in the notification's log.
-        if event.currency != topup.currency or to_money(event.amount) < topup.to_pay:
+    partial = event.kind == "partially_paid"
+    if event.kind == "paid" or partial:
+        arrived = to_money(event.amount)
+        accepts_partial = topup.payment_method is not None and topup.payment_method.accept_partial
+        # Short of what was asked (a partial payment, a tampered one): credited only where the method says so.
+        if event.currency != topup.currency or (arrived < topup.to_pay and not accepts_partial):
+            if partial:
+                return N.IGNORED, f"{arrived} {event.currency} of {topup.to_pay} arrived: not credited."
             return (
                 N.REFUSED,
                 f"It says {event.amount} {event.currency} was paid for {topup.to_pay} {topup.currency}.",
@@ -274,14 +323,13 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
         if event.payment_reference:
             topup.payment_reference = event.payment_reference[:120]
             TopUp.objects.filter(pk=topup.pk).update(payment_reference=topup.payment_reference)
-        if not _credit(topup, gateway_reference=event.reference, message=f"Paid: {gateway} confirmed it."):
+        what = f"{arrived} of {topup.to_pay} arrived" if arrived != topup.to_pay else "paid"
+        if not _credit(
+            topup, gateway_reference=event.reference, message=f"{gateway}: {what}.", received=arrived
+        ):
             return N.IGNORED, f"Already {topup.get_status_display().lower()}."
         _reverse_early_reversals(gateway, topup)
-        surplus = to_money(event.amount) - topup.to_pay
-        return (
-            N.APPLIED,
-            f"Credited; {surplus} {topup.currency} more arrived than asked." if surplus else "Credited.",
-        )
+        return N.APPLIED, f"Credited for {arrived} {topup.currency} ({what})."
     if event.kind in ("failed", "expired", "canceled"):
         if topup.status != TopUp.Status.PENDING:
             return N.IGNORED, f"Already {topup.get_status_display().lower()}."
@@ -293,8 +341,6 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
         if topup.status not in (TopUp.Status.CREDITED, TopUp.Status.REVERSED):
             return N.IGNORED, "Before the payment was credited: taken back when it is."
         return N.APPLIED, _take_back(topup, event.amount, why=f"{event.kind} at {gateway}")
-    if event.kind == "partially_paid":
-        return N.IGNORED, f"{event.amount} {event.currency} of {topup.amount} arrived: not credited."
     return N.IGNORED, f"Nothing to do ({event.raw_status or event.kind})."
 
 
@@ -309,9 +355,11 @@ def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
         )["total"]
         or Decimal(0)
     )
-    credited = topup.amount + topup.bonus
+    received = topup.received if topup.received is not None else topup.to_pay
+    figures = credited_for(topup, received)
+    credited = figures.amount + figures.bonus
     # Processors say how much went back in all (a second partial refund says the total): the rest is due now.
-    share = min(to_money(amount) or topup.to_pay, topup.to_pay) / topup.to_pay
+    share = min(to_money(amount) or received, received) / received
     due = to_money(credited * share) - taken
     if due > 0:
         balance_change(
@@ -324,7 +372,7 @@ def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
             allow_overdraw=True,
         )
         # The commission was on the amount: its share goes back as the amount's did (the bonus is ours).
-        commission_reverse(topup=topup, taken_back=to_money((taken + due) * topup.amount / credited))
+        commission_reverse(topup=topup, share=(taken + due) / credited)
         logger.warning("Top-up %s: %s %s taken back (%s)", topup.pk, due, topup.currency, why)
     if taken + max(due, Decimal(0)) >= credited and topup.status == TopUp.Status.CREDITED:
         transition(topup, TopUp.Status.REVERSED, message=f"Taken back: {why}."[:255])
@@ -339,4 +387,4 @@ def _reverse_early_reversals(gateway: str, topup: TopUp) -> None:
     )
     for notification in early:
         why = f"{notification.kind} at {gateway}"
-        _take_back(topup, notification.amount or topup.to_pay, why=why)
+        _take_back(topup, notification.amount or topup.received or topup.to_pay, why=why)

@@ -104,47 +104,53 @@ def _entry_write(
     return entry
 
 
-def commission_credit(*, topup: TopUp) -> AffiliateEntry | None:
-    """The referrer's commission on a deposit just credited, once per top-up. Call it in the credit's
-    transaction, so the deposit and its commission are written together or not at all."""
+def commission_credit(*, topup: TopUp, amount: Decimal) -> AffiliateEntry | None:
+    """The referrer's commission on ``amount`` of a deposit credited (in all, so far: a crypto payment may be
+    credited in parts), the difference from what it earned on it before. Call it in the credit's transaction,
+    so the deposit and its commission are written together or not at all."""
     referral = Referral.objects.select_related("referrer").filter(referred_id=topup.user_id).first()
     if referral is None:
         return None
     percent = commission_percent(referral.referrer)
-    amount = to_money(topup.amount * percent / 100)
-    if amount <= 0:
+    due_in_all = to_money(amount * percent / 100)
+    earned = _total(topup, E.COMMISSION)
+    if due_in_all <= earned:
         return None
     return _entry_write(
         affiliate=referral.referrer,
-        amount=amount,
+        amount=due_in_all - earned,
         kind=E.COMMISSION,
-        key=f"commission:topup:{topup.pk}",
-        reason=f"{percent}% of top-up #{topup.pk} ({topup.amount} {topup.currency}) by {topup.user}",
+        key=f"commission:topup:{topup.pk}" + (f":{due_in_all}" if earned else ""),
+        reason=f"{percent}% of top-up #{topup.pk} ({amount} {topup.currency}) by {topup.user}",
         topup=topup,
     )
 
 
-def commission_reverse(*, topup: TopUp, taken_back: Decimal) -> AffiliateEntry | None:
-    """``taken_back`` of the deposit (in all, so far) went back to the payer: the commission on it goes back
-    in proportion, the whole of it once the whole deposit did. Call it in the take-back's transaction."""
-    earned = AffiliateEntry.objects.filter(idempotency_key=f"commission:topup:{topup.pk}").first()
-    if earned is None:
+def commission_reverse(*, topup: TopUp, share: Decimal) -> AffiliateEntry | None:
+    """``share`` of the deposit (in all, so far) went back to the payer: the same share of the commission on
+    it goes back, the whole of it once the whole deposit did. Call it in the take-back's transaction."""
+    earned = _total(topup, E.COMMISSION)
+    if earned <= 0:
         return None
-    due_in_all = min(to_money(earned.amount * taken_back / topup.amount), earned.amount)
-    reversed_before = -(
-        AffiliateEntry.objects.filter(kind=E.REVERSAL, topup=topup).aggregate(total=Sum("amount"))["total"]
-        or Decimal(0)
-    )
+    due_in_all = min(to_money(earned * share), earned)
+    reversed_before = -_total(topup, E.REVERSAL)
     if due_in_all <= reversed_before:
         return None
+    affiliate = AffiliateEntry.objects.filter(topup=topup, kind=E.COMMISSION).first().affiliate
     return _entry_write(
-        affiliate=earned.affiliate,
+        affiliate=affiliate,
         amount=-(due_in_all - reversed_before),
         kind=E.REVERSAL,
         key=f"commission-reversal:topup:{topup.pk}:{due_in_all}",
-        reason=f"{taken_back} of top-up #{topup.pk} went back to the payer",
+        reason=f"{to_money(share * 100)}% of top-up #{topup.pk} went back to the payer",
         topup=topup,
     )
+
+
+def _total(topup: TopUp, kind: str) -> Decimal:
+    return AffiliateEntry.objects.filter(topup=topup, kind=kind).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal(0)
 
 
 def payout_request(*, user) -> AffiliatePayout:

@@ -211,3 +211,35 @@ def test_a_card_fee_is_paid_at_stripe_and_a_refund_takes_back_what_was_credited(
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.REVERSED and balance(customer) == D(100)
     assert ledger_audit(account=account_for(customer)).ok
+
+
+def test_crypto_credits_what_arrived_where_the_method_accepts_partial_payments(client, customer, nowpayments):
+    PaymentMethod.objects.filter(code="nowpayments").update(accept_partial=True, bonus_percent=10, bonus_from=40)
+    client.force_login(customer)
+    topup = pay(client, "nowpayments", "50")
+    invoice = nowpayments.invoices[topup.gateway_reference]
+
+    half = nowpayments.ipn(topup.gateway_reference, "partially_paid")  # half the coins arrived
+    notify(client, "nowpayments", half)
+    notify(client, "nowpayments", half)  # repeated
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.CREDITED and topup.received == D(25)
+    assert balance(customer) == D(125)  # 25 arrived: under the 40 of the bonus
+
+    notify(client, "nowpayments", nowpayments.ipn(topup.gateway_reference, "finished"))  # the rest came
+    topup.refresh_from_db()
+    assert topup.received == D(50) and balance(customer) == D(155)  # 50 and now its 5 bonus
+    assert [(e.kind, e.amount) for e in LedgerEntry.objects.filter(reference=f"top-up {topup.pk}")] == [
+        (LedgerEntry.Kind.BONUS, D(5)),
+        (LedgerEntry.Kind.DEPOSIT, D(25)),
+        (LedgerEntry.Kind.DEPOSIT, D(25)),
+    ]  # newest first: each level once
+
+    more = invoice.pay_amount * D("1.2")  # and an overpayment on top, at the invoice's rate
+    notify(client, "nowpayments", nowpayments.ipn(topup.gateway_reference, "finished", actually_paid=more))
+    topup.refresh_from_db()
+    assert topup.received == D(60) and balance(customer) == D(166)  # what actually arrived, its bonus too
+    notify(client, "nowpayments", nowpayments.ipn(topup.gateway_reference, "refunded", actually_paid=more))
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.REVERSED and balance(customer) == D(100)
+    assert ledger_audit(account=account_for(customer)).ok

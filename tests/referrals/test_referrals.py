@@ -149,7 +149,7 @@ def test_a_credited_deposit_earns_its_commission_once(rosa, code, owner_client):
     topup = TopUp.objects.create(user=neo, amount=D("40"), method=TopUp.Method.MANUAL, reference="r")
     for _ in range(2):  # approved twice (two operators, a double click)
         owner_client.post("/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk]})
-    commission_credit(topup=topup)  # and called again: the key makes it once
+    commission_credit(topup=topup, amount=topup.amount)  # and called again: the key makes it once
 
     assert account_for(neo).balance == D(40)
     assert entries(rosa) == [(E.COMMISSION, D("2.0000"))]  # 5% of 40
@@ -299,7 +299,8 @@ def test_payouts_at_once_never_overdraw():
     affiliate = affiliate_for(rosa)
     neo = customer_sign_up(username="neo", email="neo@example.com", password=PASSWORD)
     Referral.objects.create(referrer=affiliate, referred=neo)
-    commission_credit(topup=TopUp.objects.create(user=neo, amount=D(400), method=TopUp.Method.MANUAL))
+    topup = TopUp.objects.create(user=neo, amount=D(400), method=TopUp.Method.MANUAL)
+    commission_credit(topup=topup, amount=topup.amount)
     paid, refused = [], []
     start = threading.Barrier(8)
 
