@@ -107,6 +107,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         "name",
         "code",
         "processor",
+        "currency",
         "enabled",
         "position",
         "min_amount",
@@ -122,7 +123,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
     fieldsets = [
-        (None, {"fields": ["name", "code", "processor", "enabled", "position"]}),
+        (None, {"fields": ["name", "code", "processor", "currency", "enabled", "position"]}),
         ("Limits", {"fields": ["min_amount", "max_amount"]}),
         (
             "Fee and bonus",
@@ -151,6 +152,8 @@ class TopUpAdmin(ActionsOnlyAdmin):
         "method",
         "amount",
         "currency",
+        "charge_amount",
+        "charge_currency",
         "reference",
         "status",
         "decided_by",

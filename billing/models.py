@@ -113,6 +113,12 @@ class PaymentMethod(models.Model):
     )
     name = models.CharField(max_length=80, help_text="What customers see, e.g. Bank transfer (EUR).")
     processor = models.CharField(max_length=16, choices=Processor.choices)
+    currency = models.CharField(
+        max_length=3,
+        default=panel_currency,
+        help_text="What customers pay in (ISO code). Another than the panel's is converted at the currency "
+        "rates; without a rate for it the method is not offered.",
+    )
     enabled = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0, help_text="Smaller first on the funds page.")
     min_amount = models.DecimalField(
@@ -194,7 +200,7 @@ class OperatorDecided(models.Model):
 
 class TopUp(OperatorDecided):
     """A customer's request to add funds: paid by hand (approved by an operator) or through a gateway.
-    It credits the ledger once, with the idempotency key ``deposit:topup:<id>``."""
+    It credits the ledger once (``billing.topups``: the processor's payment, or the top-up, in the keys)."""
 
     Method = Processor
 
@@ -233,6 +239,10 @@ class TopUp(OperatorDecided):
     pay_amount = models.DecimalField(
         **MONEY_FIELD, null=True, blank=True, help_text="What the customer pays: the amount and the fee."
     )
+    charge_amount = models.DecimalField(
+        **MONEY_FIELD, null=True, blank=True, help_text="What the customer is asked, in its currency."
+    )
+    charge_currency = models.CharField(max_length=3, blank=True)
     received = models.DecimalField(
         **MONEY_FIELD,
         null=True,

@@ -15,19 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
 from audit.services import audit_record
-from billing.fees import CENT, topup_quote
+from billing.fees import CENT, NoRate, topup_quote
 from billing.gateways import enabled_gateway, enabled_gateways
 from billing.models import LedgerEntry, PaymentMethod, PaymentNotification, TopUp, TopUpEvent
 from billing.money import to_money
 from billing.processors.base import NotificationRefused, PaymentEvent, ProcessorUnavailable
 from billing.processors.stripe import minor_units
 from billing.services import account_for, balance_change
+from catalogue.pricing import currency_rates
 from referrals.services import commission_credit, commission_reverse
 from reseller.states import transition
 
@@ -41,10 +41,13 @@ MAX_TOPUP = Decimal("100000")
 
 def offered_methods() -> dict[str, PaymentMethod]:
     """What customers may pay with, by code, in the funds page's order: the enabled methods whose processor is
-    enabled here (``billing.gateways``); a manual method needs none."""
+    enabled here (``billing.gateways``; a manual method needs none) and whose currency has a rate."""
     processors = {TopUp.Method.MANUAL, *enabled_gateways()}
+    currencies = currency_rates()
     return {
-        method.code: method for method in PaymentMethod.objects.filter(enabled=True, processor__in=processors)
+        method.code: method
+        for method in PaymentMethod.objects.filter(enabled=True, processor__in=processors)
+        if method.currency in currencies
     }
 
 
@@ -67,10 +70,13 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
     if not low <= amount <= high:
         low, high = (limit.quantize(CENT) for limit in (low, high))
         raise ValidationError({"amount": f"With {payment_method.name}, add between {low} and {high}."})
-    quote = topup_quote(method=payment_method, amount=amount)
+    try:
+        quote = topup_quote(method=payment_method, amount=amount)
+    except NoRate:
+        raise ValidationError({"method": "Choose a payment method."}) from None  # its rate went meanwhile
     if payment_method.processor == TopUp.Method.STRIPE:
         try:
-            minor_units(quote.pay_amount, settings.PANEL_CURRENCY)
+            minor_units(quote.charge_amount, quote.charge_currency)
         except ValueError:
             raise ValidationError({"amount": "Cards are charged in whole cents: round the amount."}) from None
     return TopUp.objects.create(
@@ -81,6 +87,8 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
         fee=quote.fee,
         bonus=quote.bonus,
         pay_amount=quote.pay_amount,
+        charge_amount=quote.charge_amount,
+        charge_currency=quote.charge_currency,
         reference=reference.strip()[:120] if manual else "",
     )
 
@@ -143,8 +151,11 @@ def _credit(
 
 def _ledger_to(topup: TopUp, figures: Credited, *, actor) -> None:
     """Bring the top-up's deposit, fee and bonus entries to ``figures``, writing the difference from what is
-    there: once per level reached (the first of each kind keeps its plain key, ``deposit:topup:<id>``)."""
+    there: once per level reached. A processor's payment is in the keys (``deposit:stripe:<session>``): it
+    credits once, whatever top-up a notification names; a manual one has the top-up's
+    (``deposit:topup:<id>``)."""
     reference = f"top-up {topup.pk}"
+    paid_by = f"{topup.method}:{topup.gateway_reference}" if topup.gateway_reference else f"topup:{topup.pk}"
     there = dict(
         LedgerEntry.objects.filter(reference=reference, kind__in=[K.DEPOSIT, K.FEE, K.BONUS])
         .values_list("kind")
@@ -162,10 +173,27 @@ def _ledger_to(topup: TopUp, figures: Credited, *, actor) -> None:
             account=account_for(topup.user),
             amount=target - before,
             kind=kind,
-            idempotency_key=f"{name}:topup:{topup.pk}" + (f":{target}" if before else ""),
+            idempotency_key=f"{name}:{paid_by}" + (f":{target}" if before else ""),
             reference=reference,
             actor=actor,
         )
+
+
+def charged(topup: TopUp) -> Decimal:
+    """What the customer is asked, in ``charged_in``: the method's currency (older top-ups: the panel's)."""
+    return topup.charge_amount if topup.charge_amount is not None else topup.to_pay
+
+
+def charged_in(topup: TopUp) -> str:
+    return topup.charge_currency or topup.currency
+
+
+def in_panel_money(topup: TopUp, amount: Decimal) -> Decimal:
+    """A processor's ``amount`` (in what the top-up was charged in) as the panel's money: its share of what
+    was asked is that share of what the top-up pays in the panel's money, whatever the rate since."""
+    if charged(topup) == topup.to_pay and charged_in(topup) == topup.currency:
+        return to_money(amount)
+    return to_money(topup.to_pay * to_money(amount) / charged(topup))
 
 
 def _tell_customer(topup: TopUp) -> None:
@@ -231,8 +259,8 @@ def topup_checkout(*, topup: TopUp, success_url: str, cancel_url: str, notify_ur
     try:
         checkout = processor.start(
             topup_id=topup.pk,
-            amount=topup.to_pay,
-            currency=topup.currency,
+            amount=charged(topup),
+            currency=charged_in(topup),
             description=f"Top-up #{topup.pk}",
             success_url=success_url,
             cancel_url=cancel_url,
@@ -310,15 +338,15 @@ def _topup_of(gateway: str, event: PaymentEvent) -> TopUp | None:
 def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
     partial = event.kind == "partially_paid"
     if event.kind == "paid" or partial:
-        arrived = to_money(event.amount)
+        arrived = in_panel_money(topup, event.amount)
         accepts_partial = topup.payment_method is not None and topup.payment_method.accept_partial
         # Short of what was asked (a partial payment, a tampered one): credited only where the method says so.
-        if event.currency != topup.currency or (arrived < topup.to_pay and not accepts_partial):
+        if event.currency != charged_in(topup) or (arrived < topup.to_pay and not accepts_partial):
             if partial:
                 return N.IGNORED, f"{arrived} {event.currency} of {topup.to_pay} arrived: not credited."
             return (
                 N.REFUSED,
-                f"It says {event.amount} {event.currency} was paid for {topup.to_pay} {topup.currency}.",
+                f"It says {event.amount} {event.currency} was paid for {charged(topup)} {charged_in(topup)}.",
             )
         if event.payment_reference:
             topup.payment_reference = event.payment_reference[:120]
@@ -340,7 +368,8 @@ def _decide(gateway: str, topup: TopUp, event: PaymentEvent) -> tuple[str, str]:
     if event.kind in ("refunded", "disputed"):
         if topup.status not in (TopUp.Status.CREDITED, TopUp.Status.REVERSED):
             return N.IGNORED, "Before the payment was credited: taken back when it is."
-        return N.APPLIED, _take_back(topup, event.amount, why=f"{event.kind} at {gateway}")
+        back = in_panel_money(topup, event.amount)
+        return N.APPLIED, _take_back(topup, back, why=f"{event.kind} at {gateway}")
     return N.IGNORED, f"Nothing to do ({event.raw_status or event.kind})."
 
 
@@ -387,4 +416,5 @@ def _reverse_early_reversals(gateway: str, topup: TopUp) -> None:
     )
     for notification in early:
         why = f"{notification.kind} at {gateway}"
-        _take_back(topup, notification.amount or topup.received or topup.to_pay, why=why)
+        back = in_panel_money(topup, notification.amount) if notification.amount else topup.received
+        _take_back(topup, back, why=why)

@@ -21,13 +21,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.models import ApiKey, ApiRequest
 from api.services import api_key_issue, api_keys_revoke
 from api.v2_actions import MULTI_LIMIT
-from billing.fees import topup_quote
+from billing.fees import NoRate, topup_quote
 from billing.gateways import GatewayNotEnabled, enabled_gateway, enabled_gateways
 from billing.models import TopUp
 from billing.money import to_money
 from billing.processors.base import NotificationRefused, ProcessorUnavailable
 from billing.services import InsufficientFunds, account_for
-from billing.topups import MAX_TOPUP, offered_methods, topup_checkout, topup_notification, topup_request
+from billing.topups import (
+    MAX_TOPUP,
+    charged,
+    charged_in,
+    offered_methods,
+    topup_checkout,
+    topup_notification,
+    topup_request,
+)
 from catalogue.models import Service
 from catalogue.orderable import services_on_sale
 from catalogue.pricing import customer_prices
@@ -412,10 +420,12 @@ def funds_quote(request):
     amount = decimal_number(request.POST.get("amount", ""))
     if method is None or amount is None or not 0 < amount <= MAX_TOPUP:
         return HttpResponse("")
+    try:
+        quote = topup_quote(method=method, amount=amount)
+    except NoRate:  # its rate went since the page was shown
+        return HttpResponse("")
     return render(
-        request,
-        "storefront/partials/funds_quote.html",
-        {"quote": topup_quote(method=method, amount=amount), "currency": settings.PANEL_CURRENCY},
+        request, "storefront/partials/funds_quote.html", {"quote": quote, "currency": settings.PANEL_CURRENCY}
     )
 
 
@@ -446,10 +456,18 @@ def sandbox_pay(request, pk: int):
     if request.method == "POST":
         paid = "pay" in request.POST
         signed = sandbox.sign(
-            topup_id=topup.pk, paid=paid, amount=topup.to_pay, gateway_reference=f"sbx_{topup.pk}"
+            topup_id=topup.pk,
+            paid=paid,
+            amount=charged(topup),
+            currency=charged_in(topup),
+            gateway_reference=f"sbx_{topup.pk}",
         )
         return render(request, "storefront/sandbox_return.html", {"signed": signed})
-    return render(request, "storefront/sandbox_pay.html", {"topup": topup})
+    return render(
+        request,
+        "storefront/sandbox_pay.html",
+        {"topup": topup, "amount": charged(topup), "currency": charged_in(topup)},
+    )
 
 
 @csrf_exempt  # called by the processor, not by a form of ours: the signature is the proof

@@ -21,6 +21,8 @@ from panels.models import ProviderService
 from panels.services import balance_sync, provider_upsert
 from panels.simulator import Simulator, SimulatorServer
 from tests.builders import order_in
+from tests.fakes.nowpayments import FakeNowPayments
+from tests.fakes.stripe import FakeStripe
 from tests.orders.support import service_of
 
 
@@ -274,3 +276,26 @@ def browser_page(chromium, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# --- payment processors ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stripe(settings):
+    """The local Stripe, enabled as the panel's card processor."""
+    with FakeStripe() as fake:
+        settings.PAYMENT_GATEWAYS = ["stripe"]
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = fake.secret_key, fake.webhook_secret
+        settings.STRIPE_API_BASE = fake.url
+        yield fake
+
+
+@pytest.fixture
+def nowpayments(settings):
+    """The local NOWPayments, enabled as the panel's crypto processor."""
+    with FakeNowPayments() as fake:
+        settings.PAYMENT_GATEWAYS = ["nowpayments"]
+        settings.NOWPAYMENTS_API_KEY, settings.NOWPAYMENTS_IPN_SECRET = fake.api_key, fake.ipn_secret
+        settings.NOWPAYMENTS_API_BASE = fake.url
+        yield fake

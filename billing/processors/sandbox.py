@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from billing.processors.base import Checkout, NotificationRefused, PaymentEvent
 
-FIELDS = ("topup", "status", "amount", "payment")
+FIELDS = ("topup", "status", "amount", "currency", "payment")
 
 
 def _signature(fields: dict[str, str]) -> str:
@@ -31,12 +31,15 @@ class SandboxProcessor:
     def start(self, *, topup_id: int, amount, currency, description, success_url, cancel_url, notify_url):
         return Checkout(reverse("storefront:sandbox-pay", args=[topup_id]), f"sbx_{topup_id}")
 
-    def sign(self, *, topup_id: int, paid: bool, amount: Decimal, gateway_reference: str) -> dict[str, str]:
+    def sign(
+        self, *, topup_id: int, paid: bool, amount: Decimal, gateway_reference: str, currency: str = ""
+    ) -> dict[str, str]:
         """What the sandbox's payment page sends back: the fields and their HMAC-SHA256."""
         fields = {
             "topup": str(topup_id),
             "status": "paid" if paid else "canceled",
             "amount": str(amount),
+            "currency": currency or settings.PANEL_CURRENCY,
             "payment": gateway_reference,
         }
         return {**fields, "signature": _signature(fields)}
@@ -62,7 +65,7 @@ class SandboxProcessor:
                 reference=f"sbx_{topup_id}",
                 payment_reference=fields["payment"],
                 amount=amount if paid else Decimal(0),
-                currency=settings.PANEL_CURRENCY,
+                currency=fields["currency"],
                 raw_status=fields["status"],
             )
         ]

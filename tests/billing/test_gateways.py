@@ -117,7 +117,9 @@ def test_a_sandbox_that_is_not_enabled_is_neither_offered_nor_credited(client, c
     earlier.refresh_from_db()
     assert earlier.status == TopUp.Status.PENDING
     assert account_for(customer).balance == 100
-    assert not LedgerEntry.objects.filter(idempotency_key=f"deposit:topup:{earlier.pk}").exists()
+    assert not LedgerEntry.objects.filter(
+        kind=LedgerEntry.Kind.DEPOSIT, reference=f"top-up {earlier.pk}"
+    ).exists()
 
 
 def test_topup_request_refuses_a_gateway_that_is_not_enabled(customer):
@@ -162,7 +164,9 @@ def test_operators_decide_manual_payments_only(admin_client, admin_user, custome
     ).content.decode()
     assert "only the gateway" in page and "1 payment(s) credited" in page
     assert account_for(customer).balance == 125  # the manual one only
-    assert not LedgerEntry.objects.filter(idempotency_key=f"deposit:topup:{started.pk}").exists()
+    assert not LedgerEntry.objects.filter(
+        kind=LedgerEntry.Kind.DEPOSIT, reference=f"top-up {started.pk}"
+    ).exists()
     with pytest.raises(ValidationError, match="only the gateway"):
         topup_reject(topup=started, actor=admin_user, note="Not seen")
     with pytest.raises(ValidationError, match="only the gateway"):
@@ -192,4 +196,6 @@ def test_a_payment_the_gateway_canceled_and_then_took_is_credited_once(client, c
 
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.CREDITED and account_for(customer).balance == 140
-    assert LedgerEntry.objects.filter(idempotency_key=f"deposit:topup:{topup.pk}").count() == 1
+    assert (
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.DEPOSIT, reference=f"top-up {topup.pk}").count() == 1
+    )

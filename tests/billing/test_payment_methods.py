@@ -12,6 +12,9 @@ from billing.fees import topup_quote
 from billing.models import LedgerEntry, PaymentMethod, TopUp
 from billing.services import account_for, ledger_audit
 from billing.topups import offered_methods, topup_approve, topup_request
+from catalogue.models import CurrencyRate
+from tests.billing.support import deliver
+from tests.fakes.stripe import FakeStripe
 from tests.storefront.support import notify, rendered
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +122,31 @@ def test_the_sandbox_asks_for_and_signs_the_amount_with_its_fee(client, customer
     assert notify(client, "sandbox", signed)["Location"] == "/funds/"  # as the browser posts it back
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.CREDITED and account_for(customer).balance == D(130)
+
+
+def test_a_method_in_another_currency_asks_in_it_and_credits_the_panels_money(client, customer, settings):
+    euro = PaymentMethod.objects.create(
+        code="card-eur", name="Card (EUR)", processor="stripe", currency="EUR"
+    )
+    client.force_login(customer)
+    with FakeStripe() as stripe:
+        settings.PAYMENT_GATEWAYS = ["stripe"]
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = stripe.secret_key, stripe.webhook_secret
+        settings.STRIPE_API_BASE = stripe.url
+        assert "card-eur" not in offered_methods()  # no rate for EUR yet: not offered
+        CurrencyRate.objects.create(currency="EUR", rate=D("1.10"))  # 1 EUR buys 1.10 USD
+        assert offered_methods()["card-eur"] == euro
+
+        preview = client.post("/funds/quote/", {"method": "card-eur", "amount": "110"}).content.decode()
+        assert 'id="funds-pay">100.0000</strong> EUR' in preview and 'id="funds-credited">110.0000' in preview
+        client.post("/funds/", rendered({"amount": "110", "method": "card-eur"}))
+        topup = TopUp.objects.get()
+        session = stripe.session(topup.gateway_reference)
+        assert (session["amount_total"], session["currency"]) == (10000, "eur")
+
+        CurrencyRate.objects.filter(currency="EUR").update(
+            rate=D("1.20")
+        )  # the rate moves before the webhook
+        assert deliver(client, "stripe", stripe.complete(topup.gateway_reference)).status_code == 200
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.CREDITED and account_for(customer).balance == D(210)  # as quoted

@@ -20,8 +20,7 @@ from billing.services import account_for, balance_deposit, ledger_audit
 from referrals.models import Affiliate, AffiliateEntry, AffiliatePayout, Referral
 from referrals.selectors import affiliate_figures
 from referrals.services import affiliate_for, commission_credit, payout_request, referral_record
-from tests.billing.test_processor_payments import notify, pay
-from tests.fakes.stripe import FakeStripe
+from tests.billing.support import deliver, pay
 from tests.staff import member
 
 pytestmark = pytest.mark.django_db
@@ -39,15 +38,6 @@ def rosa(db) -> User:
 @pytest.fixture
 def code(rosa) -> str:
     return affiliate_for(rosa).code
-
-
-@pytest.fixture
-def stripe(settings):
-    with FakeStripe() as fake:
-        settings.PAYMENT_GATEWAYS = ["stripe"]
-        settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = fake.secret_key, fake.webhook_secret
-        settings.STRIPE_API_BASE = fake.url
-        yield fake
 
 
 def sign_up(client: Client, username: str, email: str, *, confirm: bool = True) -> User:
@@ -188,16 +178,16 @@ def test_a_refund_and_a_dispute_take_the_commission_back_pro_rata(rosa, code, st
     browser.force_login(neo)
     topup = pay(browser, "stripe", "40")
     paid = stripe.complete(topup.gateway_reference)
-    notify(browser, "stripe", paid)
-    notify(browser, "stripe", paid)
+    deliver(browser, "stripe", paid)
+    deliver(browser, "stripe", paid)
     assert entries(rosa) == [(E.COMMISSION, D(2))]
 
     refund = stripe.refund(topup.gateway_reference, D(10))  # a quarter of the deposit
-    notify(browser, "stripe", refund)
-    notify(browser, "stripe", refund)  # delivered again: nothing more
+    deliver(browser, "stripe", refund)
+    deliver(browser, "stripe", refund)  # delivered again: nothing more
     assert entries(rosa) == [(E.COMMISSION, D(2)), (E.REVERSAL, D("-0.5"))]
 
-    notify(browser, "stripe", stripe.dispute(topup.gateway_reference))  # all of it now
+    deliver(browser, "stripe", stripe.dispute(topup.gateway_reference))  # all of it now
     topup.refresh_from_db()
     assert topup.status == TopUp.Status.REVERSED
     assert entries(rosa) == [(E.COMMISSION, D(2)), (E.REVERSAL, D("-0.5")), (E.REVERSAL, D("-1.5"))]
@@ -211,9 +201,9 @@ def test_a_commission_paid_out_then_taken_back_overdraws_the_affiliate_balance(r
     browser = Client()
     browser.force_login(neo)
     topup = pay(browser, "stripe", "40")
-    notify(browser, "stripe", stripe.complete(topup.gateway_reference))
+    deliver(browser, "stripe", stripe.complete(topup.gateway_reference))
     payout_request(user=rosa)  # 2 into rosa's main balance
-    notify(browser, "stripe", stripe.refund(topup.gateway_reference))
+    deliver(browser, "stripe", stripe.refund(topup.gateway_reference))
 
     assert affiliate_for(rosa).balance == D(-2)  # the money went out already: the next commissions repay it
     with pytest.raises(ValidationError, match="Payouts start at"):
