@@ -28,7 +28,7 @@ class Account(models.Model):
         return f"{self.user} ({self.balance} {self.currency})"
 
 
-class LedgerEntryQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("Ledger entries are never changed")
 
@@ -36,7 +36,28 @@ class LedgerEntryQuerySet(models.QuerySet):
         raise PermissionError("Ledger entries are never deleted")
 
 
-class LedgerEntry(models.Model):
+class AppendOnlyEntry(models.Model):
+    """A row of a ledger: written once with the change it records, never changed or deleted — here, in bulk,
+    and by the database itself (a trigger in each ledger's migrations)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+} → {self.balance_after}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Ledger entries are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Ledger entries are never deleted")
+
+
+class LedgerEntry(AppendOnlyEntry):
     """One change of one balance. Written with the change, under the account's row lock; never edited."""
 
     class Kind(models.TextChoices):
@@ -64,8 +85,6 @@ class LedgerEntry(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = LedgerEntryQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "ledger entries"
@@ -77,17 +96,6 @@ class LedgerEntry(models.Model):
                 name="ledger_debit_never_overdraws",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount:+} → {self.balance_after}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("Ledger entries are never changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Ledger entries are never deleted")
 
 
 class Processor(models.TextChoices):

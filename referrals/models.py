@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import OperatorDecided, TopUp
+from billing.models import AppendOnlyEntry, OperatorDecided, TopUp
 from billing.money import MONEY_FIELD
 from reseller.states import StateTable
 
@@ -97,15 +97,7 @@ class AffiliatePayout(OperatorDecided):
         """Its history is the affiliate ledger and the audit trail."""
 
 
-class AffiliateEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("Affiliate ledger entries are never changed")
-
-    def delete(self):
-        raise PermissionError("Affiliate ledger entries are never deleted")
-
-
-class AffiliateEntry(models.Model):
+class AffiliateEntry(AppendOnlyEntry):
     """One change of one affiliate balance, written with it under the affiliate's row lock; never edited.
     Every entry has an idempotency key: a commission once per top-up, a payout once."""
 
@@ -128,8 +120,6 @@ class AffiliateEntry(models.Model):
     reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = AffiliateEntryQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = "commission ledger entry"
@@ -141,14 +131,3 @@ class AffiliateEntry(models.Model):
                 name="affiliate_debit_never_overdraws",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount:+} → {self.balance_after}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("Affiliate ledger entries are never changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Affiliate ledger entries are never deleted")

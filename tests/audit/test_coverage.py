@@ -34,7 +34,8 @@ from orders.models import Order, Refill
 from panels.models import Provider, ProviderService
 from referrals.models import Affiliate, AffiliatePayout
 from referrals.services import affiliate_for
-from tests.console.test_permissions import actions_for, label, member
+from tests.console.support import actions_for, label
+from tests.staff import member
 
 pytestmark = pytest.mark.django_db
 

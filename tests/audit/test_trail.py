@@ -14,8 +14,8 @@ from audit.services import SECRET_AFTER, SECRET_BEFORE, audit_record
 from catalogue.models import CustomerPricing, Service
 from panels.models import Provider
 from panels.services import provider_upsert
-from tests.console.test_form_mutations import forms_of
-from tests.console.test_permissions import member
+from tests.console.support import forms_of
+from tests.staff import member
 
 pytestmark = pytest.mark.django_db
 

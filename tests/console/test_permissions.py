@@ -4,9 +4,9 @@ is refused over HTTP. A model page or action added later fails here until its ro
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.test import RequestFactory
 
 from billing.services import account_for
+from tests.console.support import actions_for, label
 from tests.staff import member
 
 pytestmark = pytest.mark.django_db
@@ -78,16 +78,6 @@ OWNER = {
     "otp_static.staticdevice": {"delete_selected"},
     "audit.auditentry": set(),
 }
-
-
-def actions_for(user: User, model_admin) -> set[str]:
-    request = RequestFactory().get("/admin/")
-    request.user = user
-    return set(model_admin.get_actions(request))
-
-
-def label(model) -> str:
-    return f"{model._meta.app_label}.{model._meta.model_name}"
 
 
 def changelist(model) -> str:
