@@ -5,18 +5,14 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from reseller.append_only import sqlite_append_only_again
+
 
 # SQLite rebuilds a table to change its constraints, and the rebuild drops its triggers: the ledger's
 # append-only trigger (0002) is made again after this migration's changes, and after they are undone.
-SQLITE_APPEND_ONLY = """
-CREATE TRIGGER IF NOT EXISTS billing_ledger_append_only BEFORE UPDATE ON billing_ledgerentry
-BEGIN SELECT RAISE(ABORT, 'ledger entries are never changed'); END;
-"""
-
-
-def ledger_append_only_again(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(SQLITE_APPEND_ONLY)
+ledger_append_only_again = sqlite_append_only_again(
+    table="billing_ledgerentry", trigger="billing_ledger_append_only", what="ledger entries"
+)
 
 
 class Migration(migrations.Migration):
