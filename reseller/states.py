@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import slugify
+
+# Sent by ``transition()`` inside the move's transaction when what customers see (``public_status``) changed:
+# ``sender`` the model, ``instance``, ``before`` and ``after`` (public spellings). Receivers that tell anyone
+# outside (mails, webhooks) defer that work with ``transaction.on_commit``: a rolled-back move tells nobody.
+public_status_changed = Signal()
 
 
 class TransitionRefused(Exception):
@@ -136,6 +142,8 @@ def transition(instance, to: str, *, message: str, public: str = "", actor=None,
         instance.record_transition(
             source=source, message=message, public=public, actor=actor, shown_before=shown_before
         )
+        if (shown := instance.public_status) != shown_before:
+            public_status_changed.send(sender=model, instance=instance, before=shown_before, after=shown)
 
 
 def transition_many(queryset: models.QuerySet, to: str, **changes) -> int:

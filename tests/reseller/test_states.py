@@ -16,7 +16,13 @@ from console.selectors import orders_by_status
 from orders.models import Order, OrderEvent, Refill
 from orders.services import order_place
 from panels.normalize import OrderStatus, RefillStatus
-from reseller.states import StateTable, TransitionRefused, transition, transition_many
+from reseller.states import (
+    StateTable,
+    TransitionRefused,
+    public_status_changed,
+    transition,
+    transition_many,
+)
 
 TABLES = [Order.states, Refill.states, TopUp.states, Service.states]
 
@@ -211,6 +217,23 @@ def test_the_event_names_the_actor_and_the_customer_sees_the_status_they_see(an_
     assert event.message == "operator's words" and event.public_message == "Canceled"
     an_order.refresh_from_db()
     assert an_order.finished_at is not None
+
+
+def test_a_move_customers_see_is_announced_once_and_a_move_they_do_not_see_is_not(an_order):
+    heard = []
+
+    def receiver(sender, instance, before, after, **kwargs):
+        heard.append((sender, instance.pk, before, after))
+
+    public_status_changed.connect(receiver)
+    try:
+        transition(an_order, Order.Status.SENDING, message="claimed")  # Pending → Pending: not announced
+        transition(an_order, Order.Status.IN_PROGRESS, message="accepted")
+        with pytest.raises(TransitionRefused):
+            transition(an_order, Order.Status.QUEUED, message="not in the table")
+    finally:
+        public_status_changed.disconnect(receiver)
+    assert heard == [(Order, an_order.pk, OrderStatus.PENDING, OrderStatus.IN_PROGRESS)]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table.choices.__qualname__)
