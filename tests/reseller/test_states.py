@@ -228,7 +228,8 @@ def test_a_move_customers_see_is_announced_once_and_a_move_they_do_not_see_is_no
     public_status_changed.connect(receiver)
     try:
         transition(an_order, Order.Status.SENDING, message="claimed")  # Pending → Pending: not announced
-        transition(an_order, Order.Status.IN_PROGRESS, message="accepted")
+        transition(an_order, Order.Status.PENDING, message="accepted")
+        transition(an_order, Order.Status.IN_PROGRESS, message="started")
         with pytest.raises(TransitionRefused):
             transition(an_order, Order.Status.QUEUED, message="not in the table")
     finally:
