@@ -145,6 +145,7 @@ def ticket_close(*, ticket: Ticket, actor) -> None:
     """Close ``ticket``: by its customer, or by the staff (audited)."""
     by_customer = actor.pk == ticket.user_id
     with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)  # as it is now, not as a page showed it
         transition(
             ticket,
             T.CLOSED,
@@ -160,6 +161,7 @@ def ticket_reopen(*, ticket: Ticket, user) -> None:
     if ticket.user_id != user.pk:
         raise ValidationError(_("This is not your ticket."))
     with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         transition(ticket, T.OPEN, message="Reopened by the customer.", actor=user)
         ticket_customer_wrote.send(sender=Ticket, ticket=ticket)
 

@@ -16,6 +16,7 @@ from console.selectors import orders_by_status
 from orders.models import Order, OrderEvent, Refill
 from orders.services import order_place
 from panels.normalize import OrderStatus, RefillStatus
+from support.models import Ticket
 from reseller.states import (
     StateTable,
     TransitionRefused,
@@ -24,7 +25,7 @@ from reseller.states import (
     transition_many,
 )
 
-TABLES = [Order.states, Refill.states, TopUp.states, Service.states]
+TABLES = [Order.states, Refill.states, TopUp.states, Service.states, Ticket.states]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table.choices.__qualname__)
