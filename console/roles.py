@@ -1,9 +1,9 @@
 """The two staff roles, as Django groups.
 
 Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
-Support: sees orders and customers, answers support tickets, resolves reviews (the order and refill actions need the change permission
-on them) and unlocks customers locked out by failed logins; no prices, providers, balances or payments. Each
-reads the audit trail: the Owner all of it, Support only its own rows.
+Support: sees orders and customers, answers support tickets, resolves reviews (the order and refill actions
+need the change permission on them) and unlocks customers locked out by failed logins; no prices, providers,
+balances or payments. Each reads the audit trail: the Owner all of it, Support only its own rows.
 
 Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
 the Owner too.

@@ -147,12 +147,17 @@ class TicketAdmin(ActionsOnlyAdmin):
         if form.is_valid():
             try:
                 ticket_staff_reply(
-                    ticket=ticket, actor=request.user, body=form.cleaned_data["body"], files=form.cleaned_data["files"]
+                    ticket=ticket,
+                    actor=request.user,
+                    body=form.cleaned_data["body"],
+                    files=form.cleaned_data["files"],
                 )
             except (ValidationError, TransitionRefused) as error:
                 form.add_error(None, _refused(error))
             else:
-                self.message_user(request, f"Ticket #{ticket.pk} answered: the customer is mailed.", messages.SUCCESS)
+                self.message_user(
+                    request, f"Ticket #{ticket.pk} answered: the customer is mailed.", messages.SUCCESS
+                )
                 return self._back(ticket)
         # The page again, with what was typed and why it was refused.
         self.message_user(request, "The reply was not sent: see below.", messages.ERROR)
@@ -210,7 +215,9 @@ class TicketAdmin(ActionsOnlyAdmin):
                 actor=request.user,
             )
         except ValidationError as error:
-            self.message_user(request, f"Order #{form.cleaned_data['order']}: {_refused(error)}", messages.ERROR)
+            self.message_user(
+                request, f"Order #{form.cleaned_data['order']}: {_refused(error)}", messages.ERROR
+            )
         else:
             self.message_user(request, f"Order #{form.cleaned_data['order']}: {outcome}", messages.SUCCESS)
         return self._back(ticket)

@@ -86,7 +86,16 @@ class TicketForm(MessageForm):
         help_text=_("As your bank or the payment processor shows it."),
     )
 
-    field_order = ["kind", "subject", "orders", "request", "payment_method", "transaction_id", "body", "files"]
+    field_order = [
+        "kind",
+        "subject",
+        "orders",
+        "request",
+        "payment_method",
+        "transaction_id",
+        "body",
+        "files",
+    ]
     # Which fields belong to which type (the page shows only the chosen type's).
     KIND_FIELDS = {
         Ticket.Kind.ORDER: ("orders", "request"),
@@ -152,7 +161,10 @@ class StaffReplyForm(MessageForm):
     def __init__(self, *args, canned_replies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.canned_replies = {str(reply.pk): reply for reply in canned_replies}
-        self.fields["canned"].choices = [("", "—"), *((pk, reply.title) for pk, reply in self.canned_replies.items())]
+        self.fields["canned"].choices = [
+            ("", "—"),
+            *((pk, reply.title) for pk, reply in self.canned_replies.items()),
+        ]
         self.fields["canned"].widget.attrs["data-canned"] = "1"
 
     def clean(self):
@@ -165,11 +177,15 @@ class StaffReplyForm(MessageForm):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(label=_("Internal note"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Internal note"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=None, required=False, empty_label="(nobody)")
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=None, required=False, empty_label="(nobody)"
+    )
 
     def __init__(self, *args, **kwargs):
         from django.contrib.auth import get_user_model

@@ -26,7 +26,9 @@ from support.signals import ticket_customer_wrote, ticket_opened
 logger = logging.getLogger(__name__)
 T = Ticket.Status
 
-TOO_MANY_TICKETS = _("You have opened many tickets in a short time: please wait a little, or write in one of them.")
+TOO_MANY_TICKETS = _(
+    "You have opened many tickets in a short time: please wait a little, or write in one of them."
+)
 CLOSED_TICKET = _("This ticket is closed: reopen it to write again.")
 NOT_YOUR_ORDER = _("Enter the ids of your own orders.")
 
@@ -35,12 +37,15 @@ def _attach(message: TicketMessage, files: Sequence) -> None:
     """Store ``files`` on ``message``, each checked by its content (a ValidationError refuses them all)."""
     if len(files) > settings.SUPPORT_ATTACHMENTS_PER_MESSAGE:
         raise ValidationError(
-            _("Attach at most %(count)s files to a message.") % {"count": settings.SUPPORT_ATTACHMENTS_PER_MESSAGE}
+            _("Attach at most %(count)s files to a message.")
+            % {"count": settings.SUPPORT_ATTACHMENTS_PER_MESSAGE}
         )
     checked = [(upload, attachment_checked(upload)) for upload in files]
     for upload, file_type in checked:
         name = shown_name(upload.name, file_type)
-        attachment = Attachment(message=message, name=name, content_type=file_type.content_type, size=upload.size)
+        attachment = Attachment(
+            message=message, name=name, content_type=file_type.content_type, size=upload.size
+        )
         # Stored under a name of the panel's choosing: the sender's name is only shown.
         attachment.file.save(f"{message.ticket_id}-{message.pk}.{file_type.extension}", upload, save=False)
         attachment.save()
@@ -193,7 +198,10 @@ def ticket_note_add(*, ticket: Ticket, actor, body: str) -> InternalNote:
 # What the staff may carry out of an order ticket's requests: the same service functions the storefront,
 # the APIs and the console call (their refusals are theirs).
 CARRIED_OUT = {
-    Ticket.Request.REFILL: lambda order, actor: (refill_request(order=order, actor=actor), "Refill requested.")[1],
+    Ticket.Request.REFILL: lambda order, actor: (
+        refill_request(order=order, actor=actor),
+        "Refill requested.",
+    )[1],
     Ticket.Request.CANCEL: lambda order, actor: order_cancel(order=order, actor=actor),
 }
 
@@ -218,7 +226,9 @@ def ticket_request_carry_out(*, ticket: Ticket, order_id: int, action: str, acto
             audit_record(actor=actor, verb=action, target=ticket, reason=f"Order #{order.pk}: {refusal}")
         raise
     with transaction.atomic():
-        InternalNote.objects.create(ticket=ticket, author=actor, body=f"{label} of order #{order.pk}: {outcome}")
+        InternalNote.objects.create(
+            ticket=ticket, author=actor, body=f"{label} of order #{order.pk}: {outcome}"
+        )
         audit_record(actor=actor, verb=action, target=ticket, reason=f"Order #{order.pk}: {outcome}")
     return outcome
 

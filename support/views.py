@@ -63,7 +63,9 @@ def ticket_new(request):
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
-            messages.success(request, _("Ticket #%(number)s opened: we answer here and by mail.") % {"number": ticket.pk})
+            messages.success(
+                request, _("Ticket #%(number)s opened: we answer here and by mail.") % {"number": ticket.pk}
+            )
             return redirect("support:ticket", pk=ticket.pk)
     return render(
         request,
@@ -88,7 +90,10 @@ def ticket_detail(request, pk: int):
         if form.is_valid():
             try:
                 ticket_customer_reply(
-                    ticket=ticket, user=request.user, body=form.cleaned_data["body"], files=form.cleaned_data["files"]
+                    ticket=ticket,
+                    user=request.user,
+                    body=form.cleaned_data["body"],
+                    files=form.cleaned_data["files"],
                 )
             except (ValidationError, TransitionRefused) as error:
                 form.add_error(None, _refused(error))

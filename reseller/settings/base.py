@@ -322,7 +322,9 @@ REFERRAL_PAYOUTS_NEED_APPROVAL = env.bool("REFERRAL_PAYOUTS_NEED_APPROVAL", defa
 # Support tickets (support/): attachments are stored here, outside every URL the web server serves, and
 # handed out only by a view that checks who asks; each at most this big, this many to a message. Tickets a
 # customer may open ("N/hour"; limits' syntax), so nobody floods the queue.
-SUPPORT_ATTACHMENTS_DIR = Path(env.str("SUPPORT_ATTACHMENTS_DIR", default=str(VAR_DIR / "support-attachments")))
+SUPPORT_ATTACHMENTS_DIR = Path(
+    env.str("SUPPORT_ATTACHMENTS_DIR", default=str(VAR_DIR / "support-attachments"))
+)
 SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 SUPPORT_ATTACHMENTS_PER_MESSAGE = env.int("SUPPORT_ATTACHMENTS_PER_MESSAGE", default=3)
 SUPPORT_TICKETS_PER_CUSTOMER = env.str("SUPPORT_TICKETS_PER_CUSTOMER", default="10/hour")

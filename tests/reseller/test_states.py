@@ -16,7 +16,6 @@ from console.selectors import orders_by_status
 from orders.models import Order, OrderEvent, Refill
 from orders.services import order_place
 from panels.normalize import OrderStatus, RefillStatus
-from support.models import Ticket
 from reseller.states import (
     StateTable,
     TransitionRefused,
@@ -24,6 +23,7 @@ from reseller.states import (
     transition,
     transition_many,
 )
+from support.models import Ticket
 
 TABLES = [Order.states, Refill.states, TopUp.states, Service.states, Ticket.states]
 

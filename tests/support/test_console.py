@@ -150,7 +150,9 @@ def test_the_queue_is_the_longest_waiting_first(client, customer, open_ticket):
     assert list(listed) == [oldest, newest, answered]
     waiting = client.get("/admin/support/ticket/?waiting=staff").context["cl"].result_list
     assert list(waiting) == [oldest, newest]
-    assert list(client.get("/admin/support/ticket/?status__exact=answered").context["cl"].result_list) == [answered]
+    assert list(client.get("/admin/support/ticket/?status__exact=answered").context["cl"].result_list) == [
+        answered
+    ]
     assert "2 d 0 h" in client.get("/admin/support/ticket/").content.decode()
 
     index = client.get("/admin/").content.decode()

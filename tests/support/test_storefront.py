@@ -24,7 +24,9 @@ def place(on_sale):
 
     def make(user):
         balance_deposit(account=account_for(user), amount=10)
-        return order_place(user=user, service=service, data={"link": "https://x.example/p", "quantity": "100"})
+        return order_place(
+            user=user, service=service, data={"link": "https://x.example/p", "quantity": "100"}
+        )
 
     return make
 

@@ -78,7 +78,9 @@ def test_a_conversation_walks_the_statuses(customer, open_ticket):
         (T.CLOSED, T.OPEN, customer.pk),
     ]
     # The staff's answers are audited; the customer's own moves are not operator actions.
-    assert list(AuditEntry.objects.values_list("action", "actor")) == [("support.ticket.reply", support.pk)] * 3
+    assert (
+        list(AuditEntry.objects.values_list("action", "actor")) == [("support.ticket.reply", support.pk)] * 3
+    )
 
 
 def test_refused_moves(customer, rival, open_ticket):
