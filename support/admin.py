@@ -2,8 +2,6 @@
 customer's orders, the reply form with canned replies, assignment, internal notes and the order requests
 carried out from it. Every page posts to one service, which writes the audit row."""
 
-import json
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
@@ -124,7 +122,7 @@ class TicketAdmin(ActionsOnlyAdmin):
             "sees_providers": sees_providers(request.user),
             "can_act": self.has_change_permission(request, ticket),
             "reply_form": forms.get("reply_form") or StaffReplyForm(canned_replies=replies),
-            "canned_texts": json.dumps({str(reply.pk): reply.body for reply in replies}),
+            "canned_texts": {str(reply.pk): reply.body for reply in replies},
             "note_form": NoteForm(),
             "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}),
             "carry_out": ticket.kind == Ticket.Kind.ORDER

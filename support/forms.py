@@ -157,6 +157,7 @@ class StaffReplyForm(MessageForm):
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
         help_text=_("Empty: the chosen canned reply is sent as it is."),
     )
+    field_order = ["canned", "body", "files"]
 
     def __init__(self, *args, canned_replies=(), **kwargs):
         super().__init__(*args, **kwargs)
