@@ -23,7 +23,6 @@ from support.services import (
 )
 
 PAGE_SIZE = 25
-FILES_AGAIN = _("Choose the files to attach again: browsers do not keep them.")
 
 
 def _refused(error: Exception) -> str:
