@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
 from orders.models import Order
@@ -26,11 +27,11 @@ from support.signals import ticket_customer_wrote, ticket_opened
 logger = logging.getLogger(__name__)
 T = Ticket.Status
 
-TOO_MANY_TICKETS = _(
+TOO_MANY_TICKETS = gettext_lazy(
     "You have opened many tickets in a short time: please wait a little, or write in one of them."
 )
-CLOSED_TICKET = _("This ticket is closed: reopen it to write again.")
-NOT_YOUR_ORDER = _("Enter the ids of your own orders.")
+CLOSED_TICKET = gettext_lazy("This ticket is closed: reopen it to write again.")
+NOT_YOUR_ORDER = gettext_lazy("Enter the ids of your own orders.")
 
 
 def _attach(message: TicketMessage, files: Sequence) -> None:
