@@ -1,6 +1,6 @@
 """What the storefront and the console read about tickets."""
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from support.models import CannedReply, Ticket, TicketMessage
 
@@ -10,6 +10,12 @@ AWAITING_STAFF = Ticket.states.group("awaiting_staff")
 def tickets_of(user) -> QuerySet[Ticket]:
     """A customer's tickets: the only ones any customer-facing code may reach."""
     return Ticket.objects.filter(user=user)
+
+
+def tickets_listed(user) -> QuerySet[Ticket]:
+    """The customer's tickets for their list: the last moved first, each with its count of unread answers."""
+    unread = Count("messages", filter=Q(messages__from_staff=True, messages__read_at=None))
+    return tickets_of(user).annotate(unread=unread).order_by("-updated_at", "-pk")
 
 
 def unread_of(user) -> QuerySet[TicketMessage]:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from reseller.states import TransitionRefused
 from support.forms import MessageForm, TicketForm
 from support.models import Attachment, Ticket
-from support.selectors import ticket_for_customer, tickets_of
+from support.selectors import ticket_for_customer, tickets_listed
 from support.services import (
     ticket_close,
     ticket_customer_reply,
@@ -32,9 +32,7 @@ def _refused(error: Exception) -> str:
 @login_required
 @require_GET
 def tickets(request):
-    page = Paginator(tickets_of(request.user).order_by("-updated_at", "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(tickets_listed(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "support/tickets.html", {"page": page})
 
 

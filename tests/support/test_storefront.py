@@ -142,9 +142,11 @@ def test_unread_answers_in_the_header_until_the_thread_is_read(signed_in, custom
     ticket_staff_reply(ticket=ticket, actor=support, body="Second answer")
 
     assert header_unread(signed_in.get("/dashboard/")) == "2"
+    assert f'id="unread-{ticket.pk}">2 new answers<' in signed_in.get("/support/").content.decode()
     thread = signed_in.get(f"/support/{ticket.pk}/")
     assert "First answer" in thread.content.decode() and "Answered" in thread.content.decode()
-    assert header_unread(signed_in.get("/support/")) is None
+    listed = signed_in.get("/support/").content.decode()
+    assert header_unread(signed_in.get("/support/")) is None and f'id="unread-{ticket.pk}"' not in listed
 
 
 def test_the_customer_replies_closes_and_reopens(signed_in, customer, open_ticket):
