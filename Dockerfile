@@ -11,7 +11,7 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY . .
 # Static files are collected at build time; the secret here only lets settings load.
 RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput \
-    && useradd --system --home /app panel && mkdir -p /app/var && chown -R panel /app/var
+    && useradd --system --home /app panel && mkdir -p /app/var/support-attachments && chown -R panel /app/var
 
 USER panel
 EXPOSE 8000

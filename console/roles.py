@@ -1,9 +1,9 @@
 """The two staff roles, as Django groups.
 
 Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
-Support: sees orders and customers, resolves reviews (the order and refill actions need the change permission
-on them) and unlocks customers locked out by failed logins; no prices, providers, balances or payments. Each
-reads the audit trail: the Owner all of it, Support only its own rows.
+Support: sees orders and customers, answers support tickets, resolves reviews (the order and refill actions
+need the change permission on them) and unlocks customers locked out by failed logins; no prices, providers,
+balances or payments. Each reads the audit trail: the Owner all of it, Support only its own rows.
 
 Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
 the Owner too.
@@ -26,6 +26,7 @@ OWNER_APPS = [
     "otp_totp",
     "otp_static",
     "audit",
+    "support",
 ]
 SUPPORT = [
     ("orders", "view_order"),
@@ -40,6 +41,13 @@ SUPPORT = [
     ("axes", "view_accessattempt"),
     ("axes", "delete_accessattempt"),  # unlocking a locked-out customer
     ("audit", "view_auditentry"),  # its own rows only: seeing everyone's is the Owner's
+    # Support tickets: answering, assigning, notes and the order requests carried out from them (the
+    # change permission); the canned replies it answers with, kept up to date (not deleted).
+    ("support", "view_ticket"),
+    ("support", "change_ticket"),
+    ("support", "view_cannedreply"),
+    ("support", "add_cannedreply"),
+    ("support", "change_cannedreply"),
 ]
 
 

@@ -4,6 +4,7 @@ from django import template
 
 from billing.selectors import manual_topups_waiting, topups_taken_back
 from console.selectors import review_queue_count
+from support.selectors import tickets_awaiting_staff_count
 
 register = template.Library()
 
@@ -11,6 +12,12 @@ register = template.Library()
 @register.simple_tag
 def needs_review_count() -> int:
     return review_queue_count()
+
+
+@register.simple_tag
+def tickets_waiting_count() -> int:
+    """Support tickets whose customer waits for the staff (open, or the customer replied)."""
+    return tickets_awaiting_staff_count()
 
 
 @register.simple_tag

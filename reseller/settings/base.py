@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "storefront",
     "referrals",
     "console",
+    "support",
     "audit",  # last: its admin module makes every model page of the others record an audit trail
 ]
 
@@ -125,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "storefront.context_processors.balance",
+                "support.context_processors.unread",
             ],
         },
     },
@@ -316,6 +318,16 @@ REFERRAL_COOKIE_DAYS = env.int("REFERRAL_COOKIE_DAYS", default=60)
 REFERRAL_COMMISSION_PERCENT = Decimal(env.str("REFERRAL_COMMISSION_PERCENT", default="5"))
 REFERRAL_PAYOUT_MINIMUM = Decimal(env.str("REFERRAL_PAYOUT_MINIMUM", default="10"))
 REFERRAL_PAYOUTS_NEED_APPROVAL = env.bool("REFERRAL_PAYOUTS_NEED_APPROVAL", default=False)
+
+# Support tickets (support/): attachments are stored here, outside every URL the web server serves, and
+# handed out only by a view that checks who asks; each at most this big, this many to a message. Tickets a
+# customer may open ("N/hour"; limits' syntax), so nobody floods the queue.
+SUPPORT_ATTACHMENTS_DIR = Path(
+    env.str("SUPPORT_ATTACHMENTS_DIR", default=str(VAR_DIR / "support-attachments"))
+)
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+SUPPORT_ATTACHMENTS_PER_MESSAGE = env.int("SUPPORT_ATTACHMENTS_PER_MESSAGE", default=3)
+SUPPORT_TICKETS_PER_CUSTOMER = env.str("SUPPORT_TICKETS_PER_CUSTOMER", default="10/hour")
 
 # --- Providers ------------------------------------------------------------------------------------
 # Shared store of the per-provider call rate limits (the `limits` package): Redis across all workers.

@@ -51,3 +51,4 @@ RATELIMIT_NAMESPACE = os.environ.setdefault("RATELIMIT_NAMESPACE", f"test-{uuid.
 # Tests sign up and reset passwords from one address all day; tests of the caps set them lower.
 ACCOUNT_FORMS_PER_CLIENT = "100000/hour"
 ACCOUNT_MAILS_PER_ADDRESS = "100000/hour"
+SUPPORT_TICKETS_PER_CUSTOMER = "100000/hour"

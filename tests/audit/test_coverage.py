@@ -34,6 +34,7 @@ from orders.models import Order, Refill
 from panels.models import Provider, ProviderService
 from referrals.models import Affiliate, AffiliatePayout
 from referrals.services import affiliate_for
+from support.models import CannedReply
 from tests.console.support import actions_for, label
 from tests.staff import member
 
@@ -230,6 +231,7 @@ DELETED: dict[str, Callable[[World], object]] = {
     "axes.accessfailurelog": lambda w: AccessFailureLog.objects.create(**_request_fields()),
     "otp_totp.totpdevice": lambda w: TOTPDevice.objects.create(user=w.customer, name="phone"),
     "otp_static.staticdevice": lambda w: StaticDevice.objects.create(user=w.customer, name="codes"),
+    "support.cannedreply": lambda w: CannedReply.objects.create(title="Thanks", body="Thank you."),
 }
 
 CASES = {**ACTIONS, **{(model, "delete_selected"): DELETED[model] for model in DELETED}}

@@ -23,6 +23,10 @@ SUPPORT = {
     # Unlocking a customer locked out by failed logins.
     "axes.accessattempt": {"cleanup_expired_attempts", "delete_selected"},
     "audit.auditentry": set(),  # its own rows
+    # Answering tickets (their own pages: reply, note, assign, close, carry out); canned replies kept up to
+    # date, never deleted.
+    "support.ticket": set(),
+    "support.cannedreply": set(),
 }
 # The Owner's actions on every model page (Django's own bulk delete only where deleting is allowed).
 OWNER = {
@@ -77,6 +81,8 @@ OWNER = {
     "otp_totp.totpdevice": {"delete_selected"},
     "otp_static.staticdevice": {"delete_selected"},
     "audit.auditentry": set(),
+    "support.ticket": set(),
+    "support.cannedreply": {"delete_selected"},
 }
 
 

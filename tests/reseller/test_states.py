@@ -23,8 +23,9 @@ from reseller.states import (
     transition,
     transition_many,
 )
+from support.models import Ticket, TicketEvent
 
-TABLES = [Order.states, Refill.states, TopUp.states, Service.states]
+TABLES = [Order.states, Refill.states, TopUp.states, Service.states, Ticket.states]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table.choices.__qualname__)
@@ -177,6 +178,14 @@ def test_top_ups_move_only_as_their_table_says(customer_with_funds):
         return TopUp.objects.create(user=customer_with_funds, method=TopUp.Method.MANUAL, amount=Decimal(5))
 
     _check_table(TopUp, list(_rows_in_each_state(TopUp, make)), TopUpEvent.objects.count)
+
+
+@pytest.mark.django_db
+def test_support_tickets_move_only_as_their_table_says(customer_with_funds):
+    def make():
+        return Ticket.objects.create(user=customer_with_funds, kind=Ticket.Kind.OTHER, subject="Help")
+
+    _check_table(Ticket, list(_rows_in_each_state(Ticket, make)), TicketEvent.objects.count)
 
 
 def test_storefront_services_move_in_bulk_only_as_their_table_says(on_sale):

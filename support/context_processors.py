@@ -1,0 +1,16 @@
+from functools import cache
+
+from support.selectors import unread_count
+
+
+def unread(request):
+    """How many of the staff's messages the signed-in customer has not seen, for the storefront's header.
+    A callable, called only by the pages that show it (the admin's never do)."""
+    if not request.user.is_authenticated:
+        return {}
+
+    @cache
+    def header_unread():
+        return unread_count(request.user)
+
+    return {"header_unread": header_unread}
