@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "storefront",
     "referrals",
     "console",
+    "notifications",
     "audit",  # last: its admin module makes every model page of the others record an audit trail
 ]
 
@@ -171,6 +172,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The languages customers may choose for their mails (accounts.Profile.language): English until the panel's
+# strings are translated (they are all marked for it).
+LANGUAGES = [("en", "English")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -255,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
     "prune-form-submissions": {
         "task": "storefront.tasks.prune_form_submissions",
         "schedule": crontab(minute=47, hour=3),
+    },
+    "check-notifications": {
+        "task": "notifications.tasks.check_notifications",
+        "schedule": 60,
     },
     "prune-unconfirmed-sign-ups": {
         "task": "accounts.tasks.prune_unconfirmed_sign_ups",
@@ -418,6 +426,13 @@ LOGOUT_REDIRECT_URL = "storefront:home"
 # Password reset mails and receipts: printed on the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
+# A real email service instead of SMTP (django-anymail): EMAIL_BACKEND=anymail.backends.<service>.EmailBackend
+# and its credentials as JSON in ANYMAIL, e.g. ANYMAIL='{"MAILGUN_API_KEY": "…"}' (see README).
+ANYMAIL = env.json("ANYMAIL", default={})
+# Customers' one-click unsubscribe links (notifications.unsubscribe) work this long after their mail.
+UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=90)
+# Telegram's Bot API, for operator alerts (the tests point it at a local fake).
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
 # The panel's address as customers reach it (https://panel.example.com), for links in mails a worker sends
 # without a request to take it from; empty: those mails carry no link.
 PANEL_URL = env.str("PANEL_URL", default="").rstrip("/")
