@@ -93,7 +93,7 @@ class OperatorSettings(models.Model):
         help_text="Staff who receive alert mails. None chosen: the addresses in DJANGO_ADMINS.",
     )
     # Encrypted at rest like the providers' keys; never shown back, never logged (it is in the URL's path).
-    telegram_bot_token = EncryptedCharField("Telegram bot token", max_length=200, blank=True)
+    telegram_bot_token = EncryptedCharField("Telegram bot token", max_length=200, blank=True, null=True)
     telegram_chat_id = models.CharField(
         "Telegram chat id",
         max_length=64,

@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('email_kinds', models.JSONField(blank=True, default=notifications.models.every_operator_kind, help_text='The alerts sent by email.', verbose_name='by email')),
                 ('telegram_kinds', models.JSONField(blank=True, default=notifications.models.every_operator_kind, help_text='The alerts sent to Telegram.', verbose_name='by Telegram')),
-                ('telegram_bot_token', encrypted_fields.fields.EncryptedCharField(blank=True, max_length=200, verbose_name='Telegram bot token')),
+                ('telegram_bot_token', encrypted_fields.fields.EncryptedCharField(blank=True, max_length=200, null=True, verbose_name='Telegram bot token')),
                 ('telegram_chat_id', models.CharField(blank=True, help_text='The chat, group or channel the bot posts to (a number; @name for a public channel).', max_length=64, verbose_name='Telegram chat id')),
                 ('quiet_minutes', models.PositiveIntegerField(default=60, help_text='After an alert, the same alert about the same thing (the same provider…) is held back this long: one outage, one message.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10080)], verbose_name='quiet period (minutes)')),
                 ('error_rate_percent', models.PositiveSmallIntegerField(default=20, help_text="Alert when this share of a provider's calls in the last hour failed…", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='provider error rate (%)')),

@@ -77,6 +77,10 @@ OWNER = {
     "otp_totp.totpdevice": {"delete_selected"},
     "otp_static.staticdevice": {"delete_selected"},
     "audit.auditentry": set(),
+    # Notifications: the settings (one row, no deleting), the alerts and the customer log (read-only).
+    "notifications.operatorsettings": set(),
+    "notifications.operatoralert": set(),
+    "notifications.notification": set(),
 }
 
 
