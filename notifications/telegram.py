@@ -25,11 +25,15 @@ def telegram_send(*, token: str, chat_id: str, text: str, session: requests.Sess
     ``TelegramError`` (give up); neither names the token."""
     url = f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{token}/sendMessage"
     payload = {"chat_id": chat_id, "text": text[:MAX_TEXT], "disable_web_page_preview": True}
+    failure = None
     try:
         response = (session or requests).post(url, json=payload, timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as error:
-        # requests' messages quote the URL, token and all: only the kind of failure is kept.
-        raise TelegramUnavailable(f"Telegram could not be reached ({type(error).__name__}).") from None
+        # requests' messages quote the URL, token and all: only the kind of failure is kept, and it is
+        # raised outside this block so that the exception does not carry the original as its context.
+        failure = type(error).__name__
+    if failure is not None:
+        raise TelegramUnavailable(f"Telegram could not be reached ({failure}).")
     if response.status_code == 429 or response.status_code >= 500:
         raise TelegramUnavailable(f"Telegram answered HTTP {response.status_code}.")
     try:

@@ -479,5 +479,7 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # Its debug lines quote request paths, and Telegram's has the bot token in it.
+        "urllib3": {"level": "INFO"},
     },
 }

@@ -15,7 +15,7 @@ MAX_BODY = 100_000
 
 class FakeTelegram:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0):
-        self.token = f"{secrets.randbelow(10**9)}:AA{secrets.token_urlsafe(24)}"
+        self.token = f"{10**8 + secrets.randbelow(9 * 10**8)}:AA{secrets.token_urlsafe(24)}"
         self.chat_id = str(-100 * (10**10) - secrets.randbelow(10**9))
         self.messages: list[dict] = []  # what was delivered: {"chat_id", "text", …}
         self.calls: list[int] = []  # the HTTP status of every sendMessage call
