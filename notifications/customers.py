@@ -160,6 +160,14 @@ def notifications_requeue_lost(*, now=None) -> int:
     return len(lost)
 
 
+def notifications_prune(*, now=None) -> int:
+    """Forget notifications older than ``NOTIFICATION_LOG_DAYS`` (their events are long settled)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.NOTIFICATION_LOG_DAYS)
+    deleted, _ = Notification.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 # --- what each kind says --------------------------------------------------------------------------------
 
 
@@ -248,8 +256,9 @@ def _low_balance_mail(notification: Notification) -> Mail | None:
     )
 
 
-# The kinds a ``Notification`` row can be sent for. Ticket answers are mailed by the support app through
-# ``customer_notify`` directly (the ticket and its reply are its business).
+# The kinds a ``Notification`` row can be sent for, and what each says. Ticket answers are the support app's:
+# it mails them through ``customer_notify``, or registers what they say (``customer_mail_register``) and
+# records each answer with ``customer_event``.
 MAILS: dict[str, Callable[[Notification], Mail | None]] = {
     K.ORDER_COMPLETED: _order_mail,
     K.ORDER_PARTIAL: _order_mail,
@@ -260,6 +269,14 @@ MAILS: dict[str, Callable[[Notification], Mail | None]] = {
     K.TOPUP_REVERSED: _topup_mail,
     K.LOW_BALANCE: _low_balance_mail,
 }
+
+
+def customer_mail_register(kind: str, mail: Callable[[Notification], Mail | None]) -> None:
+    """Let ``customer_event`` rows of ``kind`` be sent: ``mail(notification)`` says what (another app's
+    kind, e.g. the support app's ``ticket_answered`` from its ``ready()``)."""
+    if kind not in K.values:
+        raise ValueError(f"Unknown kind of notification: {kind}")
+    MAILS[kind] = mail
 
 
 # --- the customer's switches ----------------------------------------------------------------------------

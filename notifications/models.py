@@ -31,11 +31,12 @@ class Notification(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     detail = models.CharField(max_length=255, blank=True, help_text="Why it was skipped, or the last error.")
     attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.user} ({self.get_status_display()})"

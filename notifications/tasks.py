@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from notifications.conditions import operator_conditions_check
-from notifications.customers import notification_send, notifications_requeue_lost
+from notifications.customers import notification_send, notifications_prune, notifications_requeue_lost
 from notifications.operators import operator_message_send
 from notifications.transport import TRANSPORT_ERRORS
 
@@ -27,6 +27,11 @@ def customer_mail(notification_id: int) -> None:
 @shared_task(**RETRIES)
 def operator_message(channel: str, kind: str, message: str) -> None:
     operator_message_send(channel=channel, kind=kind, message=message)
+
+
+@shared_task
+def prune_notifications() -> None:
+    notifications_prune()
 
 
 @shared_task

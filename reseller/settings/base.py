@@ -264,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.check_notifications",
         "schedule": 60,
     },
+    "prune-notifications": {
+        "task": "notifications.tasks.prune_notifications",
+        "schedule": crontab(minute=57, hour=3),
+    },
     "prune-unconfirmed-sign-ups": {
         "task": "accounts.tasks.prune_unconfirmed_sign_ups",
         "schedule": crontab(minute=37, hour=3),
@@ -426,11 +430,13 @@ LOGOUT_REDIRECT_URL = "storefront:home"
 # Password reset mails and receipts: printed on the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
-# A real email service instead of SMTP (django-anymail): EMAIL_BACKEND=anymail.backends.<service>.EmailBackend
-# and its credentials as JSON in ANYMAIL, e.g. ANYMAIL='{"MAILGUN_API_KEY": "…"}' (see README).
+# A real email service instead of SMTP (django-anymail): the backend anymail.backends.<service>.EmailBackend
+# (DJANGO_EMAIL_BACKEND in production) and its credentials as JSON in ANYMAIL (see README).
 ANYMAIL = env.json("ANYMAIL", default={})
 # Customers' one-click unsubscribe links (notifications.unsubscribe) work this long after their mail.
 UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=90)
+# Customer notifications (the dedupe rows and the console's log of what was mailed) are kept this long.
+NOTIFICATION_LOG_DAYS = env.int("NOTIFICATION_LOG_DAYS", default=90)
 # Telegram's Bot API, for operator alerts (the tests point it at a local fake).
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
 # The panel's address as customers reach it (https://panel.example.com), for links in mails a worker sends

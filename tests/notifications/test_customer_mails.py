@@ -303,3 +303,56 @@ def test_without_panel_url_a_mail_has_no_links_but_says_where_to_turn_it_off(com
     assert "http" not in sent.body and "List-Unsubscribe" not in sent.extra_headers
     assert "turn these mails off in your account settings" in sent.body
     assert TopUp.objects.get().status == TopUp.Status.CREDITED
+
+
+# --- the parts the support app uses, and the housekeeping --------------------------------------------------
+
+
+def test_ticket_answers_go_the_same_way_and_honour_their_switch(erin, panel_url):
+    from django.utils.translation import gettext_lazy as _
+
+    from notifications.customers import customer_notify, unsubscribe
+
+    def answer() -> bool:  # as the support app's mail task calls it (its own template in real life)
+        return customer_notify(
+            user=erin,
+            kind=K.TICKET_ANSWERED,
+            subject=_("Ticket #%(number)s was answered"),
+            subject_params={"number": 7},
+            template="notifications/emails/low_balance",
+            context={"balance": 1, "threshold": 2, "currency": "USD"},
+        )
+
+    assert answer() is True
+    [sent] = mail.outbox
+    assert sent.subject == "Ticket #7 was answered"
+    assert _unsubscribe_link(sent) in sent.body and '"Support answers your ticket"' in sent.body
+    unsubscribe(user=erin, kind=K.TICKET_ANSWERED)
+    assert answer() is False and len(mail.outbox) == 1
+    with pytest.raises(ValueError, match="Unknown kind"):
+        customer_notify(user=erin, kind="ticket_closed", subject="x", template="x", context={})
+
+
+def test_a_notification_whose_task_was_lost_is_queued_again_and_old_ones_are_pruned(
+    eager_celery, sent_order, erin
+):
+    from django.utils import timezone
+
+    from notifications.customers import notifications_prune, notifications_requeue_lost
+
+    long_ago = timezone.now() - datetime.timedelta(minutes=20)
+    lost = Notification.objects.create(
+        kind=K.ORDER_COMPLETED, key="order:x", user=erin, target_id=sent_order.pk, created_at=long_ago
+    )
+    fresh = Notification.objects.create(
+        kind=K.ORDER_COMPLETED, key="order:y", user=erin, target_id=sent_order.pk
+    )
+
+    assert notifications_requeue_lost() == 1  # the fresh one may still be on its way
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.status == Notification.Status.SENT and fresh.status == Notification.Status.PENDING
+    assert len(mail.outbox) == 1
+
+    assert notifications_prune(now=timezone.now() + datetime.timedelta(days=89)) == 0
+    assert notifications_prune(now=timezone.now() + datetime.timedelta(days=91)) == 2
