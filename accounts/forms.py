@@ -52,8 +52,12 @@ class SignUpForm(UserCreationForm):
 class SettingsForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     timezone = forms.ChoiceField(label=_("Time zone"), choices=[(name, name) for name in TIMEZONES])
+    # Not required: a form posted without it (an older page) keeps the language chosen before.
     language = forms.ChoiceField(
-        label=_("Language"), choices=settings.LANGUAGES, help_text=_("The language of the mails we send you.")
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("The language of the mails we send you."),
     )
     password = forms.CharField(
         label=_("Current password"),

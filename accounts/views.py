@@ -125,7 +125,9 @@ def account_settings(request):
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         account_settings_update(
-            user=request.user, timezone=form.cleaned_data["timezone"], language=form.cleaned_data["language"]
+            user=request.user,
+            timezone=form.cleaned_data["timezone"],
+            language=form.cleaned_data["language"] or None,
         )
         messages.success(request, _("Your settings are saved."))
         if email != request.user.email.lower():  # the form gives it in lower case
