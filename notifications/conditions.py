@@ -1,8 +1,10 @@
 """The conditions the periodic check alerts operators of, each read with a few cheap queries: providers'
 balances, error rates and late syncs, the workers' heartbeat, the review queue."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from console.heartbeat import heartbeats
@@ -13,6 +15,15 @@ from panels.selectors import providers_with_health
 
 # A provider's error rate is judged over its calls of this window.
 ERRORS_WINDOW = timedelta(hours=1)
+CHECKING_SINCE = "notifications:checking-since"
+
+
+def _checked_long_enough(now) -> bool:
+    """Whether these checks have run for three heartbeat intervals: a heartbeat never recorded is news only
+    then — at a panel's start, the first check may come before the first heartbeat."""
+    since = cache.get_or_set(CHECKING_SINCE, now.isoformat(), timeout=None)
+    grace = timedelta(seconds=3 * settings.HEARTBEAT_SECONDS)
+    return now - datetime.fromisoformat(since) > grace
 
 
 def operator_conditions_check(*, now=None) -> list[str]:
@@ -53,7 +64,7 @@ def operator_conditions_check(*, now=None) -> list[str]:
                     f"Provider {provider}: the {state.kind} sync is late (last worked: {last})." + link,
                 )
     for heartbeat in heartbeats():
-        if heartbeat.stale:
+        if heartbeat.stale and (heartbeat.last is not None or _checked_long_enough(now)):
             last = heartbeat.last.strftime("%Y-%m-%d %H:%M UTC") if heartbeat.last else "never"
             alert(
                 K.HEARTBEAT_STALE,

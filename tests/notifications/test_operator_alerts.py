@@ -7,12 +7,13 @@ from decimal import Decimal as D
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.topups import topup_request
 from console.heartbeat import PERIODIC, SENDING, heartbeat_key, heartbeat_record
-from notifications.conditions import operator_conditions_check
+from notifications.conditions import CHECKING_SINCE, operator_conditions_check
 from notifications.kinds import OperatorKind as K
 from notifications.models import OperatorAlert, OperatorSettings
 from notifications.operators import (
@@ -188,9 +189,8 @@ def test_the_periodic_check_alerts_each_condition_once(committed, healthy, teleg
         finished_at=timezone.now() - timedelta(hours=3), started_at=timezone.now() - timedelta(hours=3)
     )
     type(provider).objects.filter(pk=provider.pk).update(created_at=timezone.now() - timedelta(days=1))
-    from django.core.cache import cache
-
-    cache.delete(heartbeat_key(SENDING))
+    stopped = timezone.now() - timedelta(minutes=10)
+    cache.set(heartbeat_key(SENDING), stopped.isoformat())
     OperatorSettings.objects.filter(pk=1).update(review_queue_threshold=2)
     service = on_sale()
     for _ in range(2):
@@ -210,12 +210,25 @@ def test_the_periodic_check_alerts_each_condition_once(committed, healthy, teleg
     assert "Provider Upstream's balance is 3.00000000 USD, below its threshold of 10.00000000" in said
     assert "Provider Upstream: 10 of its 20 calls in the last hour failed (50%)." in said
     assert "Provider Upstream: the catalogue sync is late" in said
-    assert "The sending worker's heartbeat is stale (last: never)" in said
+    assert f"The sending worker's heartbeat is stale (last: {stopped:%Y-%m-%d %H:%M} UTC)" in said
     assert "2 orders and 0 refills wait for an operator in the review queue." in said
     assert len(mail.outbox) == 5
 
     committed(operator_conditions_check)  # a minute later, nothing changed: nothing new is sent
     assert len(telegram_on.messages) == 5 and len(mail.outbox) == 5
+
+
+def test_a_heartbeat_never_recorded_is_news_only_after_the_checks_ran_a_while(
+    committed, healthy, telegram_on
+):
+    cache.delete(CHECKING_SINCE)
+    cache.delete(heartbeat_key(SENDING))  # a panel just started: no sending heartbeat yet
+    now = timezone.now()
+    assert committed(lambda: operator_conditions_check(now=now)) == []
+    assert committed(lambda: operator_conditions_check(now=now + timedelta(minutes=2))) == []
+    later = now + timedelta(minutes=4)  # three heartbeats should have come by now
+    assert "heartbeat_stale:sending" in committed(lambda: operator_conditions_check(now=later))
+    assert "The sending worker's heartbeat is stale (last: never)" in "\n".join(texts(telegram_on))
 
 
 def test_a_disabled_provider_raises_nothing(committed, healthy, telegram_on):
