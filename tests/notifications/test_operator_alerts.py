@@ -332,5 +332,11 @@ def test_the_owner_sets_the_bot_token_which_is_stored_encrypted_shown_never_and_
     assert "telegram_bot_token" not in entries[1].changes
     assert not AuditEntry.objects.filter(changes__icontains=secret).exists()
 
+    form |= {"telegram_bot_token": "", "forget_token": "on"}
+    assert client.post(url, form).status_code == 302
+    assert not OperatorSettings.objects.get().telegram_bot_token
+    last = AuditEntry.objects.filter(action="notifications.operatorsettings.change").latest("pk")
+    assert last.changes["telegram_bot_token"] == ["(secret)", None]
+
     client.force_login(member("Support"))
     assert client.get(url).status_code == 403
