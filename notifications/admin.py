@@ -7,7 +7,7 @@ from django.contrib import admin
 
 from notifications.kinds import OperatorKind
 from notifications.models import Notification, OperatorAlert, OperatorSettings
-from notifications.operators import operator_settings
+from notifications.operators import operator_settings, operator_test_message
 from reseller.admin_tools import ReadOnlyAdmin
 
 
@@ -81,6 +81,12 @@ class OperatorSettingsAdmin(admin.ModelAdmin):
         ),
     ]
     filter_horizontal = ["email_to"]
+    actions = ["send_test_alert"]
+
+    @admin.action(description="Send a test alert (every channel set up)", permissions=["change"])
+    def send_test_alert(self, request, queryset):
+        channels = operator_test_message(actor=request.user)
+        self.message_user(request, f"A test alert is on its way by {' and '.join(channels)}.")
 
     def has_add_permission(self, request):
         return False  # one row, made on first use

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.services import audit_record
 from notifications.kinds import Channel, OperatorKind
 from notifications.models import OperatorAlert, OperatorSettings
 from notifications.telegram import telegram_send
@@ -78,6 +79,21 @@ def operator_message_send(*, channel: str, kind: str, message: str) -> bool:
         telegram_send(token=config.telegram_bot_token, chat_id=config.telegram_chat_id, text=message)
         return True
     raise ValueError(f"Unknown channel {channel}")
+
+
+def operator_test_message(*, actor) -> list[str]:
+    """Send a test message on every channel set up (whatever the kinds switched on), to check the addresses
+    and the bot, by a worker once this commits; recorded in the audit trail. Returns the channels."""
+    config = operator_settings()
+    channels = [Channel.EMAIL]
+    if config.telegram_bot_token and config.telegram_chat_id:
+        channels.append(Channel.TELEGRAM)
+    message = f"Test alert from the panel, sent by {actor} from the console: alerts reach you here."
+    with transaction.atomic():
+        audit_record(actor=actor, verb="send_test_alert", target=config, reason=", ".join(channels))
+        for channel in channels:
+            transaction.on_commit(lambda channel=channel: _queue(channel, "test", message))
+    return channels
 
 
 def _admin_link(name: str, *args) -> str:

@@ -78,7 +78,7 @@ OWNER = {
     "otp_static.staticdevice": {"delete_selected"},
     "audit.auditentry": set(),
     # Notifications: the settings (one row, no deleting), the alerts and the customer log (read-only).
-    "notifications.operatorsettings": set(),
+    "notifications.operatorsettings": {"send_test_alert"},
     "notifications.operatoralert": set(),
     "notifications.notification": set(),
 }

@@ -340,3 +340,23 @@ def test_the_owner_sets_the_bot_token_which_is_stored_encrypted_shown_never_and_
 
     client.force_login(member("Support"))
     assert client.get(url).status_code == 403
+
+
+def test_the_owner_sends_a_test_alert_to_check_the_channels(client, committed, telegram_on):
+    owner = member("Owner")
+    client.force_login(owner)
+    row = operator_settings()
+    OperatorSettings.objects.filter(pk=row.pk).update(
+        email_kinds=[], telegram_kinds=[]
+    )  # switched off: still
+    response = committed(
+        lambda: client.post(
+            "/admin/notifications/operatorsettings/",
+            {"action": "send_test_alert", "_selected_action": [row.pk]},
+            follow=True,
+        )
+    )
+    assert "A test alert is on its way by email and telegram." in response.content.decode()
+    [sent] = mail.outbox
+    assert sent.to == ["operator@example.com"] and "Test alert from the panel, sent by owner" in sent.subject
+    assert texts(telegram_on) == [sent.body]
