@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import TIMEZONES
+from accounts.models import TIMEZONES, language_choices
 from accounts.tasks import password_reset_mail
 from billing.money import MONEY_FIELD
 from notifications.kinds import CustomerKind
@@ -55,7 +55,7 @@ class SettingsForm(forms.Form):
     # Not required: a form posted without it (an older page) keeps the language chosen before.
     language = forms.ChoiceField(
         label=_("Language"),
-        choices=settings.LANGUAGES,
+        choices=language_choices,
         required=False,
         help_text=_("The language of the mails we send you."),
     )
