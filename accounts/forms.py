@@ -1,10 +1,13 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import TIMEZONES
+from accounts.models import TIMEZONES, language_choices
 from accounts.tasks import password_reset_mail
+from billing.money import MONEY_FIELD
+from notifications.kinds import CustomerKind
 
 
 class SignUpForm(UserCreationForm):
@@ -49,6 +52,13 @@ class SignUpForm(UserCreationForm):
 class SettingsForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     timezone = forms.ChoiceField(label=_("Time zone"), choices=[(name, name) for name in TIMEZONES])
+    # Not required: a form posted without it (an older page) keeps the language chosen before.
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=language_choices,
+        required=False,
+        help_text=_("The language of the mails we send you."),
+    )
     password = forms.CharField(
         label=_("Current password"),
         required=False,
@@ -115,3 +125,27 @@ class QueuedPasswordResetForm(PasswordResetForm):
     def save(self, *, request, use_https=False, **options):
         email, domain = self.cleaned_data["email"], request.get_host()
         password_reset_mail.delay(email=email, domain=domain, use_https=use_https)
+
+
+class NotificationsForm(forms.Form):
+    """Which mails the customer gets, and below which balance they are warned."""
+
+    wanted = forms.MultipleChoiceField(
+        label=_("Mail me when"),
+        choices=CustomerKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    low_balance_threshold = forms.DecimalField(
+        label=_("Low balance threshold"),
+        required=False,
+        min_value=0,
+        max_digits=MONEY_FIELD["max_digits"],
+        decimal_places=MONEY_FIELD["decimal_places"],
+        help_text=_("Mail me once when my balance falls below this amount (in %(currency)s). Empty: never."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["low_balance_threshold"]
+        field.help_text = field.help_text % {"currency": settings.PANEL_CURRENCY}

@@ -1,4 +1,5 @@
-"""A customer's own settings beyond Django's user (time zone), and whether their sign-up is confirmed."""
+"""A customer's own settings beyond Django's user (time zone, language of mails), and whether their
+sign-up is confirmed."""
 
 import zoneinfo
 
@@ -15,9 +16,16 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(_("Unknown time zone."))
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The languages offered (settings.LANGUAGES), read when asked: adding one needs no migration."""
+    return list(settings.LANGUAGES)
+
+
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
+    # The language of the mails the panel sends them (notifications.customers renders them in it).
+    language = models.CharField(_("language"), max_length=16, choices=language_choices, default="en")
     # Signed up on the storefront, the email link not followed yet: the user cannot log in (is_active False)
     # and another sign-up with the same email replaces this one.
     awaiting_confirmation = models.BooleanField(_("awaiting email confirmation"), default=False)

@@ -34,9 +34,10 @@ def profile_for(user) -> Profile:
     return profile
 
 
-def account_settings_update(*, user, timezone: str) -> None:
+def account_settings_update(*, user, timezone: str, language: str | None = None) -> None:
     """A new email goes through accounts.email_change: it changes once the new address follows a link."""
-    Profile.objects.update_or_create(user=user, defaults={"timezone": timezone})
+    defaults = {"timezone": timezone} | ({"language": language} if language else {})
+    Profile.objects.update_or_create(user=user, defaults=defaults)
 
 
 def customers_disable(*, users, actor=None) -> int:

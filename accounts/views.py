@@ -20,6 +20,7 @@ from django_otp import login as otp_login
 from accounts.email_change import email_change_confirm, email_change_pending, email_change_request
 from accounts.forms import (
     CodeForm,
+    NotificationsForm,
     QueuedPasswordResetForm,
     SettingsForm,
     SetupCodeForm,
@@ -44,6 +45,8 @@ from accounts.two_factor import (
     two_factor_required,
     two_factor_verify,
 )
+from notifications.customers import preferences_for, preferences_update
+from notifications.kinds import CustomerKind
 from referrals.cookie import referral_code_of
 from reseller.client_ip import client_limit_key
 from reseller.ratelimits import within_rate
@@ -117,11 +120,15 @@ def account_settings(request):
     form = SettingsForm(
         request.POST or None,
         user=request.user,
-        initial={"email": request.user.email, "timezone": profile.timezone},
+        initial={"email": request.user.email, "timezone": profile.timezone, "language": profile.language},
     )
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        account_settings_update(user=request.user, timezone=form.cleaned_data["timezone"])
+        account_settings_update(
+            user=request.user,
+            timezone=form.cleaned_data["timezone"],
+            language=form.cleaned_data["language"] or None,
+        )
         messages.success(request, _("Your settings are saved."))
         if email != request.user.email.lower():  # the form gives it in lower case
             email_change_request(user=request.user, email=email, base_url=_base_url(request))
@@ -131,6 +138,26 @@ def account_settings(request):
             )
         return redirect("accounts:settings")
     return render(request, "registration/settings.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_notifications(request):
+    preferences = preferences_for(request.user)
+    initial = {
+        "wanted": [kind for kind in CustomerKind.values if preferences.wants(kind)],
+        "low_balance_threshold": preferences.low_balance_threshold,
+    }
+    form = NotificationsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        preferences_update(
+            user=request.user,
+            wanted=set(form.cleaned_data["wanted"]),
+            low_balance_threshold=form.cleaned_data["low_balance_threshold"],
+        )
+        messages.success(request, _("Your notification settings are saved."))
+        return redirect("accounts:notifications")
+    return render(request, "registration/notifications.html", {"form": form})
 
 
 @login_required

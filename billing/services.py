@@ -13,10 +13,15 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
+from django.dispatch import Signal
 
 from audit.services import audit_record
 from billing.models import Account, LedgerEntry
 from billing.money import MONEY_LIMIT, to_money
+
+# Sent by ``balance_change`` inside its transaction, the account locked: ``account``, ``before`` and ``after``
+# (the balance), ``entry``. Receivers that tell anyone outside (the low-balance mail) defer with on_commit.
+balance_changed = Signal()
 
 
 class InsufficientFunds(Exception):
@@ -79,6 +84,9 @@ def balance_change(
             reference=reference,
             reason=reason,
             created_by=actor,
+        )
+        balance_changed.send(
+            sender=Account, account=locked, before=new_balance - amount, after=new_balance, entry=entry
         )
     account.balance = new_balance
     return entry

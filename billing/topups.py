@@ -139,8 +139,8 @@ def _credit(
     changes = {"received": received}
     if first:
         changes |= {"decided_by": actor, "gateway_reference": gateway_reference or topup.gateway_reference}
+        # The customer is mailed once this commits (notifications hears the move).
         transition(topup, TopUp.Status.CREDITED, message=message, actor=actor, changes=changes)
-        _tell_customer(topup)
     else:
         TopUp.objects.filter(pk=topup.pk).update(**changes)
         TopUpEvent.objects.create(
@@ -196,20 +196,6 @@ def in_panel_money(topup: TopUp, amount: Decimal) -> Decimal:
     return to_money(topup.to_pay * to_money(amount) / charged(topup))
 
 
-def _tell_customer(topup: TopUp) -> None:
-    """Mail the customer where the top-up ended, by a worker, once the decision commits. A broker outage
-    loses the mail, never the decision: it is logged."""
-    from billing.tasks import topup_mail  # the task module imports the mails, which import the models
-
-    def queue() -> None:
-        try:
-            topup_mail.delay(topup.pk)
-        except Exception:
-            logger.exception("Could not queue the mail about top-up %s", topup.pk)
-
-    transaction.on_commit(queue)
-
-
 def _manual(topup: TopUp) -> TopUp:
     if topup.method != TopUp.Method.MANUAL:
         raise ValidationError(
@@ -246,7 +232,6 @@ def topup_reject(*, topup: TopUp, actor, note: str) -> bool:
             actor=actor,
             changes=changes,
         )
-        _tell_customer(locked)
         changes = {"status": [TopUp.Status.PENDING, TopUp.Status.REJECTED]}
         audit_record(actor=actor, verb="reject", target=locked, changes=changes, reason=note)
         return True
@@ -405,7 +390,6 @@ def _take_back(topup: TopUp, amount: Decimal, *, why: str) -> str:
         logger.warning("Top-up %s: %s %s taken back (%s)", topup.pk, due, topup.currency, why)
     if taken + max(due, Decimal(0)) >= credited and topup.status == TopUp.Status.CREDITED:
         transition(topup, TopUp.Status.REVERSED, message=f"Taken back: {why}."[:255])
-        _tell_customer(topup)
     return f"{due} taken back." if due > 0 else "Already taken back."
 
 

@@ -27,6 +27,7 @@ OWNER_APPS = [
     "otp_static",
     "audit",
     "support",
+    "notifications",
 ]
 SUPPORT = [
     ("orders", "view_order"),

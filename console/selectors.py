@@ -268,14 +268,22 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
         provider.cancel_share = (
             Decimal(provider.cancels) / provider.finished * 100 if provider.finished else None
         )
-        provider.syncs = []
-        for kind, interval in sync_intervals().items():
-            last_ok = getattr(provider, f"last_ok_{kind}_sync")
-            # A disabled provider is not synced: nothing to be late for. A new one gets its first intervals.
-            since = last_ok or provider.created_at
-            late = provider.enabled and now - since > LATE_AFTER_INTERVALS * interval
-            provider.syncs.append(SyncState(kind=kind, last_ok=last_ok, late=late))
+        provider.syncs = sync_states(provider, now=now)
     return providers
+
+
+def sync_states(provider: Provider, *, now) -> list[SyncState]:
+    """Each kind of sync of ``provider`` (annotated by ``providers_with_health``): its last success, and
+    whether it is late — it has not worked for ``LATE_AFTER_INTERVALS`` of its intervals (or, never, since
+    the provider was added). The dashboard and the operator alerts judge it alike."""
+    states = []
+    for kind, interval in sync_intervals().items():
+        last_ok = getattr(provider, f"last_ok_{kind}_sync")
+        # A disabled provider is not synced: nothing to be late for. A new one gets its first intervals.
+        since = last_ok or provider.created_at
+        late = provider.enabled and now - since > LATE_AFTER_INTERVALS * interval
+        states.append(SyncState(kind=kind, last_ok=last_ok, late=late))
+    return states
 
 
 # --- sending: each provider's backlog, send rate and what limits it (issue 18) --------------------------

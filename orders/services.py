@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import mail_admins
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -32,6 +31,7 @@ from billing.services import InsufficientFunds, account_for, balance_change
 from catalogue.models import Service
 from catalogue.orderable import service_orderable
 from catalogue.pricing import customer_price
+from notifications.operators import provider_out_of_funds_alert
 from orders.models import Order, OrderEvent
 from orders.order_types import order_spec
 from panels.client import (
@@ -293,11 +293,7 @@ def _needs_review(order_id: int, message: str) -> None:
 
 def _alert_provider_funds(provider: Provider, message: str) -> None:
     logger.error("Provider %s is out of funds: %s", provider, message)
-    mail_admins(
-        f"Provider {provider} is out of funds",
-        f"Orders to {provider} wait until its balance is topped up. The provider said: {message}",
-        fail_silently=True,
-    )
+    provider_out_of_funds_alert(provider=provider, message=message)  # once per quiet period, after commit
 
 
 def orders_sweep(*, now=None) -> dict[str, int]:

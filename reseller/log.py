@@ -28,15 +28,19 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
 _LINK_TOKEN = re.compile(r"\b[0-9a-z]{1,13}-[0-9a-f]{32}\b")
 # Form fields that hold a secret, whatever the form: api_key, password1, new_password2, a two-factor code, …
 _SECRET_FIELD = re.compile(r"(?i)key|pass|secret|token|code|auth|signature")
+# A Telegram bot token ("123456789:AA…", in the path of every Bot API call): operator alerts' channel.
+_BOT_TOKEN = re.compile(r"(?<!\d)(\d{3,15}):[A-Za-z0-9_-]{30,}")
 _URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@")
 
 
 def redact_secrets(text: str) -> str:
     """``text`` with API keys masked: any ``key=`` value, bearer tokens, and anything shaped like a key
-    (its 8-character prefix kept: pages and logs name keys by it); and the tokens of mailed one-time links."""
+    (its 8-character prefix kept: pages and logs name keys by it); the tokens of mailed one-time links, and
+    Telegram bot tokens."""
     text = _KEY_PARAMETER.sub(r"\1***", text)
     text = _BEARER.sub(r"\1***", text)
     text = _LINK_TOKEN.sub("***", text)
+    text = _BOT_TOKEN.sub(r"\1:***", text)
     return _KEY_SHAPE.sub(r"\1.***", text)
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # Log in and out, password change and reset: Django's views, our templates.
     path("accounts/", include("django.contrib.auth.urls")),
+    path("notifications/", include("notifications.urls")),
     path("r/<str:code>/", referral_link, name="referral-link"),
     path("referrals/", referrals, name="referrals"),
     path("support/", include("support.urls")),

@@ -1,34 +1,24 @@
-"""The mail that tells a customer their ticket was answered: plain text and HTML, sent by a worker once the
-answer commits (``support.tasks.ticket_answered_mail``), never in the request that answered. It quotes the
-answer only: internal notes are another model, which nothing here reads."""
+"""What the "ticket answered" mail says. It is sent as every customer mail is (``notifications.customers``):
+one ``Notification`` per answer recorded in the answer's transaction (``support.services``), mailed by a
+worker after commit, in the customer's language, unless they turned the kind off. It quotes the answer only:
+internal notes are another model, which nothing here reads."""
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
+from notifications.customers import Mail, panel_link
+from notifications.models import Notification
 from support.models import TicketMessage
 
 
-def ticket_answered_mail_send(*, ticket, message: TicketMessage) -> bool:
-    """Tell ``ticket``'s customer that the staff answered with ``message``, if they have an address.
-    Returns whether a mail went."""
-    user = ticket.user
-    if not user.email or not message.from_staff:
-        return False
-    path = reverse("support:ticket", args=[ticket.pk])
-    context = {
-        "ticket": ticket,
-        "message": message,
-        "user": user,
-        "ticket_url": f"{settings.PANEL_URL}{path}" if settings.PANEL_URL else "",
-    }
-    mail = EmailMultiAlternatives(
-        _("Ticket #%(number)s answered: %(subject)s") % {"number": ticket.pk, "subject": ticket.subject},
-        render_to_string("support/emails/ticket_answered.txt", context),
-        to=[user.email],
+def ticket_answered_mail(notification: Notification) -> Mail | None:
+    """The mail for the staff answer ``notification`` names (None: nothing to tell)."""
+    message = TicketMessage.objects.select_related("ticket").get(pk=notification.target_id)
+    if not message.from_staff:
+        return None
+    ticket = message.ticket
+    return Mail(
+        subject=_("Ticket #%(number)s answered: %(subject)s"),
+        subject_params={"number": ticket.pk, "subject": ticket.subject},
+        template="support/emails/ticket_answered",
+        context={"ticket": ticket, "message": message, "ticket_url": panel_link("support:ticket", ticket.pk)},
     )
-    mail.attach_alternative(render_to_string("support/emails/ticket_answered.html", context), "text/html")
-    mail.send()
-    return True

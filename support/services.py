@@ -4,7 +4,6 @@ order requests the staff carry out from it. The storefront and the console both 
 Status moves go through ``reseller.states.transition`` (a ``TicketEvent`` each); every staff action writes an
 audit row in its transaction; the customer hears of an answer by mail once it commits."""
 
-import logging
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
@@ -15,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
+from notifications.customers import customer_event
+from notifications.kinds import CustomerKind
 from orders.models import Order
 from orders.refills import refill_request
 from orders.services import order_cancel
@@ -24,7 +25,6 @@ from support.attachments import attachment_checked, shown_name
 from support.models import Attachment, InternalNote, Ticket, TicketEvent, TicketMessage
 from support.signals import ticket_customer_wrote, ticket_opened
 
-logger = logging.getLogger(__name__)
 T = Ticket.Status
 
 TOO_MANY_TICKETS = gettext_lazy(
@@ -134,17 +134,14 @@ def ticket_staff_reply(*, ticket: Ticket, actor, body: str, files: Sequence = ()
 
 
 def _tell_customer(message: TicketMessage) -> None:
-    """Mail the customer the answer, by a worker, once it commits. A broker outage loses the mail, never the
-    answer (the customer sees it on the ticket's page): it is logged."""
-    from support.tasks import ticket_answered_mail  # the task module imports the mails, which import models
-
-    def queue() -> None:
-        try:
-            ticket_answered_mail.delay(message.pk)
-        except Exception:
-            logger.exception("Could not queue the mail about ticket message %s", message.pk)
-
-    transaction.on_commit(queue)
+    """Mail the customer the answer: recorded in the answer's transaction, sent by a worker once it commits
+    (and again by the periodic check if the broker lost it)."""
+    customer_event(
+        user=message.ticket.user,
+        kind=CustomerKind.TICKET_ANSWERED,
+        key=f"ticket_answered:{message.pk}",
+        target_id=message.pk,
+    )
 
 
 def ticket_close(*, ticket: Ticket, actor) -> None:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "referrals",
     "console",
     "support",
+    "notifications",
     "audit",  # last: its admin module makes every model page of the others record an audit trail
 ]
 
@@ -173,6 +174,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The languages customers may choose for their mails (accounts.Profile.language): English until the panel's
+# strings are translated (they are all marked for it).
+LANGUAGES = [("en", "English")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -257,6 +261,14 @@ CELERY_BEAT_SCHEDULE = {
     "prune-form-submissions": {
         "task": "storefront.tasks.prune_form_submissions",
         "schedule": crontab(minute=47, hour=3),
+    },
+    "check-notifications": {
+        "task": "notifications.tasks.check_notifications",
+        "schedule": 60,
+    },
+    "prune-notifications": {
+        "task": "notifications.tasks.prune_notifications",
+        "schedule": crontab(minute=57, hour=3),
     },
     "prune-unconfirmed-sign-ups": {
         "task": "accounts.tasks.prune_unconfirmed_sign_ups",
@@ -430,6 +442,15 @@ LOGOUT_REDIRECT_URL = "storefront:home"
 # Password reset mails and receipts: printed on the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
+# A real email service instead of SMTP (django-anymail): the backend anymail.backends.<service>.EmailBackend
+# (DJANGO_EMAIL_BACKEND in production) and its credentials as JSON in ANYMAIL (see README).
+ANYMAIL = env.json("ANYMAIL", default={})
+# Customers' one-click unsubscribe links (notifications.unsubscribe) work this long after their mail.
+UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=90)
+# Customer notifications (the dedupe rows and the console's log of what was mailed) are kept this long.
+NOTIFICATION_LOG_DAYS = env.int("NOTIFICATION_LOG_DAYS", default=90)
+# Telegram's Bot API, for operator alerts (the tests point it at a local fake).
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
 # The panel's address as customers reach it (https://panel.example.com), for links in mails a worker sends
 # without a request to take it from; empty: those mails carry no link.
 PANEL_URL = env.str("PANEL_URL", default="").rstrip("/")
@@ -476,5 +497,7 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # Its debug lines quote request paths, and Telegram's has the bot token in it.
+        "urllib3": {"level": "INFO"},
     },
 }

@@ -49,6 +49,7 @@ def test_a_customers_page_holds_their_discount_and_custom_prices(client, placed,
         **inlines["profile"],  # the fixture's customer has no profile yet: the page adds one
         "profile-0-user": str(customer.pk),
         "profile-0-timezone": "UTC",
+        "profile-0-language": "en",
         **inlines["pricing"],
         "pricing-0-user": str(customer.pk),
         "pricing-0-discount_percent": "20",

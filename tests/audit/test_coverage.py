@@ -30,6 +30,7 @@ from audit.models import AuditEntry
 from billing.models import PaymentMethod, TopUp
 from billing.services import account_for
 from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from notifications.operators import operator_settings
 from orders.models import Order, Refill
 from panels.models import Provider, ProviderService
 from referrals.models import Affiliate, AffiliatePayout
@@ -173,6 +174,7 @@ ACTIONS: dict[tuple[str, str], Callable[[World], Case]] = {
     ("django_celery_beat.periodictask", "toggle_tasks"): lambda w: Case(_task()),
     ("django_celery_beat.periodictask", "run_tasks"): lambda w: Case(_task()),
     # Unlocking: the expired attempts go, whichever are selected; the row is about lockouts as a whole.
+    ("notifications.operatorsettings", "send_test_alert"): lambda w: Case(operator_settings()),
     ("axes.accessattempt", "cleanup_expired_attempts"): lambda w: Case(
         AccessAttempt.objects.create(failures_since_start=5, **_request_fields()), expected=AccessAttempt
     ),

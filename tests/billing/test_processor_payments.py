@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from billing.models import LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.services import account_for, balance_change, ledger_audit
 from billing.topups import topup_request
+from notifications.models import Notification
 from tests.billing.support import deliver, pay
 from tests.fakes.nowpayments import SIGNATURE_HEADER
 from tests.storefront.support import rendered
@@ -95,8 +96,11 @@ def test_a_refund_and_a_dispute_take_the_deposit_back_even_into_the_red(
     assert ledger_audit(account=account).ok
     reversals = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSAL).order_by("pk")
     assert [entry.amount for entry in reversals] == [D(-10), D(-5), D(-25)]
-    mails = [args for task, _, args in published if task == "billing.tasks.topup_mail"]
-    assert mails == [(topup.pk,), (topup.pk,)]  # credited, then taken back: the customer is told both
+    mails = [args for task, _, args in published if task == "notifications.tasks.customer_mail"]
+    told = Notification.objects.filter(target_id=topup.pk, kind__startswith="topup").order_by("pk")
+    # Credited, then taken back: the customer is told both.
+    assert [(n.kind, (n.pk,)) for n in told] == [("topup_credited", mails[0]), ("topup_reversed", mails[1])]
+    assert len(mails) == 2
 
 
 def test_a_refund_before_its_payment_is_applied_when_the_payment_comes(client, customer, stripe):

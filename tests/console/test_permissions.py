@@ -83,6 +83,10 @@ OWNER = {
     "audit.auditentry": set(),
     "support.ticket": set(),
     "support.cannedreply": {"delete_selected"},
+    # Notifications: the settings (one row, no deleting), the alerts and the customer log (read-only).
+    "notifications.operatorsettings": {"send_test_alert"},
+    "notifications.operatoralert": set(),
+    "notifications.notification": set(),
 }
 
 

@@ -276,7 +276,9 @@ def test_nothing_sent_waits_and_retries(shop, customer, unused_tcp_port):
     assert order.status == S.PENDING
 
 
-def test_provider_out_of_funds_waits_with_the_reason_and_alerts(shop, customer):
+def test_provider_out_of_funds_waits_with_the_reason_and_alerts(
+    shop, customer, eager_celery, django_capture_on_commit_callbacks
+):
     server, provider = shop()
     followers = service_of(provider, "Default", refill=True)
     server.sim.set_balance(D(0))
@@ -284,7 +286,8 @@ def test_provider_out_of_funds_waits_with_the_reason_and_alerts(shop, customer):
         user=customer, service=followers, data={"link": "https://x.example/nf", "quantity": "100"}
     )
 
-    assert order_submit(order_id=order.pk) == order_services.RETRY_LATER
+    with django_capture_on_commit_callbacks(execute=True):  # the alert goes once this commits
+        assert order_submit(order_id=order.pk) == order_services.RETRY_LATER
     order.refresh_from_db()
     assert order.status == S.WAITING
     assert "Not enough funds" in order.wait_reason

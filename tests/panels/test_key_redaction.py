@@ -141,7 +141,9 @@ def superuser_client(client, db):
     return client
 
 
-def test_a_provider_echoing_the_key_leaves_it_nowhere(shop, customer, superuser_client, caplog):
+def test_a_provider_echoing_the_key_leaves_it_nowhere(
+    shop, customer, superuser_client, caplog, eager_celery, django_capture_on_commit_callbacks
+):
     caplog.set_level("DEBUG")
     server, provider = shop(echo_key_in_errors=True, api_key=KEY)
     sim = server.sim
@@ -153,7 +155,8 @@ def test_a_provider_echoing_the_key_leaves_it_nowhere(shop, customer, superuser_
         order = order_place(
             user=customer, service=service, data={"link": link, "quantity": str(service.min_quantity)}
         )
-        order_submit(order_id=order.pk)
+        with django_capture_on_commit_callbacks(execute=True):  # alerts go once the outcome commits
+            order_submit(order_id=order.pk)
         order.refresh_from_db()
         return order
 

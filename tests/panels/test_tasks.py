@@ -20,6 +20,8 @@ def test_schedule_is_declared_for_every_periodic_task():
         "accounts.tasks.prune_unconfirmed_sign_ups",
         "storefront.tasks.prune_form_submissions",
         "console.tasks.heartbeat",
+        "notifications.tasks.check_notifications",
+        "notifications.tasks.prune_notifications",
     }
     app.loader.import_default_modules()  # what a worker does at start: import every app's tasks
     assert scheduled <= set(app.tasks)

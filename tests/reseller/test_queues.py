@@ -18,9 +18,9 @@ SENDS = {
     "orders.tasks.send_refill",
     "orders.tasks.send_cancel",
     "console.tasks.heartbeat_sending",
-    "billing.tasks.topup_mail",
+    "notifications.tasks.customer_mail",
+    "notifications.tasks.operator_message",
     "accounts.tasks.password_reset_mail",
-    "support.tasks.ticket_answered_mail",
 }
 
 

@@ -1,13 +1,14 @@
 """The customer is told of an answer by mail — plain text and HTML, once, by a worker after the answer
-commits; never for a rolled-back answer, never for a note, never to a customer without an address."""
+commits, as every customer mail is (switchable, with its unsubscribe link); never for a rolled-back answer,
+never for a note, never to a customer without an address."""
 
 import pytest
 from django.core import mail
 from django.db import transaction
 
-from support.mails import ticket_answered_mail_send
+from notifications.models import CustomerPreferences, Notification
+from notifications.tasks import customer_mail
 from support.services import ticket_customer_reply, ticket_note_add, ticket_staff_reply
-from support.tasks import ticket_answered_mail
 from tests.staff import member
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +35,13 @@ def test_an_answer_is_mailed_once_after_commit(
     assert len(callbacks) == 1
     callbacks[0]()
     # Queued once, for a worker: the request that answered sends nothing itself.
+    notification = Notification.objects.get(key=f"ticket_answered:{message.pk}")
     assert [(task, args) for task, _, args in published] == [
-        ("support.tasks.ticket_answered_mail", (message.pk,))
+        ("notifications.tasks.customer_mail", (notification.pk,))
     ]
     assert mail.outbox == []
-    ticket_answered_mail(message.pk)  # what the worker runs
+    customer_mail(notification.pk)  # what the worker runs
+    customer_mail(notification.pk)  # a redelivered task mails nothing more
 
     (sent,) = mail.outbox
     assert sent.to == ["dave@example.com"]
@@ -50,6 +53,18 @@ def test_an_answer_is_mailed_once_after_commit(
     (html, kind) = sent.alternatives[0]
     assert kind == "text/html" and "It &lt;b&gt;ships&lt;/b&gt; today." in html
     assert "NOTE-NEVER-MAILED" not in sent.body + html
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_customer_who_turned_answers_off_is_not_mailed(
+    customer, open_ticket, eager_celery, django_capture_on_commit_callbacks
+):
+    CustomerPreferences.objects.update_or_create(user=customer, defaults={"muted": ["ticket_answered"]})
+    ticket = open_ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_staff_reply(ticket=ticket, actor=member("Support"), body="Answer")
+    assert mail.outbox == []
+    assert Notification.objects.get(kind="ticket_answered").status == Notification.Status.SKIPPED
 
 
 def test_a_rolled_back_answer_is_not_mailed(open_ticket, eager_celery, django_capture_on_commit_callbacks):
@@ -74,7 +89,7 @@ def test_the_customers_own_messages_and_addressless_customers_get_no_mail(
     with django_capture_on_commit_callbacks(execute=True):
         own = ticket_customer_reply(ticket=ticket, user=customer, body="Me again")
     assert mail.outbox == []
-    assert ticket_answered_mail_send(ticket=ticket, message=own) is False
+    assert not Notification.objects.filter(target_id=own.pk).exists()
 
     customer.email = ""
     customer.save()
