@@ -20,13 +20,14 @@ from notifications.operators import (
     operator_alert,
     operator_settings,
     provider_out_of_funds_alert,
-    ticket_opened_alert,
 )
 from notifications.telegram import TelegramError, TelegramUnavailable, telegram_send
 from orders.models import Order
 from panels.models import ProviderCall, SyncRun
 from panels.services import provider_upsert
 from reseller.log import redact_secrets
+from support.models import Ticket
+from support.services import ticket_customer_reply, ticket_open
 from tests.builders import order_in
 from tests.staff import member
 
@@ -144,11 +145,17 @@ def test_a_manual_payment_waiting_alerts_once_it_is_committed(committed, custome
     assert len(telegram_on.messages) == 1
 
 
-def test_a_new_ticket_alerts_through_the_function_the_support_app_calls(committed, customer, telegram_on):
-    # The support app is merged later: any model instance stands in for its ticket here.
-    committed(lambda: ticket_opened_alert(ticket=customer))
+def test_a_new_ticket_alerts_the_operators_once_and_a_reply_in_it_does_not(committed, customer, telegram_on):
+    ticket = committed(
+        lambda: ticket_open(user=customer, kind=Ticket.Kind.OTHER, subject="Where is it", body="Hello")
+    )
     [message] = texts(telegram_on)
-    assert message.startswith("New ticket: dave.") and f"/admin/auth/user/{customer.pk}/change/" in message
+    assert (
+        message.startswith(f"New ticket: {ticket}")
+        and f"/admin/support/ticket/{ticket.pk}/change/" in message
+    )
+    committed(lambda: ticket_customer_reply(ticket=ticket, user=customer, body="Any news?"))
+    assert len(telegram_on.messages) == 1
 
 
 # --- the periodic check -------------------------------------------------------------------------------
