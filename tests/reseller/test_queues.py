@@ -20,6 +20,7 @@ SENDS = {
     "console.tasks.heartbeat_sending",
     "billing.tasks.topup_mail",
     "accounts.tasks.password_reset_mail",
+    "webhooks.tasks.deliver_webhooks",
 }
 
 
