@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from api.rest import RestView, _invalid
 from webhooks.selectors import deliveries_of, endpoint_of
 from webhooks.serializers import DeliverySerializer, EndpointSerializer, EndpointWithSecretSerializer
-from webhooks.services import endpoint_remove, endpoint_rotate, endpoint_set, test_event_send
+from webhooks.services import endpoint_remove, endpoint_rotate, endpoint_set, send_test_event
 
 
 def _with_secret(endpoint, secret: str) -> dict:
@@ -83,7 +83,7 @@ class WebhookTestView(RestView, GenericAPIView):
         if endpoint_of(request.user) is None:
             raise Http404
         return Response(
-            DeliverySerializer(test_event_send(user=request.user)).data, status=status.HTTP_202_ACCEPTED
+            DeliverySerializer(send_test_event(user=request.user)).data, status=status.HTTP_202_ACCEPTED
         )
 
 

@@ -82,11 +82,11 @@ def endpoint_set(*, user, url: str, actor=None) -> tuple[Endpoint, str | None]:
         if endpoint is None:
             secret = secret_new()
             endpoint = Endpoint.objects.create(user=user, url=url, secret=secret)
-            audit_record(actor=actor, verb="webhook_set", target=endpoint, changes={"url": [None, url]})
+            audit_record(actor=actor, verb="set", target=endpoint, changes={"url": [None, url]})
             return endpoint, secret
         if endpoint.url != url:
             audit_record(
-                actor=actor, verb="webhook_set", target=endpoint, changes={"url": [endpoint.url, url]}
+                actor=actor, verb="set", target=endpoint, changes={"url": [endpoint.url, url]}
             )
             endpoint.url = url
             endpoint.save(update_fields=["url"])
@@ -100,7 +100,7 @@ def endpoint_rotate(*, user, actor=None) -> str:
         endpoint.secret = secret_new()
         endpoint.secret_rotated_at = timezone.now()
         endpoint.save(update_fields=["secret", "secret_rotated_at"])
-        audit_record(actor=actor, verb="webhook_rotate", target=endpoint, reason="New signing secret.")
+        audit_record(actor=actor, verb="rotate_secret", target=endpoint, reason="New signing secret.")
     return endpoint.secret
 
 
@@ -111,7 +111,7 @@ def endpoint_remove(*, user, actor=None) -> bool:
         if endpoint is None:
             return False
         audit_record(
-            actor=actor, verb="webhook_remove", target=endpoint, changes={"url": [endpoint.url, None]}
+            actor=actor, verb="remove", target=endpoint, changes={"url": [endpoint.url, None]}
         )
         endpoint.delete()
     return True
@@ -165,7 +165,7 @@ def on_public_status_changed(sender, instance, before: str, after: str, **kwargs
         )
 
 
-def test_event_send(*, user) -> Delivery:
+def send_test_event(*, user) -> Delivery:
     """A test event for ``user``'s endpoint, sent like any other."""
     with transaction.atomic():
         delivery = event_queue(user_id=user.pk, event_type=EVENT_TEST, data={"message": "A test event."})

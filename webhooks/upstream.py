@@ -74,7 +74,7 @@ def upstream_register(*, provider: Provider, actor=None) -> UpstreamWebhook:
         hook, _ = UpstreamWebhook.objects.update_or_create(
             provider=provider, defaults={"url": url, "secret": secret, "registered_at": timezone.now()}
         )
-        audit_record(actor=actor, verb="webhook_register", target=provider, reason=f"Webhook {url}.")
+        audit_record(actor=actor, verb="register_webhook", target=provider, reason=f"Webhook {url}.")
     return hook
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from storefront.forms import put_errors
 from webhooks.forms import EndpointForm
 from webhooks.selectors import LOG_ROWS, deliveries_of, endpoint_of
-from webhooks.services import endpoint_remove, endpoint_rotate, endpoint_set, test_event_send
+from webhooks.services import endpoint_remove, endpoint_rotate, endpoint_set, send_test_event
 from webhooks.upstream import WebhookRefused, upstream_receive
 
 
@@ -44,7 +44,7 @@ def webhook_settings(request):
             messages.success(request, "Webhook removed.")
             return redirect("webhooks:settings")
         elif endpoint is not None and action == "test":
-            test_event_send(user=request.user)
+            send_test_event(user=request.user)
             messages.success(request, "Test event queued: it shows in the log below once sent.")
             return redirect("webhooks:settings")
     return render(
