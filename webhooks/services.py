@@ -17,6 +17,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -30,8 +31,9 @@ from standardwebhooks.webhooks import Webhook
 from api.v2_actions import status_answer
 from audit.services import audit_record
 from orders.models import Order, Refill
+from webhooks import transport
 from webhooks.models import Delivery, Endpoint
-from webhooks.transport import TargetRefused, address_refusal, resolve, safe_post, url_refusal
+from webhooks.transport import TargetRefused, address_refusal, safe_post, url_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +61,9 @@ def url_validate(url: str) -> str:
         raise ValidationError({"url": "The URL is too long."})
     if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
         return url
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     try:
-        addresses = resolve(parts.hostname, parts.port or 443)
+        addresses = transport.resolve(parts.hostname, parts.port or 443)
     except (OSError, UnicodeError, ValueError):
         return url
     for address in addresses:
@@ -85,9 +85,7 @@ def endpoint_set(*, user, url: str, actor=None) -> tuple[Endpoint, str | None]:
             audit_record(actor=actor, verb="set", target=endpoint, changes={"url": [None, url]})
             return endpoint, secret
         if endpoint.url != url:
-            audit_record(
-                actor=actor, verb="set", target=endpoint, changes={"url": [endpoint.url, url]}
-            )
+            audit_record(actor=actor, verb="set", target=endpoint, changes={"url": [endpoint.url, url]})
             endpoint.url = url
             endpoint.save(update_fields=["url"])
     return endpoint, None
@@ -110,9 +108,7 @@ def endpoint_remove(*, user, actor=None) -> bool:
         endpoint = Endpoint.objects.select_for_update().filter(user=user).first()
         if endpoint is None:
             return False
-        audit_record(
-            actor=actor, verb="remove", target=endpoint, changes={"url": [endpoint.url, None]}
-        )
+        audit_record(actor=actor, verb="remove", target=endpoint, changes={"url": [endpoint.url, None]})
         endpoint.delete()
     return True
 
