@@ -26,6 +26,7 @@ OWNER_APPS = [
     "otp_totp",
     "otp_static",
     "audit",
+    "webhooks",
 ]
 SUPPORT = [
     ("orders", "view_order"),

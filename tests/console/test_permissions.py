@@ -31,6 +31,7 @@ OWNER = {
         "sync_catalogue",
         "sync_balance",
         "sync_statuses",
+        "register_webhook",
         "delete_selected",
     },
     "panels.providerservice": {"mark_reviewed", "publish"},
@@ -77,6 +78,10 @@ OWNER = {
     "otp_totp.totpdevice": {"delete_selected"},
     "otp_static.staticdevice": {"delete_selected"},
     "audit.auditentry": set(),
+    # Customers' webhooks: the URL is the customer's; the operator may rotate the secret or remove it.
+    "webhooks.endpoint": {"rotate_secret", "remove"},
+    "webhooks.delivery": set(),
+    "webhooks.upstreamwebhook": set(),
 }
 
 
