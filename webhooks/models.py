@@ -63,6 +63,7 @@ class Delivery(models.Model):
                 name="webhook_delivery_subject",
             ),
             models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log"),
+            models.Index(fields=["created_at"], name="webhook_delivery_created"),  # the prune
         ]
 
     def __str__(self) -> str:

@@ -318,3 +318,12 @@ def deliveries_send_due(*, now: datetime | None = None, keep_lease=lambda: True)
             if not keep_lease():
                 break
     return len(batch)
+
+
+def deliveries_prune(*, now: datetime | None = None) -> int:
+    """Forget delivered and failed events older than ``WEBHOOKS_LOG_DAYS`` (pending ones are kept)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
+    deleted, _ = (
+        Delivery.objects.filter(created_at__lt=cutoff).exclude(status=Delivery.Status.PENDING).delete()
+    )
+    return deleted

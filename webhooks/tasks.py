@@ -6,7 +6,7 @@ from django.utils import timezone
 from orders.services import lease_kept
 from reseller.locks import exclusive
 from webhooks.models import Delivery
-from webhooks.services import deliveries_send_due
+from webhooks.services import deliveries_prune, deliveries_send_due
 
 # Renewed between endpoints; long enough for one endpoint's share of a batch at its time limits.
 LEASE_SECONDS = 120
@@ -31,3 +31,8 @@ def sweep_webhooks() -> None:
     due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now())
     if due.exists():
         deliver_webhooks.delay()
+
+
+@shared_task
+def prune_webhook_deliveries() -> int:
+    return deliveries_prune()

@@ -261,6 +261,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.sweep_webhooks",
         "schedule": 30,
     },
+    "prune-webhook-deliveries": {
+        "task": "webhooks.tasks.prune_webhook_deliveries",
+        "schedule": crontab(minute=57, hour=3),
+    },
     "prune-unconfirmed-sign-ups": {
         "task": "accounts.tasks.prune_unconfirmed_sign_ups",
         "schedule": crontab(minute=37, hour=3),
@@ -444,6 +448,8 @@ WEBHOOKS_RETRY_CAP_SECONDS = env.int("WEBHOOKS_RETRY_CAP_SECONDS", default=3600)
 # One sending run takes up to this many due events, sends to up to CONCURRENCY receivers at once.
 WEBHOOKS_BATCH = env.int("WEBHOOKS_BATCH", default=200)
 WEBHOOKS_CONCURRENCY = env.int("WEBHOOKS_CONCURRENCY", default=8)
+# Delivered and failed events stay in the customer's log this many days.
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
 
 # Each distinct server error is mailed to ADMINS at most once per this many minutes (the next mail counts
 # the ones held back), so anonymous requests that cause a 500 cannot flood the operator's inbox.

@@ -288,3 +288,17 @@ def test_one_sending_run_is_queued_per_transaction(customer, pending_order, rece
             transition(order, Order.Status.IN_PROGRESS, message="x")
     assert Delivery.objects.count() == 3
     assert [p.task for p in published] == ["webhooks.tasks.deliver_webhooks"]
+
+
+def test_old_finished_events_are_pruned_pending_ones_kept(customer, receiver):
+    from webhooks.services import deliveries_prune
+
+    hook_for(customer, receiver.url)
+    kept, pruned, waiting = (send_test_event(user=customer) for _ in range(3))
+    Delivery.objects.filter(pk=pruned.pk).update(
+        status="delivered", created_at=timezone.now() - timedelta(days=31)
+    )
+    Delivery.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(days=31))
+    Delivery.objects.filter(pk=kept.pk).update(status="failed")
+    assert deliveries_prune() == 1
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {kept.pk, waiting.pk}
