@@ -302,3 +302,25 @@ def test_old_finished_events_are_pruned_pending_ones_kept(customer, receiver):
     Delivery.objects.filter(pk=kept.pk).update(status="failed")
     assert deliveries_prune() == 1
     assert set(Delivery.objects.values_list("pk", flat=True)) == {kept.pk, waiting.pk}
+
+
+def test_the_task_sends_an_orders_events_in_turn_and_the_sweep_queues_it_when_due(
+    customer, pending_order, receiver, published
+):
+    from webhooks.tasks import deliver_webhooks, sweep_webhooks
+
+    _, secret = hook_for(customer, receiver.url)
+    order = pending_order()
+    for to in (Order.Status.IN_PROGRESS, Order.Status.PROCESSING, Order.Status.COMPLETED):
+        move(order, to)
+        order.refresh_from_db()
+    published.clear()
+    sweep_webhooks()
+    assert [p.task for p in published] == ["webhooks.tasks.deliver_webhooks"]
+
+    deliver_webhooks()  # one run: batch after batch until nothing is due
+    statuses = [Webhook(secret).verify(r.body, r.headers)["data"]["status"] for r in receiver.received]
+    assert statuses == ["In progress", "Processing", "Completed"]
+    published.clear()
+    sweep_webhooks()
+    assert published == []  # nothing due: no run queued
