@@ -3,6 +3,7 @@
 
 from django.contrib import admin, messages
 
+from audit.services import audit_record
 from orders.admin import StatusSyncingProviderAdmin
 from panels.models import Provider
 from reseller.admin_tools import ReadOnlyAdmin
@@ -75,6 +76,7 @@ class WebhookRegisteringProviderAdmin(StatusSyncingProviderAdmin):
             try:
                 hook = upstream_register(provider=provider, actor=request.user)
             except RegistrationFailed as error:
+                audit_record(actor=request.user, verb="register_webhook", target=provider, reason=str(error))
                 self.message_user(request, f"{provider.name}: {error}", messages.ERROR)
             else:
                 self.message_user(
