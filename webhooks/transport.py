@@ -73,6 +73,8 @@ class Target:
 
 def url_refusal(url: str) -> str | None:
     """What is wrong with ``url`` as a webhook URL before any address is looked up, or None."""
+    if not url.isascii() or not url.isprintable() or any(char.isspace() for char in url):
+        return "The URL may hold no spaces or control characters; write an international name as xn--…."
     try:
         parts = urlsplit(url)
         port = parts.port

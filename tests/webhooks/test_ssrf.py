@@ -222,3 +222,18 @@ def test_a_slow_receiver_holds_no_worker(settings, customer):
     assert took < 2
     assert delivery.error in ("No answer in time.", "Could not connect or the connection broke.")
     assert delivery.status == "pending"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://hooks.example/\x00", "https://hooks .example/", "https://bücher.example/", "https://u:p@hooks.example/",
+     "https:///nohost", "https://hooks.example:0/", "https://hooks.example:99999/", "javascript:alert(1)"],
+)  # fmt: skip
+def test_malformed_urls_are_refused_when_saved(customer, url):
+    from django.core.exceptions import ValidationError
+
+    from webhooks.services import endpoint_set
+
+    with pytest.raises(ValidationError):
+        endpoint_set(user=customer, url=url)
+    assert not Endpoint.objects.exists()
