@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -78,6 +79,9 @@ def endpoint_set(*, user, url: str, actor=None) -> tuple[Endpoint, str | None]:
     """Set ``user``'s webhook URL. A new endpoint gets a secret, returned this once (None otherwise)."""
     url = url_validate(url)
     with transaction.atomic():
+        # Two first saves at once (two tabs, a script) take turns on the user's row: the later one changes
+        # the URL instead of failing on the one-webhook-per-customer constraint.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk").get()
         endpoint = Endpoint.objects.select_for_update().filter(user=user).first()
         if endpoint is None:
             secret = secret_new()
