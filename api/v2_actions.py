@@ -136,7 +136,7 @@ def add(user, params: dict) -> dict:
 STATUS_FIELDS = ("charge", "refunded", "start_count", "status", "remains", "units", "type", "provider_status")
 
 
-def _status_answer(order: Order) -> dict:
+def status_answer(order: Order) -> dict:
     return {
         # What the reseller paid us for it, after refunds: their cost, in our currency.
         "charge": money_text(order.charge - order.refunded),
@@ -153,9 +153,9 @@ def status(user, params: dict) -> dict:
     if not multi:
         if ids[0] not in found:
             raise Refusal("Incorrect order ID")
-        return _status_answer(found[ids[0]])
+        return status_answer(found[ids[0]])
     return {
-        raw: _status_answer(found[raw]) if raw in found else {"error": "Incorrect order ID"} for raw in ids
+        raw: status_answer(found[raw]) if raw in found else {"error": "Incorrect order ID"} for raw in ids
     }
 
 

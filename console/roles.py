@@ -28,6 +28,7 @@ OWNER_APPS = [
     "audit",
     "support",
     "notifications",
+    "webhooks",
 ]
 SUPPORT = [
     ("orders", "view_order"),

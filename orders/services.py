@@ -45,7 +45,7 @@ from panels.client import (
 from panels.models import Provider
 from panels.normalize import OrderStatus
 from panels.services import provider_calls_record, provider_client
-from reseller.states import TransitionRefused, transition
+from reseller.states import TransitionRefused, public_status_changed, transition
 
 logger = logging.getLogger(__name__)
 
@@ -361,13 +361,23 @@ SYNCED_FIELDS = ["provider_status", "start_count", "remains", "cost", "cost_curr
 
 
 def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
-    """Apply one provider status to ``order`` (locked by the caller).
+    """Apply one provider status to ``order`` (locked by the caller, in its transaction).
 
     True when the order was saved here: its status moved (with its event and any refund), or it reached a
     final status without the figures its refund needs — then it stays open, polled, and joins the review
     queue for an operator to settle. False when at most the figures in ``SYNCED_FIELDS`` changed: those
     are left for the caller to save, in bulk.
     """
+    shown_before, status_before = order.public_status, order.status
+    saved = _apply_status(order=order, remote=remote)
+    if order.status == status_before and (shown := order.public_status) != shown_before:
+        # A subscription's Active <-> Paused is the provider's word, not a move of ours: no transition
+        # announces it to customers' webhooks, so it is announced here.
+        public_status_changed.send(sender=Order, instance=order, before=shown_before, after=shown)
+    return saved
+
+
+def _apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
     said_before = order.provider_status
     order.provider_status = remote.raw_status[:64]
     if remote.start_count is not None:

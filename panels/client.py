@@ -711,6 +711,11 @@ def _parse_service(record: object) -> RemoteService | InvalidRecord:
     )
 
 
+def order_status_parse(answer: object) -> RemoteOrderStatus | None:
+    """One order's status as API v2 answers it (an upstream panel's webhook carries the same fields)."""
+    return _parse_order_status(answer)
+
+
 def _parse_order_status(answer: object) -> RemoteOrderStatus | None:
     if not isinstance(answer, dict) or "status" not in answer or isinstance(answer["status"], dict | list):
         return None

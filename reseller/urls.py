@@ -27,5 +27,6 @@ urlpatterns = [
     path("r/<str:code>/", referral_link, name="referral-link"),
     path("referrals/", referrals, name="referrals"),
     path("support/", include("support.urls")),
+    path("", include("webhooks.urls")),
     path("", include("storefront.urls")),
 ]

@@ -15,7 +15,7 @@ BASE_DIR = Path(django_settings.BASE_DIR)
 
 
 class RunningPanel:
-    def __init__(self, tmp_path: Path, port: int):
+    def __init__(self, tmp_path: Path, port: int, **env: str):
         self.port, self.url = port, f"http://127.0.0.1:{port}"
         self.env = {
             "PATH": os.environ["PATH"],
@@ -25,6 +25,7 @@ class RunningPanel:
             "STATUS_SYNC_SECONDS": "2",
             "HEARTBEAT_SECONDS": "2",
             "RATELIMIT_NAMESPACE": f"panel-{port}",
+            **env,
         }
         self.process = self.log = None
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "console",
     "support",
     "notifications",
+    "webhooks",  # after orders: its provider page adds "Register webhook" to the orders' one
     "audit",  # last: its admin module makes every model page of the others record an audit trail
 ]
 
@@ -270,6 +271,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.prune_notifications",
         "schedule": crontab(minute=57, hour=3),
     },
+    "sweep-webhooks": {
+        "task": "webhooks.tasks.sweep_webhooks",
+        "schedule": 30,
+    },
+    "prune-webhook-deliveries": {
+        "task": "webhooks.tasks.prune_webhook_deliveries",
+        "schedule": crontab(minute=57, hour=3),
+    },
     "prune-unconfirmed-sign-ups": {
         "task": "accounts.tasks.prune_unconfirmed_sign_ups",
         "schedule": crontab(minute=37, hour=3),
@@ -454,6 +463,26 @@ TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org
 # The panel's address as customers reach it (https://panel.example.com), for links in mails a worker sends
 # without a request to take it from; empty: those mails carry no link.
 PANEL_URL = env.str("PANEL_URL", default="").rstrip("/")
+
+# --- Webhooks for resellers (webhooks/) ---------------------------------------------------------------
+# Customers' callback URLs may resolve to private, loopback, link-local… addresses only where this is on: the
+# tests and the demo (a deploy check warns when it is on under production settings). Plain http likewise.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
+# A receiver gets this long to connect, between bytes, and for the whole answer: a slow one holds no worker.
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
+WEBHOOKS_TOTAL_TIMEOUT = env.float("WEBHOOKS_TOTAL_TIMEOUT", default=10.0)
+# Undelivered events are retried with exponential backoff (first after RETRY_BASE s, at most every
+# RETRY_CAP s, ±20 % jitter) until this many hours after the event, then marked failed.
+WEBHOOKS_RETRY_HOURS = env.int("WEBHOOKS_RETRY_HOURS", default=24)
+WEBHOOKS_RETRY_BASE_SECONDS = env.int("WEBHOOKS_RETRY_BASE_SECONDS", default=30)
+WEBHOOKS_RETRY_CAP_SECONDS = env.int("WEBHOOKS_RETRY_CAP_SECONDS", default=3600)
+# One sending run takes up to this many due events, sends to up to CONCURRENCY receivers at once.
+WEBHOOKS_BATCH = env.int("WEBHOOKS_BATCH", default=200)
+WEBHOOKS_CONCURRENCY = env.int("WEBHOOKS_CONCURRENCY", default=8)
+# Delivered and failed events stay in the customer's log this many days.
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
 
 # Each distinct server error is mailed to ADMINS at most once per this many minutes (the next mail counts
 # the ones held back), so anonymous requests that cause a 500 cannot flood the operator's inbox.

@@ -14,3 +14,7 @@ PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["sandbox"])
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="insecure-local-only-sandbox-secret")
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# The demo's panels call each other on 127.0.0.1 (a panel that is another's provider gets its webhooks).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True)
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=True)

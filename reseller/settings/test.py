@@ -52,3 +52,6 @@ RATELIMIT_NAMESPACE = os.environ.setdefault("RATELIMIT_NAMESPACE", f"test-{uuid.
 ACCOUNT_FORMS_PER_CLIENT = "100000/hour"
 ACCOUNT_MAILS_PER_ADDRESS = "100000/hour"
 SUPPORT_TICKETS_PER_CUSTOMER = "100000/hour"
+# Webhook receivers in tests listen on 127.0.0.1 over plain http (the SSRF tests switch this off).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+WEBHOOKS_ALLOW_HTTP = True

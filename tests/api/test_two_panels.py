@@ -200,3 +200,98 @@ def test_a_panel_is_another_panels_provider(transactional_db, live_server, shop,
     upstream = [order for server, _ in shops for order in server.sim.orders()]
     assert len(upstream) == orders_at_a.count()
     assert len({(o.provider_id, o.provider_order_id) for o in orders_at_a}) == orders_at_a.count()
+
+
+def test_an_orders_completion_reaches_panel_b_by_webhook(
+    transactional_db, live_server, shop, tmp_path, unused_tcp_port
+):
+    """B registers its webhook at A (``addprovider --register-webhook``) and polls only once an hour: an
+    order completed at A reaches B by A's signed webhook, long before B's next poll."""
+    from webhooks.models import Delivery, Endpoint
+    from webhooks.services import deliveries_send_due
+
+    panel_b = RunningPanel(
+        tmp_path,
+        unused_tcp_port,
+        STATUS_SYNC_SECONDS="3600",
+        PANEL_URL=f"http://127.0.0.1:{unused_tcp_port}",
+    )
+    try:
+        shops = [shop("smmcloud")]
+        reseller_b = User.objects.create_user("panel-b")
+        balance_deposit(account=account_for(reseller_b), amount=Decimal("500"))
+        _, key_at_a = api_key_issue(user=reseller_b)
+
+        panel_b.manage("migrate", "--verbosity", "0")
+        registered = panel_b.manage(
+            "addprovider",
+            "Panel A",
+            live_server.url,
+            key_at_a,
+            "--calls-per-minute",
+            "6000",
+            "--register-webhook",
+        )
+        assert "Webhook registered" in registered
+        # A keeps B's URL for panel-b's orders, under a secret only B was told.
+        assert Endpoint.objects.get(user=reseller_b).url == f"{panel_b.url}/webhooks/provider/1/"
+        panel_b.manage("syncprovider", "Panel A")
+        panel_b.manage("publishservices", "Panel A", "--markup", "20")
+        panel_b.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; User.objects.create_user('carol'); "
+            "User.objects.create_user('ops', is_staff=True)",
+        )
+        panel_b.manage("adjustbalance", "carol", "100", "--reason", "test funds", "--operator", "ops")
+        key_at_b = panel_b.manage("createapikey", "carol").strip()
+        panel_b.start()
+
+        def b(action, **fields):
+            return requests.post(
+                f"{panel_b.url}/api/v2", data={"key": key_at_b, "action": action, **fields}, timeout=30
+            ).json()
+
+        entry = next(e for e in b("services") if e["type"] == "Default")
+        order_at_b = b("add", service=entry["service"], **fields_for(entry, "https://example.com/hooked"))[
+            "order"
+        ]
+
+        def until(condition, what, *, seconds=60):
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                if condition():
+                    return
+                drive_panel_a(shops, advance=False)
+                deliveries_send_due()  # A's webhook runs (its worker's, in this process)
+                time.sleep(0.3)
+            raise AssertionError(f"timed out waiting for {what}\n{panel_b.logs()}")
+
+        until(
+            lambda: Order.objects.filter(user=reseller_b).exclude(status=Order.Status.QUEUED).exists(),
+            "A to send it",
+        )
+        order_at_a = Order.objects.get(user=reseller_b)
+        shops[0][0].sim.advance()
+        shops[0][0].sim.advance()
+        orders_sync_statuses(provider=order_at_a.provider)
+        order_at_a.refresh_from_db()
+        assert order_at_a.status == Order.Status.COMPLETED
+
+        # B learns it from the webhook: its own poll is an hour away.
+        until(lambda: b("status", order=order_at_b)["status"] == "Completed", "B to hear of it")
+        completed_event = Delivery.objects.filter(
+            endpoint__user=reseller_b, payload__contains='"Completed"'
+        ).get()
+        assert (completed_event.status, completed_event.response_code) == ("delivered", 204)
+        # And not from a poll: no status sync of B's looked at an order since it was placed.
+        polls = panel_b.manage(
+            "shell",
+            "-c",
+            "from panels.models import SyncRun; from orders.models import Order; "
+            "placed = Order.objects.get().created_at; "
+            "print(SyncRun.objects.filter(kind='status', started_at__gte=placed).count())",
+        )
+        assert polls.strip().splitlines()[-1] == "0"
+    finally:
+        panel_b.stop()

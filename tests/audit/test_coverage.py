@@ -38,6 +38,8 @@ from referrals.services import affiliate_for
 from support.models import CannedReply
 from tests.console.support import actions_for, label
 from tests.staff import member
+from webhooks.models import Endpoint
+from webhooks.services import endpoint_set
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +126,10 @@ def _payout(w: World) -> AffiliatePayout:
     return payout
 
 
+def _webhook(w: World) -> Endpoint:
+    return endpoint_set(user=w.customer, url="https://hooks.example/in")[0]
+
+
 def _published(w: World) -> Case:
     upstream = w.upstream()
     return Case(
@@ -136,6 +142,10 @@ ACTIONS: dict[tuple[str, str], Callable[[World], Case]] = {
     ("panels.provider", "sync_catalogue"): lambda w: Case(w.provider),
     ("panels.provider", "sync_balance"): lambda w: Case(w.provider),
     ("panels.provider", "sync_statuses"): lambda w: Case(w.provider),
+    # Fails here (no PANEL_URL): the attempt and its outcome are recorded all the same.
+    ("panels.provider", "register_webhook"): lambda w: Case(w.provider),
+    ("webhooks.endpoint", "rotate_secret"): lambda w: Case(_webhook(w)),
+    ("webhooks.endpoint", "remove"): lambda w: Case(_webhook(w)),
     ("panels.providerservice", "mark_reviewed"): lambda w: Case(w.upstream()),
     ("panels.providerservice", "publish"): _published,
     ("catalogue.service", "take_off_sale"): lambda w: Case(w.service),

@@ -35,6 +35,7 @@ OWNER = {
         "sync_catalogue",
         "sync_balance",
         "sync_statuses",
+        "register_webhook",
         "delete_selected",
     },
     "panels.providerservice": {"mark_reviewed", "publish"},
@@ -87,6 +88,10 @@ OWNER = {
     "notifications.operatorsettings": {"send_test_alert"},
     "notifications.operatoralert": set(),
     "notifications.notification": set(),
+    # Customers' webhooks: the URL is the customer's; the operator may rotate the secret or remove it.
+    "webhooks.endpoint": {"rotate_secret", "remove"},
+    "webhooks.delivery": set(),
+    "webhooks.upstreamwebhook": set(),
 }
 
 

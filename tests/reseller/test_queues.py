@@ -21,6 +21,7 @@ SENDS = {
     "notifications.tasks.customer_mail",
     "notifications.tasks.operator_message",
     "accounts.tasks.password_reset_mail",
+    "webhooks.tasks.deliver_webhooks",
 }
 
 

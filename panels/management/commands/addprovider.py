@@ -27,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--low-balance-threshold")
         parser.add_argument("--key-header", choices=["", "X-Api-Key", "Authorization"])
         parser.add_argument("--disabled", action="store_true", help="Register it switched off.")
+        parser.add_argument(
+            "--register-webhook",
+            action="store_true",
+            help="The provider is a panel of this software: register this panel's webhook there (PANEL_URL "
+            "must be set), so its orders update the moment they change there.",
+        )
 
     def handle(self, *args, name, url, key=None, **options):
         extra = {
@@ -56,3 +62,11 @@ class Command(BaseCommand):
                 f"{verb} provider {provider.name}: {provider.api_url} (key {provider.masked_key})"
             )
         )
+        if options["register_webhook"]:
+            from webhooks.upstream import RegistrationFailed, upstream_register
+
+            try:
+                hook = upstream_register(provider=provider)
+            except RegistrationFailed as error:
+                raise CommandError(f"Webhook not registered: {error}") from None
+            self.stdout.write(self.style.SUCCESS(f"Webhook registered at {provider.name}: {hook.url}"))
