@@ -127,6 +127,7 @@ def auto_refill_run(*, provider: Provider, now=None, lease=None) -> AutoRefillRu
             result.lock_lost = True
             return result
         if result.deferred:  # the budget is spent: the later batches wait too, without asking
+            result.deferred += 1
             unread.update(batch)
             continue
         try:
@@ -147,7 +148,7 @@ def auto_refill_run(*, provider: Provider, now=None, lease=None) -> AutoRefillRu
     for pk, _remote_id, _mode in due:
         if pk in unread:
             continue
-        if not lease_kept(lease):
+        if result.looked_at % STATUS_BATCH == 0 and not lease_kept(lease):
             result.lock_lost = True
             break
         result.looked_at += 1
