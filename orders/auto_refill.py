@@ -88,7 +88,7 @@ class AutoRefillRun:
     requested: int = 0
     status_calls: int = 0
     failed_batches: int = 0
-    deferred: int = 0  # left due: the provider's budget had no call free, or its status call failed
+    deferred: int = 0  # batches left due: the provider's budget had no call free (failed ones stay due too)
     lock_lost: bool = False
 
     def summary(self) -> str:
