@@ -33,6 +33,7 @@ from catalogue.publishing import (
     services_reprice,
     services_take_off_sale,
 )
+from orders.auto_refill import auto_refill_enrol
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
 from reseller.admin_tools import ActionForm, asks
@@ -198,6 +199,10 @@ def services_with_margins(services) -> list[str]:
     ]
 
 
+# A change to one of these re-plans when the service's completed orders are looked at by auto-refill.
+AUTO_REFILL_FIELDS = {"refill", "refill_days", "auto_refill", "auto_refill_days"}
+
+
 @admin.register(Service)
 class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
     form = ServiceForm
@@ -230,6 +235,8 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         "max_quantity",
         "refill",
         "refill_days",
+        "auto_refill",
+        "auto_refill_days",
         "cancel",
         "dripfeed",
         "price",
@@ -251,6 +258,13 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
             service.margin_now = margin_of(
                 price=service.price, provider_service=service.provider_service, rates=rates
             )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if set(form.changed_data) & AUTO_REFILL_FIELDS:  # its completed orders are followed, or no longer
+            followed = auto_refill_enrol(service=obj)
+            if obj.auto_refill:
+                self.message_user(request, f"Auto-refill follows {followed} completed order(s) of {obj}.")
 
     def _margin(self, service) -> Margin:
         return getattr(service, "margin_now", None) or margin_of(

@@ -114,6 +114,16 @@ class Service(models.Model):
         ON = "on", "On"
         OFF = "off", "Off"
 
+    class AutoRefill(models.TextChoices):
+        """When the panel asks for a refill by itself (``orders.auto_refill``). A drop is seen only where the
+        provider's status answer for a completed order shows ``remains`` again; many providers answer nothing
+        new after Completed, and "every N days" is the way for theirs."""
+
+        OFF = "", "Off"
+        DROP = "drop", "When the provider reports a drop"
+        EVERY = "every", "Every N days"
+        DROP_OR_EVERY = "drop_or_every", "When the provider reports a drop, and every N days"
+
     name = models.CharField(max_length=255)
     category = models.CharField(max_length=255)
     description = models.TextField(blank=True)
@@ -124,6 +134,23 @@ class Service(models.Model):
     refill = models.BooleanField("refill allowed", default=False)
     refill_days = models.PositiveSmallIntegerField(
         default=30, help_text="Refills allowed this long after completion."
+    )
+    auto_refill = models.CharField(
+        "auto-refill",
+        max_length=16,
+        choices=AutoRefill.choices,
+        blank=True,
+        default=AutoRefill.OFF,
+        help_text="Completed orders are looked at again within the refill window, and a refill is asked for "
+        "them: when the provider reports a drop (only providers that report remains after completion do), "
+        "or every N days. Never while a refill of the order is open, at most once every N days.",
+    )
+    auto_refill_days = models.PositiveSmallIntegerField(
+        "auto-refill every (days)",
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text='N: the interval of "every N days", and the least time between two auto-refills of an '
+        "order in either mode.",
     )
     cancel = models.BooleanField("cancel allowed", default=False)
     dripfeed = models.CharField(
@@ -151,16 +178,34 @@ class Service(models.Model):
             models.CheckConstraint(
                 condition=Q(min_quantity__lte=models.F("max_quantity")), name="service_min_le_max"
             ),
+            models.CheckConstraint(condition=Q(auto_refill_days__gte=1), name="service_auto_refill_days"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.name}"
+
+    @property
+    def auto_refill_on_drop(self) -> bool:
+        return self.auto_refill in (self.AutoRefill.DROP, self.AutoRefill.DROP_OR_EVERY)
+
+    @property
+    def auto_refill_every(self) -> bool:
+        return self.auto_refill in (self.AutoRefill.EVERY, self.AutoRefill.DROP_OR_EVERY)
 
     def clean(self):
         upstream = self.provider_service if self.provider_service_id else None
         if upstream is None or self.min_quantity is None or self.max_quantity is None:
             return
         errors = {}
+        if self.auto_refill and not self.refill:
+            errors["auto_refill"] = "Auto-refill needs refill allowed."
+        elif self.auto_refill and not upstream.refill:
+            errors["auto_refill"] = "The provider service offers no refill."
+        elif self.auto_refill_every and self.auto_refill_days and self.auto_refill_days > self.refill_days:
+            errors["auto_refill_days"] = (
+                f"Every {self.auto_refill_days} days never falls within the refill "
+                f"window of {self.refill_days} days."
+            )
         if self.type != upstream.type:  # the price and the fields sent are per this type's unit
             errors["type"] = f"The provider service is a {upstream.type} service."
         if self.min_quantity < upstream.min_quantity:

@@ -110,6 +110,21 @@ def review_refills(*, limit: int | None = None, provider_details: bool = True) -
     ]
 
 
+@dataclass
+class AutoRefills:
+    requested: int  # refills auto-refill asked for in the last 24 hours
+    followed: int  # completed orders it looks at again
+
+
+def auto_refills(*, now=None) -> AutoRefills:
+    """Auto-refill at a glance, in two counts over partial indexes (``orders.auto_refill``)."""
+    since = (now or timezone.now()) - timedelta(hours=24)
+    return AutoRefills(
+        requested=Refill.objects.filter(automatic=True, created_at__gte=since).count(),
+        followed=Order.objects.filter(auto_refill_check_at__isnull=False).count(),
+    )
+
+
 def review_counts() -> tuple[int, int]:
     """How many orders and how many refill requests wait for an operator."""
     return orders_needing_review().count(), refills_needing_review().count()

@@ -11,6 +11,7 @@ from console.heartbeat import heartbeats
 from console.roles import sees_providers
 from console.selectors import (
     SENDING_WINDOW,
+    auto_refills,
     balances,
     money_by_day,
     orders_by_status,
@@ -60,6 +61,7 @@ def dashboard(request):
         "sending_minutes": int(SENDING_WINDOW.total_seconds() // 60),
         "heartbeats": heartbeats(),
         "review_count": review_queue_count(),
+        "auto_refills": auto_refills(),
         "under_cost": storefront_losses(),
         "under_cost_listed": UNDER_COST_LISTED,
     }

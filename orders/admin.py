@@ -341,8 +341,17 @@ class CloseRefillForm(ActionForm):
 class RefillAdmin(ProviderSideHidden, ActionsOnlyAdmin):
     """Customers' refill requests and how they ended; the operator resolves those of unknown outcome."""
 
-    list_display = ["pk", "created_at", "order", "status", "provider_refill_id", "provider_status", "message"]
-    list_filter = ["status", "created_at", "order__provider"]
+    list_display = [
+        "pk",
+        "created_at",
+        "order",
+        "status",
+        "automatic",
+        "provider_refill_id",
+        "provider_status",
+        "message",
+    ]
+    list_filter = ["status", "automatic", "created_at", "order__provider"]
     search_fields = ["=order__id", "provider_refill_id", "order__user__username"]
     list_select_related = ["order"]
     actions = ["attach", "close"]

@@ -144,6 +144,15 @@ class Order(models.Model):
         default=0, help_text="Status syncs in a row that did not."
     )
     unaccounted_reason = models.CharField(max_length=255, blank=True)
+    auto_refill_check_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Completed, of a service with auto-refill: when it is looked at next (orders.auto_refill); "
+        "empty: not followed.",
+    )
+    auto_refilled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When auto-refill last asked for a refill of it."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -167,6 +176,12 @@ class Order(models.Model):
             ),
             # The dashboard's send rate: the orders sent in the last minutes, however long the history.
             models.Index(fields=["sent_at"], name="order_sent_at"),
+            # Auto-refill's queue: a provider's followed orders by the time they are due to be looked at.
+            models.Index(
+                fields=["provider", "auto_refill_check_at"],
+                condition=Q(auto_refill_check_at__isnull=False),
+                name="order_auto_refill_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -202,6 +217,12 @@ class Order(models.Model):
         changes = {"review_resolved_at": None}
         if to in self.states.final:
             changes["finished_at"] = timezone.now()
+        if to == self.Status.COMPLETED:
+            from orders.auto_refill import auto_refill_first_check  # it imports this module
+
+            changes["auto_refill_check_at"] = auto_refill_first_check(
+                service=self.service, finished_at=changes["finished_at"]
+            )
         return changes
 
     def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
@@ -285,6 +306,9 @@ class Refill(models.Model):
     provider_refill_id = models.CharField(max_length=64, blank=True)
     provider_status = models.CharField(max_length=64, blank=True)
     message = models.CharField(max_length=255, blank=True)
+    automatic = models.BooleanField(
+        default=False, help_text="Asked for by auto-refill (its service's setting), not by a person."
+    )
     next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="While requested: as an order's, for the task that sends it."
     )
@@ -301,6 +325,10 @@ class Refill(models.Model):
                 condition=~Q(status__in=("completed", "rejected")),
                 name="one_open_refill_per_order",
             ),
+        ]
+        indexes = [
+            # The dashboard's count of auto-refills asked for lately.
+            models.Index(fields=["created_at"], condition=Q(automatic=True), name="refill_automatic_created"),
         ]
 
     def __str__(self) -> str:

@@ -97,16 +97,21 @@ def refill_refusal(order: Order) -> str | None:
     return None
 
 
-def refill_request(*, order: Order, actor=None) -> Refill:
-    """Ask for a refill; it is sent by a worker once this commits."""
+def refill_request(*, order: Order, actor=None, auto_reason: str = "") -> Refill:
+    """Ask for a refill; it is sent by a worker once this commits. ``auto_reason``: asked for by auto-refill
+    (``orders.auto_refill``), not by a person, and why (for the operator)."""
     if refusal := refill_refusal(order):
         raise ValidationError(refusal)
     from orders.tasks import send_refill  # the task module imports this one
 
     try:
         with transaction.atomic():
-            refill = Refill.objects.create(order=order)
-            order_event(order=order, message="Refill requested.", public="Refill requested.", actor=actor)
+            refill = Refill.objects.create(order=order, automatic=bool(auto_reason))
+            if auto_reason:
+                message, public = f"Auto-refill requested: {auto_reason}", "Auto-refill requested."
+            else:
+                message = public = "Refill requested."
+            order_event(order=order, message=message, public=public, actor=actor)
             _send_after_commit(refill, send_refill)
     except IntegrityError:  # one_open_refill_per_order: a request raced this one
         raise ValidationError(UNDER_WAY) from None

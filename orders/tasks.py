@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from orders.auto_refill import auto_refill_due, auto_refill_run
 from orders.dispatch import (
     LEASE_SECONDS,
     dispatch_due,
@@ -86,3 +87,21 @@ def sync_order_statuses(provider_id: int) -> None:
             else:
                 sync_run_finish(run=run, summary=summary)
         logger.info("Status sync of provider %s: %s", provider_id, summary)
+
+
+@shared_task
+def auto_refill_all() -> None:
+    """Fan out to each provider with orders due for an auto-refill look."""
+    due = auto_refill_due().values_list("provider", flat=True).order_by().distinct()
+    for provider_id in due:
+        auto_refill_provider.delay(provider_id)
+
+
+@shared_task
+def auto_refill_provider(provider_id: int) -> None:
+    with exclusive(f"auto-refill:{provider_id}", lease=2 * settings.STATUS_SYNC_SECONDS) as lease:
+        if lease is None:
+            return  # the previous run is still going: never overlap
+        result = auto_refill_run(provider=Provider.objects.get(pk=provider_id), lease=lease)
+    if result.due:
+        logger.info("Auto-refill of provider %s: %s", provider_id, result.summary())

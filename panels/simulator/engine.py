@@ -7,6 +7,11 @@ bytes. Orders move on a clock (``advance()``, or ``auto_step_seconds`` of real t
 Fates: an order completes unless its link contains ``partial`` (ends Partial with a third
 undelivered) or ``cancel`` (ends Canceled), or :meth:`Simulator.set_fate` says otherwise. A refill is
 rejected when its order's link contains ``reject``.
+
+Drops: :meth:`Simulator.drop` takes units away from a completed order (accounts unfollow, likes vanish). With
+``reports_drops`` (the default) its status answer counts them in ``remains`` again, as providers that recount
+after completion do; without it the answer stays as it was at completion, as most providers' do. A refill
+that completes puts them back.
 """
 
 import itertools
@@ -85,6 +90,7 @@ class SimOrder:
     posts_limit: int | None = None
     posts_done: int = 0
     child_orders: list[str] = field(default_factory=list)
+    dropped: int = 0  # units lost after completion (``Simulator.drop``)
 
 
 @dataclass
@@ -124,6 +130,7 @@ class Simulator:
         echo_key_in_errors: bool = False,
         partial_without_remains: bool = False,
         lines_split_everywhere: bool = False,
+        reports_drops: bool = True,
         # Hostile answers: action → what its answer becomes after the action was processed. An object is
         # merged into the answer ({"add": {"error": "x"}}: an order id *and* an error); anything else
         # replaces it ({"add": [1]}).
@@ -149,6 +156,7 @@ class Simulator:
         self.echo_key_in_errors = echo_key_in_errors
         self.partial_without_remains = partial_without_remains
         self.lines_split_everywhere = lines_split_everywhere
+        self.reports_drops = reports_drops
         self.rewrite_answers = rewrite_answers or {}
         self._forgotten: dict[str, str] = {}
         self._lock = threading.RLock()
@@ -263,6 +271,14 @@ class Simulator:
         with self._lock:
             order = self._orders[str(order_id)]
             order.fate, order.fate_remains = fate, remains
+
+    def drop(self, order_id: str, units: int) -> None:
+        """Lower a completed order's delivered count by ``units`` (never below nothing delivered)."""
+        with self._lock:
+            order = self._orders[str(order_id)]
+            if order.status != "Completed":
+                raise ValueError("only a completed order drops")
+            order.dropped = max(0, min(order.quantity, order.dropped + int(units)))
 
     def forget_order(self, order_id: str, how: str = "error") -> None:
         """Stop accounting for an order, as real panels do after a purge or a migration: its status is
@@ -608,6 +624,8 @@ class Simulator:
             return
         refill.steps += 1
         refill.status = "In progress" if refill.steps == 1 else refill.fate
+        if refill.status == "Completed":
+            self._orders[refill.order_id].dropped = 0  # refilled
 
     # --- shapes of the answers --------------------------------------------------------------------
 
@@ -636,7 +654,7 @@ class Simulator:
 
     def _order_record(self, order: SimOrder) -> dict:
         start_count: object = str(order.start_count)
-        remains = order.remains
+        remains = order.remains + (order.dropped if self.reports_drops else 0)
         if self.weird_counts:
             start_count = "" if order.status == "Pending" else None
             remains = -5 if order.status == "Completed" else order.quantity + 10

@@ -76,6 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
                 case "/_sim/clear":
                     sim.clear_faults()
                     answer = {"ok": True}
+                case "/_sim/drop":
+                    sim.drop(str(data["order"]), int(data["units"]))
+                    answer = {"ok": True}
                 case "/_sim/option":
                     sim.set_option(data["name"], data["value"])
                     answer = {"ok": True}

@@ -228,6 +228,12 @@ HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=60)
 # killed with it, a broker that dropped it) and queued again by the sweeper: longer than a real backlog takes
 # to drain, so a task still waiting in the broker is never doubled. (Orders wait in the database: dispatch.)
 SEND_TASK_LOST_MINUTES = env.int("SEND_TASK_LOST_MINUTES", default=15)
+# Auto-refill (orders.auto_refill): how often the due orders are looked at, how often an order of a service
+# that refills on a drop has its status read again (a status call per 100 orders), and how many orders one run
+# looks at per provider (the rest wait for the next run; the provider's budget bounds it too).
+AUTO_REFILL_MINUTES = env.int("AUTO_REFILL_MINUTES", default=10)
+AUTO_REFILL_DROP_CHECK_HOURS = env.int("AUTO_REFILL_DROP_CHECK_HOURS", default=24)
+AUTO_REFILL_ORDERS_PER_RUN = env.int("AUTO_REFILL_ORDERS_PER_RUN", default=1000)
 # Periodic work is declared here; django-celery-beat mirrors it into the database, where the
 # operator can see and pause it in the admin.
 CELERY_BEAT_SCHEDULE = {
@@ -246,6 +252,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-orders": {
         "task": "orders.tasks.sweep_orders",
         "schedule": 60,
+    },
+    "auto-refill": {
+        "task": "orders.tasks.auto_refill_all",
+        "schedule": crontab(minute=f"*/{AUTO_REFILL_MINUTES}"),
     },
     "prune-provider-calls": {
         "task": "panels.tasks.prune_provider_calls",
@@ -294,6 +304,7 @@ PERIODIC_TASKS = {entry["task"] for entry in CELERY_BEAT_SCHEDULE.values()} | {
     "panels.tasks.sync_catalogue",
     "panels.tasks.sync_balance",
     "orders.tasks.sync_order_statuses",
+    "orders.tasks.auto_refill_provider",
 }
 CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(PERIODIC_QUEUE)]
 CELERY_TASK_ROUTES = {task: {"queue": PERIODIC_QUEUE} for task in sorted(PERIODIC_TASKS)}

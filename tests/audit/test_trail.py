@@ -2,43 +2,23 @@
 read-only trail page, Support's own rows only, and the link to it from an object's page."""
 
 import json
-import re
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 
 from audit.models import AuditEntry
 from audit.services import SECRET_AFTER, SECRET_BEFORE, audit_record
 from catalogue.models import CustomerPricing, Service
 from panels.models import Provider
 from panels.services import provider_upsert
-from tests.console.support import forms_of
+from tests.console.support import page_form
 from tests.staff import member
 
 pytestmark = pytest.mark.django_db
 
 OLD_KEY = "old-provider-key-1234567890"
 NEW_KEY = "new-provider-key-0987654321"
-
-
-def page_form(client: Client, url: str, field: str) -> dict:
-    """The page's POST form that holds ``field``, as a browser would send it untouched: a ticked box says
-    "on", a multiple choice with nothing chosen says nothing."""
-    page = client.get(url)
-    assert page.status_code == 200, url
-    html = page.content.decode()
-    ticked = set(re.findall(r'<input type="checkbox" name="([^"]+)"[^>]*checked', html))
-    multiple = set(re.findall(r'<select name="([^"]+)"[^>]*multiple', html))
-    for fields, _numeric in forms_of(html):
-        if any(name == field for name, _ in fields):
-            data: dict = {}
-            for name, value in fields:
-                if name not in multiple or f'value="{value}" selected' in html:
-                    data.setdefault(name, []).append("on" if name in ticked and not value else value)
-            return data
-    raise AssertionError(f"no form with {field} on {url}")
 
 
 def everything_audited() -> str:

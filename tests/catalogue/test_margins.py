@@ -67,8 +67,8 @@ def test_cost_is_in_the_panel_currency_rounded_up_and_unknown_without_a_rate(mak
 
 def service_form(service: Service, **changes) -> dict:
     fields = [
-        "name", "category", "description", "type", "min_quantity", "max_quantity", "refill_days", "price",
-        "status", "pause_reason",
+        "name", "category", "description", "type", "min_quantity", "max_quantity", "refill_days",
+        "auto_refill_days", "price", "status", "pause_reason",
     ]  # fmt: skip
     form = {name: getattr(service, name) for name in fields}
     form["provider_service"] = service.provider_service_id

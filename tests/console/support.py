@@ -1,10 +1,11 @@
 """Helpers for the tests of the operator console: reading its forms as a browser submits them, and what each
 model page offers."""
 
+import re
 from html.parser import HTMLParser
 
 from django.contrib.auth.models import User
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
 
 class _Forms(HTMLParser):
@@ -77,3 +78,21 @@ def actions_for(user: User, model_admin) -> set[str]:
 
 def label(model) -> str:
     return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def page_form(client: Client, url: str, field: str) -> dict:
+    """The page's POST form that holds ``field``, as a browser would send it untouched: a ticked box says
+    "on", a multiple choice with nothing chosen says nothing."""
+    page = client.get(url)
+    assert page.status_code == 200, url
+    html = page.content.decode()
+    ticked = set(re.findall(r'<input type="checkbox" name="([^"]+)"[^>]*checked', html))
+    multiple = set(re.findall(r'<select name="([^"]+)"[^>]*multiple', html))
+    for fields, _numeric in forms_of(html):
+        if any(name == field for name, _ in fields):
+            data: dict = {}
+            for name, value in fields:
+                if name not in multiple or f'value="{value}" selected' in html:
+                    data.setdefault(name, []).append("on" if name in ticked and not value else value)
+            return data
+    raise AssertionError(f"no form with {field} on {url}")

@@ -16,6 +16,7 @@ def test_schedule_is_declared_for_every_periodic_task():
         "panels.tasks.prune_provider_calls",
         "orders.tasks.sync_all_order_statuses",
         "orders.tasks.sweep_orders",
+        "orders.tasks.auto_refill_all",
         "api.tasks.prune_api_requests",
         "accounts.tasks.prune_unconfirmed_sign_ups",
         "storefront.tasks.prune_form_submissions",
