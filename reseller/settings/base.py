@@ -462,6 +462,8 @@ LOGOUT_REDIRECT_URL = "storefront:home"
 # Password reset mails and receipts: printed on the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
+# Operator alerts and error reports begin with it (Django's own default says "[Django]").
+EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[Reseller panel] ")
 # A real email service instead of SMTP (django-anymail): the backend anymail.backends.<service>.EmailBackend
 # (DJANGO_EMAIL_BACKEND in production) and its credentials as JSON in ANYMAIL (see README).
 ANYMAIL = env.json("ANYMAIL", default={})

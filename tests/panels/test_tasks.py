@@ -23,6 +23,8 @@ def test_schedule_is_declared_for_every_periodic_task():
         "console.tasks.heartbeat",
         "notifications.tasks.check_notifications",
         "notifications.tasks.prune_notifications",
+        "webhooks.tasks.sweep_webhooks",
+        "webhooks.tasks.prune_webhook_deliveries",
     }
     app.loader.import_default_modules()  # what a worker does at start: import every app's tasks
     assert scheduled <= set(app.tasks)
