@@ -33,6 +33,7 @@ from catalogue.publishing import (
     services_reprice,
     services_take_off_sale,
 )
+from content.services import service_seen, service_updates_record
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
 from reseller.admin_tools import ActionForm, asks
@@ -244,6 +245,12 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["take_off_sale", "put_back_on_sale", "reprice", "move"]
+
+    def save_model(self, request, obj, form, change):
+        # A price or status set by hand reaches the customers' service updates page like a markup's.
+        stored = Service.objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        service_updates_record(before={obj.pk: service_seen(stored)} if stored else {}, after=[obj])
 
     def annotate_rows(self, rows):
         rates = currency_rates()

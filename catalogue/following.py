@@ -3,6 +3,7 @@ what the storefront sells from it is paused, resumed, repriced and kept within t
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from catalogue.pricing import (
     markup_rules,
     storefront_price,
 )
+from content.services import service_seen, service_updates_record
 from panels.catalogue import catalogue_synced
 from panels.models import Provider
 
@@ -43,6 +45,7 @@ def services_follow_catalogue(*, provider: Provider) -> FollowResult:
         )
     )
     rules, rates = markup_rules(provider), currency_rates()
+    seen_before = {service.pk: service_seen(service) for service in services}
     changed = []
     for service in services:
         upstream = service.provider_service
@@ -79,10 +82,20 @@ def services_follow_catalogue(*, provider: Provider) -> FollowResult:
         if _followed(service) != before:
             service.updated_at = timezone.now()
             changed.append(service)
-    Service.objects.bulk_update(
-        changed,
-        ["status", "paused_by_sync", "pause_reason", "price", "min_quantity", "max_quantity", "updated_at"],
-    )
+    with transaction.atomic():
+        Service.objects.bulk_update(
+            changed,
+            [
+                "status",
+                "paused_by_sync",
+                "pause_reason",
+                "price",
+                "min_quantity",
+                "max_quantity",
+                "updated_at",
+            ],
+        )
+        service_updates_record(before=seen_before, after=changed)  # what customers see: prices, on/off sale
     return result
 
 

@@ -2,7 +2,8 @@
 
 Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
 Support: sees orders and customers, resolves reviews (the order and refill actions need the change permission
-on them) and unlocks customers locked out by failed logins; no prices, providers, balances or payments. Each
+on them), unlocks customers locked out by failed logins and posts announcements; no prices, providers,
+balances, payments or the terms, FAQ and privacy pages. Each
 reads the audit trail: the Owner all of it, Support only its own rows.
 
 Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
@@ -26,6 +27,7 @@ OWNER_APPS = [
     "otp_totp",
     "otp_static",
     "audit",
+    "content",
 ]
 SUPPORT = [
     ("orders", "view_order"),
@@ -40,6 +42,11 @@ SUPPORT = [
     ("axes", "view_accessattempt"),
     ("axes", "delete_accessattempt"),  # unlocking a locked-out customer
     ("audit", "view_auditentry"),  # its own rows only: seeing everyone's is the Owner's
+    # Posting announcements (an outage, a delay) is Support's daily work; the pages and prices are not.
+    ("content", "view_announcement"),
+    ("content", "add_announcement"),
+    ("content", "change_announcement"),
+    ("content", "delete_announcement"),
 ]
 
 

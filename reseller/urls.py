@@ -25,5 +25,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("r/<str:code>/", referral_link, name="referral-link"),
     path("referrals/", referrals, name="referrals"),
+    path("", include("content.urls")),
     path("", include("storefront.urls")),
 ]

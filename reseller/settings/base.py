@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "api",
     "storefront",
     "referrals",
+    "content",
     "console",
     "audit",  # last: its admin module makes every model page of the others record an audit trail
 ]
@@ -125,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "storefront.context_processors.balance",
+                "content.context_processors.pages",
             ],
         },
     },
