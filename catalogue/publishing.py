@@ -14,6 +14,7 @@ from catalogue.margins import PriceMargin, lowest, margin_of, refuse_losses, ser
 from catalogue.models import MarkupRule, Service
 from catalogue.orderable import quantity_range
 from catalogue.pricing import (
+    MarkupRules,
     PriceUnavailable,
     currency_rates,
     markup_rule_for,
@@ -175,10 +176,14 @@ def _publish(provider_services, *, allow_loss: bool) -> PublishResult:
         for service in Service.objects.filter(provider_service__in=provider_services)
     }
     rates = currency_rates()
-    rules_by_provider: dict[int, list[MarkupRule]] = {}
+    rules_by_provider: dict[int, MarkupRules] = {}
     for provider_service in provider_services:
         provider = provider_service.provider
-        rules = rules_by_provider.setdefault(provider.pk, markup_rules(provider))
+        if (
+            provider.pk not in rules_by_provider
+        ):  # once per provider (not setdefault: it loads them each time)
+            rules_by_provider[provider.pk] = markup_rules(provider)
+        rules = rules_by_provider[provider.pk]
         try:
             price = storefront_price(
                 provider_service=provider_service, rule=markup_rule_for(provider_service, rules), rates=rates

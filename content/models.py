@@ -41,6 +41,7 @@ class Announcement(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
                 name="announcement_ends_after_it_starts",
+                violation_error_message="An announcement ends after it starts.",
             )
         ]
 

@@ -23,6 +23,8 @@ SUPPORT = {
     # Unlocking a customer locked out by failed logins.
     "axes.accessattempt": {"cleanup_expired_attempts", "delete_selected"},
     "audit.auditentry": set(),  # its own rows
+    # Posting announcements (an outage, a delay); never the terms, FAQ and privacy pages or price updates.
+    "content.announcement": {"delete_selected"},
 }
 # The Owner's actions on every model page (Django's own bulk delete only where deleting is allowed).
 OWNER = {
@@ -77,6 +79,9 @@ OWNER = {
     "otp_totp.totpdevice": {"delete_selected"},
     "otp_static.staticdevice": {"delete_selected"},
     "audit.auditentry": set(),
+    "content.announcement": {"delete_selected"},
+    "content.serviceupdate": {"delete_selected"},  # removing a misprint's updates from the customers' page
+    "content.page": {"delete_selected"},
 }
 
 
