@@ -5,7 +5,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalogue.models import Service
@@ -18,11 +17,8 @@ def announcement_dismiss(*, user, announcement_id: int) -> bool:
     not started, no such id): nothing is written. Dismissing twice is dismissing once."""
     if not announcements_live().filter(pk=announcement_id).exists():
         return False
-    try:
-        with transaction.atomic():
-            AnnouncementDismissal.objects.get_or_create(announcement_id=announcement_id, user=user)
-    except IntegrityError:  # the same customer dismissing it from two tabs at once
-        pass
+    # get_or_create: two tabs dismissing it at once meet the unique constraint, and the loser finds the row.
+    AnnouncementDismissal.objects.get_or_create(announcement_id=announcement_id, user=user)
     return True
 
 
