@@ -33,6 +33,7 @@ from catalogue.publishing import (
     services_reprice,
     services_take_off_sale,
 )
+from content.services import service_seen, service_updates_record
 from orders.auto_refill import auto_refill_enrol
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
@@ -260,7 +261,10 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
             )
 
     def save_model(self, request, obj, form, change):
+        # A price or status set by hand reaches the customers' service updates page like a markup's.
+        stored = Service.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
+        service_updates_record(before={obj.pk: service_seen(stored)} if stored else {}, after=[obj])
         if set(form.changed_data) & AUTO_REFILL_FIELDS:  # its completed orders are followed, or no longer
             followed = auto_refill_enrol(service=obj)
             if obj.auto_refill:

@@ -1,8 +1,10 @@
 """Following the provider's catalogue: after each sync of a provider's service list (``panels.catalogue``),
 what the storefront sells from it is paused, resumed, repriced and kept within the provider's quantities."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from catalogue.pricing import (
     markup_rules,
     storefront_price,
 )
+from content.services import service_seen, service_updates_record
 from panels.catalogue import catalogue_synced
 from panels.models import Provider
 
@@ -43,6 +46,7 @@ def services_follow_catalogue(*, provider: Provider) -> FollowResult:
         )
     )
     rules, rates = markup_rules(provider), currency_rates()
+    seen_before = {service.pk: service_seen(service) for service in services}
     changed = []
     for service in services:
         upstream = service.provider_service
@@ -77,18 +81,46 @@ def services_follow_catalogue(*, provider: Provider) -> FollowResult:
             service.min_quantity, service.max_quantity = limits
             result.clamped += 1
         if _followed(service) != before:
-            service.updated_at = timezone.now()
-            changed.append(service)
-    Service.objects.bulk_update(
-        changed,
-        ["status", "paused_by_sync", "pause_reason", "price", "min_quantity", "max_quantity", "updated_at"],
-    )
+            changed.append((service, before))
+    with transaction.atomic():
+        _services_save(changed)
+        service_updates_record(before=seen_before, after=[service for service, _ in changed])
     return result
 
 
 def _followed(service: Service) -> tuple:
     """What following the catalogue may change on a service."""
     return (service.status, service.pause_reason, service.price, service.min_quantity, service.max_quantity)
+
+
+# The columns behind each value of ``_followed``.
+_FOLLOWED_COLUMNS = (
+    ("status", "paused_by_sync"),
+    ("pause_reason",),
+    ("price",),
+    ("min_quantity",),
+    ("max_quantity",),
+)
+
+
+def _services_save(changed: list[tuple[Service, tuple]]) -> None:
+    """Save what following changed, each service's changed columns only: a bulk update per set of columns
+    that changed together (a repricing of thousands: their prices, not seven columns of each)."""
+    by_columns: dict[tuple[str, ...], list[Service]] = defaultdict(list)
+    for service, before in changed:
+        columns = tuple(
+            column
+            for was, now, columns in zip(before, _followed(service), _FOLLOWED_COLUMNS, strict=True)
+            if was != now
+            for column in columns
+        )
+        by_columns[columns].append(service)
+    for columns, services in by_columns.items():
+        Service.objects.bulk_update(services, columns, batch_size=1000)
+    now = timezone.now()
+    Service.objects.filter(pk__in=[service.pk for service, _ in changed]).update(updated_at=now)
+    for service, _ in changed:
+        service.updated_at = now
 
 
 @receiver(catalogue_synced)

@@ -26,13 +26,31 @@ def currency_rates() -> dict[str, Decimal]:
     return rates
 
 
-def markup_rules(provider: Provider) -> list[MarkupRule]:
+class MarkupRules(list):
+    """Rules as ``markup_rules`` loads them: a list, with the rules of single provider services indexed —
+    after a repricing there is one per service, and finding a service's among thousands is then a lookup,
+    not a scan of them all for each service."""
+
+    def __init__(self, rules: Iterable[MarkupRule]):
+        super().__init__(rules)
+        self.by_provider_service = {
+            rule.provider_service_id: rule for rule in self if rule.provider_service_id
+        }
+        self.broader = [rule for rule in self if rule.provider_service_id is None]
+
+
+def markup_rules(provider: Provider) -> MarkupRules:
     # Rules without a provider (global, or for one provider service) apply too; SQL's IN never matches NULL.
-    return list(MarkupRule.objects.filter(Q(provider=provider) | Q(provider__isnull=True)))
+    return MarkupRules(MarkupRule.objects.filter(Q(provider=provider) | Q(provider__isnull=True)))
 
 
 def markup_rule_for(provider_service: ProviderService, rules: Iterable[MarkupRule]) -> MarkupRule | None:
     """The most specific rule: service > provider + category > provider > everything."""
+    if isinstance(rules, MarkupRules):
+        own = rules.by_provider_service.get(provider_service.pk)
+        if own is not None:
+            return own
+        rules = rules.broader
 
     def specificity(rule: MarkupRule) -> int | None:
         if rule.provider_service_id is not None:

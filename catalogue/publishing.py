@@ -14,12 +14,14 @@ from catalogue.margins import PriceMargin, lowest, margin_of, refuse_losses, ser
 from catalogue.models import MarkupRule, Service
 from catalogue.orderable import quantity_range
 from catalogue.pricing import (
+    MarkupRules,
     PriceUnavailable,
     currency_rates,
     markup_rule_for,
     markup_rules,
     storefront_price,
 )
+from content.services import Seen, service_seen, service_updates_record
 from panels.models import Provider, ProviderService
 from reseller.states import transition_many
 
@@ -69,6 +71,7 @@ def services_publish(
             provider_services = provider_services.filter(category=category)
         result = _publish(provider_services, allow_loss=allow_loss)
         _audit_publish(result, actor=actor, reason=_markup_said(percent, fixed, rounding, category))
+        _updates_published(result)
         return result
 
 
@@ -85,6 +88,7 @@ def services_publish_selected(
     with transaction.atomic():
         result = _publish_selected(provider_services, percent, fixed, rounding, allow_loss=allow_loss)
         _audit_publish(result, actor=actor, reason=_markup_said(percent, fixed, rounding))
+        _updates_published(result)
         return result
 
 
@@ -112,18 +116,53 @@ def _audit_publish(result: PublishResult, *, actor, reason: str) -> None:
     )
 
 
+def _updates_published(result: PublishResult) -> None:
+    """The service updates page: services published, and prices the markup moved (their status unchanged)."""
+    service_updates_record(
+        before={
+            service.pk: Seen(price=result.prices_before[service.pk], on_sale=service_seen(service).on_sale)
+            for service in result.repriced
+        },
+        after=[*result.created, *result.repriced],
+    )
+
+
 def _publish_selected(provider_services, percent, fixed, rounding, *, allow_loss: bool) -> PublishResult:
     """A markup rule for each of ``provider_services``, and publish them; in the caller's transaction."""
     selected = list(provider_services.filter(active=True))
-    for provider_service in selected:
-        MarkupRule.objects.update_or_create(
-            provider=None,
-            category="",
-            provider_service=provider_service,
-            defaults={"percent": percent, "fixed": fixed, "rounding": rounding},
-        )
+    _markup_rules_set(selected, percent=percent, fixed=fixed, rounding=rounding)
     return _publish(
         ProviderService.objects.filter(pk__in=[service.pk for service in selected]), allow_loss=allow_loss
+    )
+
+
+def _markup_rules_set(provider_services: list[ProviderService], **markup) -> None:
+    """One markup rule for each of ``provider_services``: the existing ones changed, the missing made — in
+    a few queries whatever their number (a repricing of thousands of services)."""
+    existing = {
+        rule.provider_service_id: rule
+        for rule in MarkupRule.objects.filter(
+            provider=None, category="", provider_service__in=provider_services
+        )
+    }
+    now = timezone.now()
+    for rule in existing.values():
+        rule.percent, rule.fixed, rule.rounding, rule.updated_at = (
+            markup["percent"],
+            markup["fixed"],
+            markup["rounding"],
+            now,
+        )
+    MarkupRule.objects.bulk_update(
+        existing.values(), ["percent", "fixed", "rounding", "updated_at"], batch_size=1000
+    )
+    MarkupRule.objects.bulk_create(
+        [
+            MarkupRule(provider=None, category="", provider_service=provider_service, **markup)
+            for provider_service in provider_services
+            if provider_service.pk not in existing
+        ],
+        batch_size=1000,
     )
 
 
@@ -137,10 +176,14 @@ def _publish(provider_services, *, allow_loss: bool) -> PublishResult:
         for service in Service.objects.filter(provider_service__in=provider_services)
     }
     rates = currency_rates()
-    rules_by_provider: dict[int, list[MarkupRule]] = {}
+    rules_by_provider: dict[int, MarkupRules] = {}
     for provider_service in provider_services:
         provider = provider_service.provider
-        rules = rules_by_provider.setdefault(provider.pk, markup_rules(provider))
+        if (
+            provider.pk not in rules_by_provider
+        ):  # once per provider (not setdefault: it loads them each time)
+            rules_by_provider[provider.pk] = markup_rules(provider)
+        rules = rules_by_provider[provider.pk]
         try:
             price = storefront_price(
                 provider_service=provider_service, rule=markup_rule_for(provider_service, rules), rates=rates
@@ -215,6 +258,7 @@ def services_reprice(
             ],
             reason=_markup_said(percent, fixed, rounding),
         )
+        _updates_published(result)
         return result
 
 
@@ -245,6 +289,7 @@ def _services_move(services, to: str, *, actor, verb: str) -> int:
         )
         moved = Service.objects.filter(pk__in=[service.pk for service in selected])
         count = transition_many(moved, to, paused_by_sync=False, pause_reason="")
+        seen_before = {service.pk: service_seen(service) for service in selected}
         audit_records(
             actor=actor,
             verb=verb,
@@ -252,6 +297,9 @@ def _services_move(services, to: str, *, actor, verb: str) -> int:
                 (service, audit_changes({"status": service.status}, {"status": to})) for service in selected
             ],
         )
+        for service in selected:
+            service.status = to
+        service_updates_record(before=seen_before, after=selected)
     return count
 
 
@@ -268,7 +316,7 @@ def service_move(
             {"provider_service": "That provider service is not listed by its provider now."}
         )
     with transaction.atomic():
-        before = _moved(service)
+        before, seen_before = _moved(service), service_seen(service)
         service.provider_service = provider_service
         service.min_quantity, service.max_quantity = quantity_range(service, provider_service)
         if service.paused_by_sync:
@@ -279,6 +327,7 @@ def service_move(
             service_price_check(service=service, price=service.price, allow_loss=allow_loss)
         service.refresh_from_db()
         audit_record(actor=actor, verb="move", target=service, changes=audit_changes(before, _moved(service)))
+        service_updates_record(before={service.pk: seen_before}, after=[service])
     return service
 
 

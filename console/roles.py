@@ -2,8 +2,9 @@
 
 Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
 Support: sees orders and customers, answers support tickets, resolves reviews (the order and refill actions
-need the change permission on them) and unlocks customers locked out by failed logins; no prices, providers,
-balances or payments. Each reads the audit trail: the Owner all of it, Support only its own rows.
+need the change permission on them), unlocks customers locked out by failed logins and posts announcements;
+no prices, providers, balances, payments or the terms, FAQ and privacy pages. Each reads the audit trail: the
+Owner all of it, Support only its own rows.
 
 Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
 the Owner too.
@@ -29,6 +30,7 @@ OWNER_APPS = [
     "support",
     "notifications",
     "webhooks",
+    "content",
 ]
 SUPPORT = [
     ("orders", "view_order"),
@@ -50,6 +52,11 @@ SUPPORT = [
     ("support", "view_cannedreply"),
     ("support", "add_cannedreply"),
     ("support", "change_cannedreply"),
+    # Posting announcements (an outage, a delay) is Support's daily work; the pages and prices are not.
+    ("content", "view_announcement"),
+    ("content", "add_announcement"),
+    ("content", "change_announcement"),
+    ("content", "delete_announcement"),
 ]
 
 

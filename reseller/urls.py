@@ -28,5 +28,6 @@ urlpatterns = [
     path("referrals/", referrals, name="referrals"),
     path("support/", include("support.urls")),
     path("", include("webhooks.urls")),
+    path("", include("content.urls")),
     path("", include("storefront.urls")),
 ]

@@ -39,6 +39,7 @@ from billing.topups import (
 from catalogue.models import Service
 from catalogue.orderable import services_on_sale
 from catalogue.pricing import customer_prices
+from content.selectors import announcements_shown
 from orders.mass_orders import mass_order_lines, mass_order_outcome, mass_order_place
 from orders.models import Order, OrderEvent
 from orders.order_types import ORDER_TYPES
@@ -52,6 +53,7 @@ from storefront.parsing import query_text
 from storefront.submissions import TOKEN_FIELD, submit_once
 
 PAGE_SIZE = 25
+ANNOUNCEMENTS_SHOWN = 10
 REQUEST_LOG_ROWS = 50
 
 
@@ -69,7 +71,11 @@ def _priced(user, services) -> list[Service]:
 
 def home(request):
     categories = services_on_sale().values("category").annotate(count=Count("pk")).order_by("category")
-    return render(request, "storefront/home.html", {"categories": categories})
+    # Visitors see the announcements the operator made public; customers see theirs on the dashboard.
+    shown = (
+        [] if request.user.is_authenticated else announcements_shown(user=request.user)[:ANNOUNCEMENTS_SHOWN]
+    )
+    return render(request, "storefront/home.html", {"categories": categories, "announcements": shown})
 
 
 def services(request):
@@ -131,6 +137,7 @@ def dashboard(request):
             "spent_30_days": to_money((spent["charged"] or Decimal(0)) - (spent["refunded"] or Decimal(0))),
             "orders_30_days": spent["count"],
             "open_orders": orders_of(request.user).filter(status__in=Order.states.open).count(),
+            "announcements": announcements_shown(user=request.user)[:ANNOUNCEMENTS_SHOWN],
         },
     )
 

@@ -30,6 +30,7 @@ from audit.models import AuditEntry
 from billing.models import PaymentMethod, TopUp
 from billing.services import account_for
 from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from content.models import Announcement, Page, ServiceUpdate
 from notifications.operators import operator_settings
 from orders.models import Order, Refill
 from panels.models import Provider, ProviderService
@@ -244,6 +245,11 @@ DELETED: dict[str, Callable[[World], object]] = {
     "otp_totp.totpdevice": lambda w: TOTPDevice.objects.create(user=w.customer, name="phone"),
     "otp_static.staticdevice": lambda w: StaticDevice.objects.create(user=w.customer, name="codes"),
     "support.cannedreply": lambda w: CannedReply.objects.create(title="Thanks", body="Thank you."),
+    "content.announcement": lambda w: Announcement.objects.create(title="Old news"),
+    "content.serviceupdate": lambda w: ServiceUpdate.objects.create(
+        service=w.service, kind=ServiceUpdate.Kind.PRICE_UP, old_price=Decimal(1), new_price=Decimal(2)
+    ),
+    "content.page": lambda w: Page.objects.create(slug="faq", title="FAQ", body="Ask us."),
 }
 
 CASES = {**ACTIONS, **{(model, "delete_selected"): DELETED[model] for model in DELETED}}

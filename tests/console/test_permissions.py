@@ -27,6 +27,8 @@ SUPPORT = {
     # date, never deleted.
     "support.ticket": set(),
     "support.cannedreply": set(),
+    # Posting announcements (an outage, a delay); never the terms, FAQ and privacy pages or price updates.
+    "content.announcement": {"delete_selected"},
 }
 # The Owner's actions on every model page (Django's own bulk delete only where deleting is allowed).
 OWNER = {
@@ -92,6 +94,9 @@ OWNER = {
     "webhooks.endpoint": {"rotate_secret", "remove"},
     "webhooks.delivery": set(),
     "webhooks.upstreamwebhook": set(),
+    "content.announcement": {"delete_selected"},
+    "content.serviceupdate": {"delete_selected"},  # removing a misprint's updates from the customers' page
+    "content.page": {"delete_selected"},
 }
 
 
