@@ -15,17 +15,18 @@ from panels.models import ProviderService
 
 
 def service_routes(service: Service, *, rates: dict[str, Decimal] | None = None) -> list[ServiceRoute]:
-    """``service``'s routes in the order an order tries them. A service without route rows (made by hand
-    before routes existed) has one: its provider service."""
+    """``service``'s routes in the order an order tries them. Its primary provider service is always one:
+    first, when no route row names it (a service made before routes, or by hand) — to stop sending orders
+    there, the operator disables its route."""
     routes = list(service.routes.select_related("provider_service__provider"))
-    if not routes:
-        routes = [ServiceRoute(service=service, provider_service=service.provider_service, position=0)]
+    if not any(route.provider_service_id == service.provider_service_id for route in routes):
+        first = min((route.position for route in routes), default=0)
+        primary = ServiceRoute(service=service, provider_service=service.provider_service, position=first)
+        routes.insert(0, primary)
     if service.routing == Service.Routing.CHEAPEST:
         rates = currency_rates() if rates is None else rates
         costs = {id(route): route_cost(route, rates=rates) for route in routes}
-        routes.sort(
-            key=lambda route: (costs[id(route)] is None, costs[id(route)] or 0, route.position, route.pk or 0)
-        )
+        routes.sort(key=lambda route: (costs[id(route)] is None, costs[id(route)] or 0, route.position))
     return routes
 
 

@@ -122,6 +122,11 @@ def _payout(w: World) -> AffiliatePayout:
     return payout
 
 
+def _marked_down(provider: Provider) -> Provider:
+    Provider.objects.filter(pk=provider.pk).update(down_by_hand=True, down_reason="Marked down by hand.")
+    return provider
+
+
 def _published(w: World) -> Case:
     upstream = w.upstream()
     return Case(
@@ -134,6 +139,8 @@ ACTIONS: dict[tuple[str, str], Callable[[World], Case]] = {
     ("panels.provider", "sync_catalogue"): lambda w: Case(w.provider),
     ("panels.provider", "sync_balance"): lambda w: Case(w.provider),
     ("panels.provider", "sync_statuses"): lambda w: Case(w.provider),
+    ("panels.provider", "mark_down"): lambda w: Case(w.provider, {"reason": "maintenance"}),
+    ("panels.provider", "mark_up"): lambda w: Case(_marked_down(w.provider)),
     ("panels.providerservice", "mark_reviewed"): lambda w: Case(w.upstream()),
     ("panels.providerservice", "publish"): _published,
     ("catalogue.service", "take_off_sale"): lambda w: Case(w.service),

@@ -31,6 +31,8 @@ OWNER = {
         "sync_catalogue",
         "sync_balance",
         "sync_statuses",
+        "mark_down",
+        "mark_up",
         "delete_selected",
     },
     "panels.providerservice": {"mark_reviewed", "publish"},
