@@ -406,3 +406,18 @@ def test_lost_answers_wait_for_review_then_refusals_move_orders_within_one_retry
     assert sum(LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).values_list("amount", flat=True)) == (
         -6 * moved[0].charge
     )
+
+
+def test_a_service_whose_primary_vanishes_stays_on_sale_through_its_other_route(routed):
+    routed.primary.sim.remove_service(FOLLOWERS)
+    catalogue_sync(provider=routed.first)  # the primary's provider service vanished
+
+    routed.service.refresh_from_db()
+    assert routed.service.status == Service.Status.ACTIVE and routed.service.price == D("1.35")
+    order = send(routed.place())
+    assert (order.status, order.provider) == (S.PENDING, routed.second)
+
+    routed.route(routed.second).delete()  # with no other route, a vanished primary pauses it, as ever
+    catalogue_sync(provider=routed.first)
+    routed.service.refresh_from_db()
+    assert routed.service.status == Service.Status.PAUSED
