@@ -236,9 +236,20 @@ def _routed(order: Order) -> bool:
         was = order.provider_id
         _route_move(order, best, message=f"Not sent to {order.provider_service}: {why}")
         return order.provider_id == was  # the same provider's dispatcher may send it at once
+    if best is None and REFUSED in order.route_outcomes.values() and not routes_left(order):
+        # Refused for good by a route, and none left that might take it (the others disabled meanwhile).
+        order_refund(order=order, amount=order.charge, reason=f"Refused by every route: {why}")
+        transition(order, S.FAILED, message=f"{why} No route left that could take it. Refunded.")
+        return False
     if best is None and order.route_outcomes and routes_left(order):
         _round_over(order)  # every route was tried: the next retry starts from the first again
-    _wait(order, why, until=order.provider.down_until if provider_is_down(order.provider) else None)
+    if provider_is_down(order.provider, now=now):
+        until = order.provider.down_until  # None by hand: the usual wait
+    elif on_trial:
+        until = now + timedelta(seconds=settings.BREAKER_TRIAL_SECONDS)
+    else:
+        until = None
+    _wait(order, why, until=until)
     return False
 
 

@@ -282,6 +282,24 @@ def test_a_refusal_for_good_waits_for_a_route_that_may_take_it_later(routed, unu
     assert ProviderCall.objects.filter(provider=routed.first, action="add").count() == 1  # never asked again
 
 
+def test_refused_for_good_with_no_route_left_it_fails_and_is_refunded_once(routed, unused_tcp_port):
+    routed.primary.sim.remove_service(FOLLOWERS)
+    refuse_connections(routed.second, unused_tcp_port)
+    order = send(routed.place())
+    assert order.status == S.WAITING  # for the secondary, which may take it later
+    ServiceRoute.objects.filter(pk=routed.route(routed.second).pk).update(enabled=False)  # it never will
+    Order.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now())
+
+    order = send(order)
+
+    assert (order.status, order.refunded) == (S.FAILED, order.charge)
+    assert account_for(routed.customer).balance == D(100)
+    assert (
+        LedgerEntry.objects.filter(reference=f"order {order.pk}", kind=LedgerEntry.Kind.REFUND).count() == 1
+    )
+    assert routed.placed_upstream() == {}
+
+
 # --- cheapest first ------------------------------------------------------------------------------------------
 
 
