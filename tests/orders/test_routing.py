@@ -399,22 +399,29 @@ def test_orders_with_no_other_route_wait_while_their_provider_is_down(routed, un
 
 def test_lost_answers_wait_for_review_then_refusals_move_orders_within_one_retry(routed, unused_tcp_port):
     """The primary first loses its answers (the orders may exist there): none moves, each waits for an
-    operator. Then it goes down with connection refusals: orders move to the secondary at their first
-    failed attempt and are placed there by the next send."""
+    operator. Then it goes down with connection refusals: an order moves to the secondary at its first
+    failed attempt (the client's own retries of a refused connection spent) and is placed there by the next
+    send; the breaker opens on those failures and later orders skip the primary altogether."""
     routed.primary.sim.set_fault("http_500", action="add", times=3)
     lost = [send(routed.place(link=f"https://x.example/lost{n}")) for n in range(3)]
     assert {(order.status, order.provider) for order in lost} == {(S.NEEDS_REVIEW, routed.first)}
 
     refuse_connections(routed.first, unused_tcp_port)
+    assert breaker_state(Provider.objects.get(pk=routed.first.pk)) == Breaker.UP  # 3 lost of 5 calls
     moved = []
     for n in range(3):
         order = routed.place(link=f"https://x.example/down{n}")
+        # The first goes to the primary; its refused attempts open the breaker, so the later ones are
+        # queued at the secondary from the start.
+        assert order.provider == (routed.first if n == 0 else routed.second)
         orders_dispatch(provider=routed.first)  # one attempt at the primary: refused, nothing sent
         order.refresh_from_db()
-        assert (order.status, order.provider) in {(S.QUEUED, routed.second)}  # due now, at the secondary
+        assert (order.status, order.provider) == (S.QUEUED, routed.second)  # due now, at the secondary
         orders_dispatch(provider=routed.second)  # the next send places it
         order.refresh_from_db()
         moved.append(order)
+    adds = ProviderCall.objects.filter(provider=routed.first, action="add")
+    assert adds.count() == 3 + 3  # the 3 lost, and the first refused order's 3 tries
 
     assert {(order.status, order.provider) for order in moved} == {(S.PENDING, routed.second)}
     assert {order.status for order in Order.objects.filter(pk__in=[o.pk for o in lost])} == {S.NEEDS_REVIEW}
