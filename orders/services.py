@@ -115,7 +115,12 @@ def enqueue_after_commit(task, *args, lost=None) -> None:
 
 
 def _locked(order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("provider", "provider_service").get(pk=order_id)
+    # Its service comes along for routing, unlocked: storefront edits never wait for a send.
+    return (
+        Order.objects.select_for_update(of=("self", "provider", "provider_service"))
+        .select_related("provider", "provider_service", "service")
+        .get(pk=order_id)
+    )
 
 
 # --- placing ------------------------------------------------------------------------------------------
