@@ -24,7 +24,14 @@ from catalogue.margins import (
     service_price_check,
     storefront_losses,
 )
-from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from catalogue.models import (
+    CurrencyRate,
+    CustomerPricing,
+    CustomerServicePrice,
+    MarkupRule,
+    Service,
+    ServiceRoute,
+)
 from catalogue.pricing import currency_rates
 from catalogue.publishing import (
     service_move,
@@ -33,6 +40,7 @@ from catalogue.publishing import (
     services_reprice,
     services_take_off_sale,
 )
+from catalogue.routes import primary_route_follow, route_margin
 from content.services import service_seen, service_updates_record
 from orders.auto_refill import auto_refill_enrol
 from panels.admin import ProviderServiceAdmin
@@ -204,6 +212,34 @@ def services_with_margins(services) -> list[str]:
 AUTO_REFILL_FIELDS = {"refill", "refill_days", "auto_refill", "auto_refill_days"}
 
 
+class ServiceRouteInline(admin.TabularInline):
+    """The service's routes, edited on its page (recorded by the page's audit row): where its orders go,
+    each with its cost and the margin the service's price earns there."""
+
+    model = ServiceRoute
+    extra = 0
+    fields = ["position", "provider_service", "enabled", "min_quantity", "max_quantity", "cost", "margin"]
+    readonly_fields = ["cost", "margin"]
+    raw_id_fields = ["provider_service"]
+    verbose_name = "route"
+    verbose_name_plural = "Routes: where orders go (the first that can take an order; the price stays)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("provider_service__provider", "service")
+
+    @admin.display(description="Cost / 1000")
+    def cost(self, route):
+        if route is None or route.pk is None:
+            return "—"
+        upstream, cost = route.provider_service, route_margin(route).cost
+        provider_says = f"{upstream.rate.normalize():f} {upstream.provider.currency}"
+        return provider_says if cost is None else f"{cost} ({provider_says})"
+
+    @admin.display(description="Margin")
+    def margin(self, route):
+        return "—" if route is None or route.pk is None else margin_html(route_margin(route))
+
+
 @admin.register(Service)
 class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
     form = ServiceForm
@@ -232,6 +268,7 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         "description",
         "type",
         "provider_service",
+        "routing",
         "min_quantity",
         "max_quantity",
         "refill",
@@ -252,6 +289,12 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["take_off_sale", "put_back_on_sale", "reprice", "move"]
+    inlines = [ServiceRouteInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The primary provider service (the price follows it) is always one of the routes.
+        primary_route_follow(service=form.instance, was=getattr(form.instance, "primary_was", None))
 
     def annotate_rows(self, rows):
         rates = currency_rates()
@@ -261,9 +304,12 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
             )
 
     def save_model(self, request, obj, form, change):
-        # A price or status set by hand reaches the customers' service updates page like a markup's.
-        stored = Service.objects.filter(pk=obj.pk).first() if change else None
+        stored = (
+            Service.objects.select_related("provider_service").filter(pk=obj.pk).first() if change else None
+        )
+        obj.primary_was = stored.provider_service if stored else None  # the routes follow a new primary
         super().save_model(request, obj, form, change)
+        # A price or status set by hand reaches the customers' service updates page like a markup's.
         service_updates_record(before={obj.pk: service_seen(stored)} if stored else {}, after=[obj])
         if set(form.changed_data) & AUTO_REFILL_FIELDS:  # its completed orders are followed, or no longer
             followed = auto_refill_enrol(service=obj)

@@ -5,10 +5,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
-from catalogue.models import Service
+from catalogue.models import Service, ServiceRoute
 from catalogue.orderable import quantity_range
 from catalogue.pricing import (
     PriceUnavailable,
@@ -37,8 +38,9 @@ class FollowResult:
 
 
 def services_follow_catalogue(*, provider: Provider) -> FollowResult:
-    """After a catalogue sync: pause what vanished or changed type, resume what came back (if paused by a
-    sync), reprice under the markup rules (hand-set prices excepted), keep min/max within the provider's."""
+    """After a catalogue sync: pause what vanished (unless another route still sells it) or changed type,
+    resume what came back (if paused by a sync), reprice under the markup rules (hand-set prices excepted),
+    keep min/max within the provider's."""
     result = FollowResult()
     services = list(
         Service.objects.filter(provider_service__provider=provider).select_related(
@@ -47,11 +49,22 @@ def services_follow_catalogue(*, provider: Provider) -> FollowResult:
     )
     rules, rates = markup_rules(provider), currency_rates()
     seen_before = {service.pk: service_seen(service) for service in services}
+    # Services another route can still sell when their primary vanishes: they stay on sale (routing skips it).
+    routed_elsewhere = set(
+        ServiceRoute.objects.filter(
+            service__in=services,
+            enabled=True,
+            provider_service__active=True,
+            provider_service__type=F("service__type"),
+        )
+        .exclude(provider_service=F("service__provider_service"))
+        .values_list("service", flat=True)
+    )
     changed = []
     for service in services:
         upstream = service.provider_service
         before = _followed(service)
-        if not upstream.active:
+        if not upstream.active and service.pk not in routed_elsewhere:
             reason = VANISHED_REASON
         elif upstream.type != service.type:
             # Another type is another unit of sale: the rate no longer means what the price was set against.
@@ -66,7 +79,7 @@ def services_follow_catalogue(*, provider: Provider) -> FollowResult:
         elif service.paused_by_sync:
             service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
             result.resumed += 1
-        if not reason and not service.manual_price:
+        if not reason and upstream.active and not service.manual_price:
             try:
                 price = storefront_price(
                     provider_service=upstream, rule=markup_rule_for(upstream, rules), rates=rates

@@ -77,7 +77,8 @@ class MarkupRule(models.Model):
 
 
 class Service(models.Model):
-    """A service of this panel's storefront (its own ids), sold from one provider service."""
+    """A service of this panel's storefront (its own ids), sold from one or more provider services (its
+    ``routes``; ``provider_service`` is the primary one, which its price, type and limits follow)."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -124,11 +125,22 @@ class Service(models.Model):
         EVERY = "every", "Every N days"
         DROP_OR_EVERY = "drop_or_every", "When the provider reports a drop, and every N days"
 
+    class Routing(models.TextChoices):
+        ORDERED = "ordered", "In the routes' order"
+        CHEAPEST = "cheapest", "Cheapest first, at the current converted cost"
+
     name = models.CharField(max_length=255)
     category = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     type = models.CharField(max_length=64)
+    # The primary route: the price, the type and the limits follow it. Orders go by ``routes``.
     provider_service = models.ForeignKey(ProviderService, on_delete=models.PROTECT, related_name="storefront")
+    routing = models.CharField(
+        max_length=16,
+        choices=Routing.choices,
+        default=Routing.ORDERED,
+        help_text="Which route an order tries first; a route that placed nothing hands it to the next.",
+    )
     min_quantity = models.PositiveBigIntegerField("min", help_text="Kept within the provider's min and max.")
     max_quantity = models.PositiveBigIntegerField("max")
     refill = models.BooleanField("refill allowed", default=False)
@@ -213,6 +225,57 @@ class Service(models.Model):
         if self.max_quantity > upstream.max_quantity:
             errors["max_quantity"] = f"The provider's maximum is {upstream.max_quantity}."
         if self.min_quantity > self.max_quantity:
+            errors["max_quantity"] = "Max must be at least min."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ServiceRoute(models.Model):
+    """One provider service a storefront service may be sold from. An order goes to the first usable route
+    (in ``position`` order, or cheapest first) and to the next only where nothing was placed
+    (``orders.routing``). The customer's price and limits are the service's, whatever the route."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="routes")
+    provider_service = models.ForeignKey(ProviderService, on_delete=models.PROTECT, related_name="routes")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower first.")
+    enabled = models.BooleanField(default=True)
+    min_quantity = models.PositiveBigIntegerField(
+        "min", null=True, blank=True, help_text="Empty: the provider service's. Orders below go elsewhere."
+    )
+    max_quantity = models.PositiveBigIntegerField(
+        "max", null=True, blank=True, help_text="Empty: the provider service's. Orders above go elsewhere."
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "provider_service"], name="one_route_per_provider_service"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Route {self.position} of {self.service_id}: {self.provider_service}"
+
+    @property
+    def limits(self) -> tuple[int, int]:
+        """The quantities this route takes: its own, within its provider service's."""
+        upstream = self.provider_service
+        low = max(upstream.min_quantity, self.min_quantity or 0)
+        high = min(upstream.max_quantity, self.max_quantity or upstream.max_quantity)
+        return low, high
+
+    def clean(self):
+        if not self.provider_service_id or not self.service_id:
+            return
+        upstream, errors = self.provider_service, {}
+        if upstream.type != self.service.type:  # the price and the fields sent are per the service's type
+            errors["provider_service"] = f"Choose a {self.service.type} service, like the storefront's."
+        if self.min_quantity is not None and self.min_quantity < upstream.min_quantity:
+            errors["min_quantity"] = f"The provider's minimum is {upstream.min_quantity}."
+        if self.max_quantity is not None and self.max_quantity > upstream.max_quantity:
+            errors["max_quantity"] = f"The provider's maximum is {upstream.max_quantity}."
+        if None not in (self.min_quantity, self.max_quantity) and self.min_quantity > self.max_quantity:
             errors["max_quantity"] = "Max must be at least min."
         if errors:
             raise ValidationError(errors)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import audit_changes, audit_record, audit_records
 from catalogue.margins import PriceMargin, lowest, margin_of, refuse_losses, service_price_check
-from catalogue.models import MarkupRule, Service
+from catalogue.models import MarkupRule, Service, ServiceRoute
 from catalogue.orderable import quantity_range
 from catalogue.pricing import (
     MarkupRules,
@@ -21,6 +21,7 @@ from catalogue.pricing import (
     markup_rules,
     storefront_price,
 )
+from catalogue.routes import primary_route_follow
 from content.services import Seen, service_seen, service_updates_record
 from panels.models import Provider, ProviderService
 from reseller.states import transition_many
@@ -208,6 +209,10 @@ def _publish(provider_services, *, allow_loss: bool) -> PublishResult:
         result.margins.append(PriceMargin(existing, margin))
     refuse_losses(result.margins, allow_loss=allow_loss)
     Service.objects.bulk_create(result.created)
+    ServiceRoute.objects.bulk_create(  # each new service sold from its one provider service, to begin with
+        ServiceRoute(service=service, provider_service=service.provider_service, position=0)
+        for service in result.created
+    )
     Service.objects.bulk_update(result.repriced, ["price", "updated_at"])
     return result
 
@@ -308,7 +313,8 @@ def service_move(
 ) -> Service:
     """Sell ``service`` from another provider service of the same type: its min/max are kept within the new
     provider's, and its price follows the new cost (unless set by hand: then that price must still cover
-    it, or ``allow_loss``). Orders already placed stay where they were sent."""
+    it, or ``allow_loss``); the new provider service takes the old one's place among its routes. Orders
+    already placed stay where they were sent."""
     if provider_service.type != service.type:
         raise ValidationError({"provider_service": f"Choose a {service.type} service, like this one."})
     if not provider_service.active:
@@ -316,12 +322,13 @@ def service_move(
             {"provider_service": "That provider service is not listed by its provider now."}
         )
     with transaction.atomic():
-        before, seen_before = _moved(service), service_seen(service)
+        before, seen_before, was = _moved(service), service_seen(service), service.provider_service
         service.provider_service = provider_service
         service.min_quantity, service.max_quantity = quantity_range(service, provider_service)
         if service.paused_by_sync:
             service.status, service.paused_by_sync, service.pause_reason = Service.Status.ACTIVE, False, ""
         service.save()
+        primary_route_follow(service=service, was=was)  # its orders go there too, in place of the old one
         _publish(ProviderService.objects.filter(pk=provider_service.pk), allow_loss=allow_loss)
         if service.manual_price:
             service_price_check(service=service, price=service.price, allow_loss=allow_loss)

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from billing.models import Account
 from billing.money import to_money
-from catalogue.models import CurrencyRate
+from catalogue.models import CurrencyRate, Service, ServiceRoute
 from orders.dispatch import LimitedBy, dispatch_states, is_due
 from orders.models import Order, Refill
 from orders.selectors import orders_needing_review, refills_needing_review
+from panels.health import breaker_state
 from panels.models import Provider, ProviderCall, SyncRun
 from panels.ratelimit import ProviderBudget
 from panels.selectors import providers_with_health
@@ -283,6 +284,7 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
         provider.cancel_share = (
             Decimal(provider.cancels) / provider.finished * 100 if provider.finished else None
         )
+        provider.breaker = breaker_state(provider, now=now)
         provider.syncs = sync_states(provider, now=now)
     return providers
 
@@ -411,3 +413,56 @@ def _limited_by(row: Sending, stopped_on: str) -> str:
     if row.due and row.paced_by_answers is not None and row.paced_by_answers < sending_budget:
         return LimitedBy.SLOWNESS
     return ""
+
+
+# --- routing: where orders of services with several routes went, and each provider's breaker (issue 17) --
+
+ROUTES_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class RouteShare:
+    route: ServiceRoute
+    orders: int  # accepted through this route in the window
+    percent: Decimal | None  # of the service's accepted orders; None when it had none
+
+
+@dataclass
+class RoutedService:
+    service: Service
+    routing: str  # the service's routing mode, as the operator reads it
+    routes: list[RouteShare]
+
+
+def route_shares(*, now=None) -> list[RoutedService]:
+    """Each service with more than one route, and how many of its orders each route accepted in the last
+    ``ROUTES_WINDOW`` (orders sent, by the provider service that accepted them); two queries."""
+    since = (now or timezone.now()) - ROUTES_WINDOW
+    routes = list(
+        ServiceRoute.objects.filter(
+            service__in=ServiceRoute.objects.values("service")
+            .annotate(n=Count("pk"))
+            .filter(n__gt=1)
+            .values("service")
+        ).select_related("service", "provider_service__provider")
+    )
+    services = {route.service_id: route.service for route in routes}
+    accepted = {
+        (row["service"], row["provider_service"]): row["n"]
+        for row in Order.objects.filter(sent_at__gte=since, service__in=list(services))
+        .values("service", "provider_service")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    rows = []
+    for service_id, service in sorted(services.items()):
+        own = sorted(
+            (route for route in routes if route.service_id == service_id), key=lambda r: (r.position, r.pk)
+        )
+        total = sum(accepted.get((service_id, route.provider_service_id), 0) for route in own)
+        shares = []
+        for route in own:
+            count = accepted.get((service_id, route.provider_service_id), 0)
+            shares.append(RouteShare(route, count, Decimal(count) * 100 / total if total else None))
+        rows.append(RoutedService(service, service.get_routing_display(), shares))
+    return rows

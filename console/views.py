@@ -20,6 +20,7 @@ from console.selectors import (
     review_queue,
     review_queue_count,
     review_refills,
+    route_shares,
     sending,
     top_services,
 )
@@ -58,6 +59,7 @@ def dashboard(request):
         "balances": balances(),
         "providers": providers,
         "sending": sending(providers=providers),
+        "routes": route_shares(),
         "sending_minutes": int(SENDING_WINDOW.total_seconds() // 60),
         "heartbeats": heartbeats(),
         "review_count": review_queue_count(),

@@ -169,6 +169,7 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
             "price",
             "wait_reason",
             "unaccounted_reason",
+            "route_outcomes",  # which provider services refused it, or said "later"
         }
     )
     change_form_template = "admin/orders/order/change_form.html"

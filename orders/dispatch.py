@@ -95,7 +95,7 @@ def orders_dispatch(*, provider: Provider, lease=None) -> DispatchRun:
                 if provider.enabled and (wait_for := budget.take(for_sending=True)):
                     run.again_in, run.limited_by = wait_for, LimitedBy.RATE_LIMIT
                     break
-                order = order_claim(order_id=queue.popleft())  # a disabled provider's orders wait here
+                order = order_claim(order_id=queue.popleft(), provider_id=provider.pk)  # or routed elsewhere
                 if order is not None:
                     records: list = []
                     future = pool.submit(order_add, order, on_call=records.append, slot_taken=True)

@@ -105,6 +105,12 @@ class Order(models.Model):
         "Its provider's dispatcher sends due orders oldest first; empty counts as due.",
     )
     send_attempts = models.PositiveSmallIntegerField(default=0)
+    route_outcomes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Routes tried that placed nothing, by provider service id: 'refused' (never again for "
+        "this order) or 'later' (tried again once every route was).",
+    )
 
     # NULL until sent, so the unique constraint only binds real provider ids.
     provider_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001

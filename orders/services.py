@@ -34,6 +34,16 @@ from catalogue.pricing import customer_price
 from notifications.operators import provider_out_of_funds_alert
 from orders.models import Order, OrderEvent
 from orders.order_types import order_spec
+from orders.routing import (
+    REFUSED,
+    nothing_placed_outcome,
+    refused_here,
+    route_first,
+    route_of,
+    route_refusal,
+    routes_for,
+    routes_left,
+)
 from panels.client import (
     ItemError,
     ProviderError,
@@ -42,6 +52,7 @@ from panels.client import (
     RateLimited,
     RemoteOrderStatus,
 )
+from panels.health import Breaker, breaker_state, breaker_trial_take, provider_is_down
 from panels.models import Provider
 from panels.normalize import OrderStatus
 from panels.services import provider_calls_record, provider_client
@@ -104,7 +115,12 @@ def enqueue_after_commit(task, *args, lost=None) -> None:
 
 
 def _locked(order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("provider", "provider_service").get(pk=order_id)
+    # Its service comes along for routing, unlocked: storefront edits never wait for a send.
+    return (
+        Order.objects.select_for_update(of=("self", "provider", "provider_service"))
+        .select_related("provider", "provider_service", "service")
+        .get(pk=order_id)
+    )
 
 
 # --- placing ------------------------------------------------------------------------------------------
@@ -119,25 +135,27 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
         raise ValidationError({"service": refusal})
     price = customer_price(user=user, service=service)
     spec = order_spec(service=service, data=data, price=price)
+    order = Order(
+        user=user,
+        service=service,
+        type=service.type,
+        link=spec.link,
+        fields=spec.fields,
+        units=spec.units,
+        runs=spec.runs,
+        price=price,
+        charge=spec.charge,
+    )
+    # Queued at the first route that can take it now (else the first: its claim makes it wait).
+    route = route_first(order) or routes_for(order)[0]
+    order.provider_service, order.provider = route.provider_service, route.provider_service.provider
     with transaction.atomic():
         # Funds are checked under the account's lock before the order row exists: a refusal writes nothing.
         account = Account.objects.select_for_update().get(pk=account_for(user).pk)
         if account.balance < spec.charge:
             raise InsufficientFunds(balance=account.balance, needed=spec.charge)
-        order = Order.objects.create(
-            user=user,
-            service=service,
-            provider=service.provider_service.provider,
-            provider_service=service.provider_service,
-            type=service.type,
-            link=spec.link,
-            fields=spec.fields,
-            units=spec.units,
-            runs=spec.runs,
-            price=price,
-            charge=spec.charge,
-            next_attempt_at=timezone.now(),
-        )
+        order.next_attempt_at = timezone.now()
+        order.save(force_insert=True)
         balance_change(
             account=account,
             amount=-spec.charge,
@@ -174,16 +192,17 @@ def order_submit(*, order_id: int) -> int | None:
     return None if order is None else order_settle_add(order_id=order_id, outcome=order_add(order))
 
 
-def order_claim(*, order_id: int) -> Order | None:
+def order_claim(*, order_id: int, provider_id: int | None = None) -> Order | None:
     """Commit ``sending`` for an unsent order, immediately before its ``add``: from then on it may exist
     upstream, and nothing sends it again. None when it is not to be sent: already claimed, sent or resolved
-    (a duplicate is harmless), or its provider is disabled (then it waits)."""
+    (a duplicate is harmless), queued at another provider than ``provider_id`` (the dispatcher asking: that
+    provider's sends it), or its route cannot take it now — then it goes to the first route that can
+    (``orders.routing``), or waits when none can."""
     with transaction.atomic():
         order = _locked(order_id)
-        if order.status not in UNSENT:
+        if order.status not in UNSENT or provider_id not in (None, order.provider_id):
             return None
-        if not order.provider.enabled:
-            _wait(order, "The provider is disabled; the order is sent when it is enabled again.")
+        if not _routed(order):
             return None
         transition(
             order,
@@ -196,6 +215,99 @@ def order_claim(*, order_id: int) -> Order | None:
             },
         )
     return order
+
+
+def _routed(order: Order) -> bool:
+    """Whether ``order`` (locked, unsent) is to be sent to its provider now. Otherwise it went to the first
+    route that can take it (another provider's queue, whose dispatcher is kicked) or waits: none can."""
+    now, routes = timezone.now(), routes_for(order)
+    current = route_of(order, routes=routes)
+    if current is None:
+        why = "This route is no longer one of the service's."
+    elif refused_here(order):
+        why = f"{order.provider} refused this order."
+    else:
+        why = route_refusal(current, order, now=now)
+    best = route_first(order, now=now, routes=routes)
+    if why is None and best is not None and best.provider_service_id != order.provider_service_id:
+        why = f"{best.provider_service} comes first now."  # back to a better route, or a cheaper one
+    on_trial = why is None and breaker_state(order.provider, now=now) == Breaker.TRIAL
+    if on_trial and not breaker_trial_take(order.provider, now=now):
+        why = f"{order.provider} is on trial after its cool-off: another order is the trial."
+        best = route_first(order, now=now, skip={order.provider_service_id}, routes=routes)
+    if why is None:
+        return True
+    if best is not None and best.provider_service_id != order.provider_service_id:
+        was = order.provider_id
+        _route_move(order, best, message=f"Not sent to {order.provider_service}: {why}")
+        return order.provider_id == was  # the same provider's dispatcher may send it at once
+    if best is None and REFUSED in order.route_outcomes.values() and not routes_left(order):
+        # Refused for good by a route, and none left that might take it (the others disabled meanwhile).
+        order_refund(order=order, amount=order.charge, reason=f"Refused by every route: {why}")
+        transition(order, S.FAILED, message=f"{why} No route left that could take it. Refunded.")
+        return False
+    if best is None and order.route_outcomes and routes_left(order):
+        _round_over(order)  # every route was tried: the next retry starts from the first again
+    if provider_is_down(order.provider, now=now):
+        until = order.provider.down_until  # None by hand: the usual wait
+    elif on_trial:
+        until = now + timedelta(seconds=settings.BREAKER_TRIAL_SECONDS)
+    else:
+        until = None
+    _wait(order, why, until=until)
+    return False
+
+
+def _route_move(order: Order, route, *, message: str) -> None:
+    """Send ``order`` (locked; unsent, or claimed and provably not placed) to ``route``: it joins that
+    provider's queue, due now, and that provider's dispatcher is kicked once this commits. The operator's
+    history names both; the customer's says nothing (the order is still pending for them)."""
+    from orders.dispatch import dispatch_after_commit  # the dispatcher imports this module
+
+    changes = {
+        "provider": route.provider_service.provider,
+        "provider_service": route.provider_service,
+        "next_attempt_at": timezone.now(),
+        "wait_reason": "",
+        "route_outcomes": order.route_outcomes,
+    }
+    message = f"{message} Routed to {route.provider_service}."
+    if order.status == S.QUEUED:  # no move of status: the fields and a line of history
+        Order.objects.filter(pk=order.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(order, name, value)
+        order_event(order=order, message=message)
+    else:
+        transition(order, S.QUEUED, message=message, changes=changes)
+    dispatch_after_commit(order.provider_id)
+
+
+def _round_over(order: Order) -> None:
+    """Every route was tried: the ones that said "later" are tried again (those that refused, never)."""
+    order.route_outcomes = {key: said for key, said in order.route_outcomes.items() if said == REFUSED}
+    Order.objects.filter(pk=order.pk).update(route_outcomes=order.route_outcomes)
+
+
+def _failover(order_id: int, outcome: Exception) -> bool:
+    """After an ``add`` that provably placed nothing: the claimed order goes to the next route that can
+    take it, the route's outcome remembered. False when none can (the caller settles it as with one
+    route) or when the outcome does not allow it."""
+    said = nothing_placed_outcome(outcome, active_link_fails_over=settings.ROUTE_FAILOVER_ON_ACTIVE_LINK)
+    if said is None:
+        return False
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status != S.SENDING:
+            return True  # settled meanwhile (an operator): nothing more to do here
+        order.route_outcomes = {**order.route_outcomes, str(order.provider_service_id): said}
+        best = route_first(order)
+        if best is None:
+            Order.objects.filter(pk=order.pk).update(route_outcomes=order.route_outcomes)
+            return False
+        if isinstance(outcome, ProviderRejected) and "funds" in outcome.message.lower():
+            _alert_provider_funds(order.provider, outcome.message)
+        _route_move(order, best, message=f"Not placed at {order.provider_service}: {outcome}")
+    return True
 
 
 def order_add(order: Order, *, on_call=None, slot_taken: bool = False) -> str | Exception:
@@ -212,6 +324,8 @@ def order_settle_add(*, order_id: int, outcome: str | Exception) -> int | None:
     """Classify a claimed order's ``add`` outcome: accepted; nothing sent (back to the queue); "try later"
     (waiting with the reason); refused (failed and refunded); anything else needs review, never sent again.
     Returns seconds until it is due again, or None."""
+    if isinstance(outcome, ProviderUnavailable | ProviderRejected) and _failover(order_id, outcome):
+        return None  # at the next route, due now: its dispatcher was kicked
     if isinstance(outcome, ProviderUnavailable):
         return _release(order_id, outcome)
     if isinstance(outcome, ProviderRejected):
@@ -237,6 +351,7 @@ def _release(order_id: int, error: ProviderUnavailable) -> int:
     was spent, when a call is free again)."""
     with transaction.atomic():
         order = _locked(order_id)
+        _round_over(order)
         delay = retry_in(error, RETRY_UNAVAILABLE[min(order.send_attempts, len(RETRY_UNAVAILABLE)) - 1])
         transition(
             order,
@@ -261,7 +376,13 @@ def retry_in(error: ProviderUnavailable, backoff: int) -> int:
 def _rejected(order_id: int, error: ProviderRejected) -> int | None:
     with transaction.atomic():
         order = _locked(order_id)
+        if not error.retry_later and routes_left(order):
+            # Refused here for good, but another route may take it once it can: it waits for that one.
+            _round_over(order)
+            _wait(order, f"Refused by {order.provider}: {error.message} Waiting for another route.")
+            return RETRY_LATER
         if error.retry_later:
+            _round_over(order)
             _wait(order, f"{error} Retrying in {RETRY_LATER // 60} min.")
             if "funds" in error.message.lower():
                 _alert_provider_funds(order.provider, error.message)
@@ -271,10 +392,11 @@ def _rejected(order_id: int, error: ProviderRejected) -> int | None:
     return None
 
 
-def _wait(order: Order, reason: str) -> None:
+def _wait(order: Order, reason: str, *, until=None) -> None:
+    """``order`` waits (``until`` then, else ``RETRY_LATER``) with ``reason``."""
     changes = {
         "wait_reason": reason[:255],
-        "next_attempt_at": timezone.now() + timedelta(seconds=RETRY_LATER),
+        "next_attempt_at": until or timezone.now() + timedelta(seconds=RETRY_LATER),
     }
     if order.status == S.WAITING:  # a retry that must wait again (its provider is still disabled): no move
         Order.objects.filter(pk=order.pk).update(**changes)

@@ -6,11 +6,14 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from audit.services import audit_record
 from panels.catalogue import CatalogueRefused, catalogue_sync
 from panels.client import ProviderError
+from panels.health import Breaker, breaker_state, provider_mark_down, provider_mark_up
 from panels.models import Provider, ProviderCall, ProviderService, ProviderServiceChange, SyncRun
 from panels.normalize import BadValue, normalize_api_url
 from panels.selectors import providers_with_health
@@ -20,7 +23,7 @@ from panels.services import (
     provider_services_mark_reviewed,
     provider_test_connection,
 )
-from reseller.admin_tools import ReadOnlyAdmin, ReadOnlyInline
+from reseller.admin_tools import ActionForm, ReadOnlyAdmin, ReadOnlyInline, asks
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -91,6 +94,21 @@ class ProviderForm(forms.ModelForm):
         return cleaned
 
 
+class MarkDownForm(ActionForm):
+    reason = forms.CharField(max_length=200, required=False, help_text="Why, for the audit trail.")
+
+
+def breaker_html(provider: Provider) -> str:
+    """Whether routing sends orders to ``provider``: up, down until …, down by hand, or on trial."""
+    state = breaker_state(provider)
+    if state == Breaker.UP:
+        return "up"
+    if state == Breaker.TRIAL:
+        return format_html('<span title="{}">on trial (one order decides)</span>', provider.down_reason)
+    until = "by hand" if state == Breaker.BY_HAND else f"until {localize(localtime(provider.down_until))}"
+    return format_html('<strong class="bad" title="{}">down {}</strong>', provider.down_reason, until)
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
@@ -102,19 +120,27 @@ class ProviderAdmin(admin.ModelAdmin):
         "active_services_display",
         "last_syncs_display",
         "error_rate_display",
+        "breaker_display",
         "api_url",
     ]
     list_filter = ["enabled", "currency"]
     search_fields = ["name", "api_url", "notes"]
-    readonly_fields = ["balance_display", "currency", "balance_checked_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "balance_display",
+        "currency",
+        "balance_checked_at",
+        "breaker_display",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "api_url", "api_key", "key_header", "enabled", "notes"]}),
         ("Balance", {"fields": ["balance_display", "balance_checked_at", "low_balance_threshold"]}),
         ("Limits", {"fields": ["connect_timeout", "read_timeout", "calls_per_minute", "send_concurrency"]}),
-        ("Orders", {"fields": ["dripfeed"]}),
+        ("Orders", {"fields": ["dripfeed", "breaker_display"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
-    actions = ["test_connection", "sync_catalogue", "sync_balance"]
+    actions = ["test_connection", "sync_catalogue", "sync_balance", "mark_down", "mark_up"]
 
     def get_queryset(self, request):
         return providers_with_health()
@@ -159,6 +185,32 @@ class ProviderAdmin(admin.ModelAdmin):
             return "no calls"
         failed = provider.recent_failed_calls or 0
         return f"{failed * 100 // provider.recent_calls}% of {provider.recent_calls}"
+
+    @admin.display(description="Routing")
+    def breaker_display(self, provider):
+        if provider is None or provider.pk is None:
+            return "—"
+        return breaker_html(provider)
+
+    @admin.action(description="Mark down (route no orders to it)…", permissions=["change"])
+    @asks(
+        MarkDownForm,
+        title="Mark {count} provider(s) down",
+        submit="Mark down",
+        help="Orders with another route go there; the others wait (nothing is failed) until you mark the "
+        "provider up.",
+    )
+    def mark_down(self, request, queryset, form):
+        for provider in queryset:
+            provider_mark_down(provider=provider, actor=request.user, reason=form.cleaned_data["reason"])
+        self.message_user(request, f"{queryset.count()} provider(s) marked down.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Mark up (route orders to it again)", permissions=["change"])
+    def mark_up(self, request, queryset):
+        for provider in queryset:
+            provider_mark_up(provider=provider, actor=request.user)
+        self.message_user(request, f"{queryset.count()} provider(s) marked up.", messages.SUCCESS)
 
     def _run_for_each(self, request, providers, operation, describe, *, verb: str):
         """Run a provider call for each; the audit row says who asked and what came of it (the call itself

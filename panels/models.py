@@ -80,6 +80,25 @@ class Provider(models.Model):
     )
     notes = models.TextField(blank=True)
 
+    # The circuit breaker (panels/health.py): routing skips a provider marked down. Automatically for a
+    # cool-off, after which one trial call decides; or by an operator until they mark it up.
+    down_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Marked down by the breaker until then."
+    )
+    down_by_hand = models.BooleanField(
+        default=False, editable=False, help_text="Marked down by an operator, until one marks it up."
+    )
+    down_reason = models.CharField(max_length=255, blank=True, editable=False)
+    trial_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A trial call after the cool-off is under way."
+    )
+    up_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the breaker last closed: failures before it are not counted again.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audit.services import audit_changes, audit_record, audit_records, audited_values
 from panels.client import Balance, CallRecord, ProviderClient, ProviderError, secret_redactor
+from panels.health import breaker_record
 from panels.models import Provider, ProviderCall, ProviderService, SyncRun
 from panels.normalize import BadValue, normalize_api_url
 from panels.ratelimit import ProviderBudget
@@ -130,6 +131,7 @@ def provider_calls_record(*, provider: Provider, records: list[CallRecord]) -> N
         )
         for record in records
     )
+    breaker_record(provider=provider, records=records)
 
 
 def provider_calls_prune(*, older_than: timedelta | None = None) -> int:

@@ -80,7 +80,9 @@ def test_the_catalogue_move_keeps_rows_permissions_and_roles():
     executor = _migrated_to(BEFORE_THE_MOVE)
     old = executor.loader.project_state(BEFORE_THE_MOVE[0]).apps
     assert ContentType.objects.filter(app_label="orders", model="service").exists()
-    assert not ContentType.objects.filter(app_label="catalogue").exists()
+    # (Models added to the catalogue later, like its service routes, keep a stale content type: Django's way.)
+    moved = ["service", "markuprule", "currencyrate", "customerpricing", "customerserviceprice"]
+    assert not ContentType.objects.filter(app_label="catalogue", model__in=moved).exists()
     provider, _ = provider_upsert(name="Old provider", api_url="http://127.0.0.1:9/api/v2", api_key="k" * 16)
     upstream = ProviderService.objects.create(
         provider=provider,
@@ -143,3 +145,27 @@ def test_the_catalogue_move_keeps_rows_permissions_and_roles():
     assert granted.has_perm("catalogue.view_service") and not granted.has_perm("catalogue.change_service")
     roles_sync()  # as after every migrate: nothing is lost, nothing stale is left
     assert User.objects.get(pk=owner.pk).has_perm("catalogue.delete_customerserviceprice")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_service_before_routes_gets_one_route_its_provider_service():
+    """Issue 17 (catalogue 0005): a service sold before routes is sold from the same provider service after."""
+    before = [("catalogue", "0004_service_routes")]
+    executor = _migrated_to(before)
+    old = executor.loader.project_state(before[0]).apps
+    provider, _ = provider_upsert(name="Old provider", api_url="http://127.0.0.1:9/api/v2", api_key="k" * 16)
+    upstream = ProviderService.objects.create(
+        provider=provider, remote_id="1", name="Followers", type="Default", rate=D("1"), min_quantity=10,
+        max_quantity=1000,
+    )  # fmt: skip
+    service = old.get_model("catalogue", "Service").objects.create(
+        name="Followers", category="Instagram", type="Default", provider_service_id=upstream.pk,
+        min_quantity=10, max_quantity=1000, price=D("1.5"),
+    )  # fmt: skip
+
+    _migrated_to(executor.loader.graph.leaf_nodes())
+
+    routes = list(
+        Service.objects.get(pk=service.pk).routes.values_list("provider_service", "position", "enabled")
+    )
+    assert routes == [(upstream.pk, 0, True)]

@@ -377,6 +377,18 @@ UNACCOUNTED_REVIEW_SYNCS = env.int("UNACCOUNTED_REVIEW_SYNCS", default=3)
 # Read-only calls (services, status, balance) are tried this many times, backing off from the first wait.
 PROVIDER_CALL_ATTEMPTS = env.int("PROVIDER_CALL_ATTEMPTS", default=3)
 PROVIDER_RETRY_BACKOFF = env.float("PROVIDER_RETRY_BACKOFF", default=0.5)
+# The circuit breaker (panels/health.py): a provider with at least BREAKER_MIN_FAILED failed calls (nothing
+# sent, or no valid answer) making BREAKER_FAILED_PERCENT of its calls in the last BREAKER_WINDOW_SECONDS is
+# marked down for BREAKER_COOLOFF_SECONDS; then one trial call decides (a trial unanswered for
+# BREAKER_TRIAL_SECONDS lets another try).
+BREAKER_WINDOW_SECONDS = env.int("BREAKER_WINDOW_SECONDS", default=120)
+BREAKER_MIN_FAILED = env.int("BREAKER_MIN_FAILED", default=5)
+BREAKER_FAILED_PERCENT = env.int("BREAKER_FAILED_PERCENT", default=50)
+BREAKER_COOLOFF_SECONDS = env.int("BREAKER_COOLOFF_SECONDS", default=300)
+BREAKER_TRIAL_SECONDS = env.int("BREAKER_TRIAL_SECONDS", default=60)
+# Routing (orders/routing.py): whether "You have active order with this link" at one route sends the order
+# to the next route (another provider works on the same link meanwhile) or makes it wait, as with one route.
+ROUTE_FAILOVER_ON_ACTIVE_LINK = env.bool("ROUTE_FAILOVER_ON_ACTIVE_LINK", default=True)
 
 # --- APIs for resellers ------------------------------------------------------------------------------
 # Calls per key (DRF throttle rate: "N/s", "N/min", "N/hour"); a panel syncing 100,000 orders a minute

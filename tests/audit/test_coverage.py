@@ -131,6 +131,11 @@ def _webhook(w: World) -> Endpoint:
     return endpoint_set(user=w.customer, url="https://hooks.example/in")[0]
 
 
+def _marked_down(provider: Provider) -> Provider:
+    Provider.objects.filter(pk=provider.pk).update(down_by_hand=True, down_reason="Marked down by hand.")
+    return provider
+
+
 def _published(w: World) -> Case:
     upstream = w.upstream()
     return Case(
@@ -147,6 +152,8 @@ ACTIONS: dict[tuple[str, str], Callable[[World], Case]] = {
     ("panels.provider", "register_webhook"): lambda w: Case(w.provider),
     ("webhooks.endpoint", "rotate_secret"): lambda w: Case(_webhook(w)),
     ("webhooks.endpoint", "remove"): lambda w: Case(_webhook(w)),
+    ("panels.provider", "mark_down"): lambda w: Case(w.provider, {"reason": "maintenance"}),
+    ("panels.provider", "mark_up"): lambda w: Case(_marked_down(w.provider)),
     ("panels.providerservice", "mark_reviewed"): lambda w: Case(w.upstream()),
     ("panels.providerservice", "publish"): _published,
     ("catalogue.service", "take_off_sale"): lambda w: Case(w.service),

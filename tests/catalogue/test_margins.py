@@ -68,9 +68,10 @@ def test_cost_is_in_the_panel_currency_rounded_up_and_unknown_without_a_rate(mak
 def service_form(service: Service, **changes) -> dict:
     fields = [
         "name", "category", "description", "type", "min_quantity", "max_quantity", "refill_days",
-        "auto_refill_days", "price", "status", "pause_reason",
+        "auto_refill_days", "price", "status", "pause_reason", "routing",
     ]  # fmt: skip
     form = {name: getattr(service, name) for name in fields}
+    form.update({"routes-TOTAL_FORMS": "0", "routes-INITIAL_FORMS": "0"})  # its routes inline, unchanged
     form["provider_service"] = service.provider_service_id
     form.update({flag: "on" for flag in ["refill", "cancel", "manual_price"] if getattr(service, flag)})
     return {**form, **changes}

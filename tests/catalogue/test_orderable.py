@@ -121,3 +121,35 @@ def test_every_face_shows_and_applies_the_same_quantity_limits(faces, on_sale, c
     assert not Order.objects.exists()
     assert faces.v2(service.pk, 10) == "" and faces.mass(service.pk, 1000) == ""
     assert Order.objects.count() == 2
+
+
+def test_every_face_shows_one_service_whatever_its_routes(faces, on_sale, customer):
+    """Issue 17: a service sold from three provider services, one with narrower limits, is one service with
+    its own price and limits in both APIs' lists and on the storefront."""
+    from catalogue.models import ServiceRoute
+    from catalogue.routes import service_routes
+    from panels.models import ProviderService
+
+    service = on_sale(min_quantity=10, max_quantity=1000, price="2.0000")
+    upstream = service.provider_service
+    for n, (low, high, rate) in enumerate([(1, 5000, "0.5"), (100, 500, "3")], start=1):
+        other = ProviderService.objects.create(
+            provider=upstream.provider,
+            remote_id=f"routed-{n}",
+            name=f"Another {n}",
+            type="Default",
+            rate=rate,
+            min_quantity=low,
+            max_quantity=high,
+        )
+        ServiceRoute.objects.create(service=service, provider_service=other, position=n)
+    assert len(service_routes(service)) == 3  # its own provider service and the two above
+
+    v2_listed = faces.client.post("/api/v2", {"key": faces.key, "action": "services"}).json()
+    assert [(s["service"], s["rate"], s["min"], s["max"]) for s in v2_listed] == [
+        (service.pk, "2.00", "10", "1000")
+    ]
+    rest_listed = faces.client.get("/api/v1/services/", HTTP_AUTHORIZATION=f"Bearer {faces.key}").json()
+    assert [(s["id"], s["min"], s["max"]) for s in rest_listed["results"]] == [(service.pk, 10, 1000)]
+    assert "From 10 to 1000." in faces.client.get(f"/order/?service={service.pk}").content.decode()
+    assert list(services_on_sale()) == [service]

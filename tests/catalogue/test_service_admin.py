@@ -92,3 +92,59 @@ def test_discounts_and_custom_prices_set_in_the_admin(client, placed, customer):
     assert customer_price(user=customer, service=service) == Decimal("0.5")
     order = order_place(user=customer, service=service, data=data_for(service))
     assert order.charge == to_money(Decimal("0.5") * order.units / 1000)
+
+
+def test_the_operator_sees_each_routes_cost_and_margin_and_edits_routes_audited(client, placed, shop):
+    """Issue 17: the service page lists its routes with their cost and the margin the price earns there;
+    a route added or changed there is in the page's audit row."""
+    from audit.models import AuditEntry
+    from catalogue.models import ServiceRoute
+    from tests.console.support import forms_of
+
+    staff(client, "olive", "Owner")
+    service = placed.service  # smmcloud followers: 0.90 per 1000, sold at 1.35
+    _, cool = shop("smmcool")
+    other = (
+        ProviderService.objects.filter(provider=cool, type="Default", active=True).order_by("rate").first()
+    )
+    url = f"/admin/catalogue/service/{service.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "Routes: where orders go" in html.unescape(page)
+    assert "0.9000 (0.9 USD)" in page and "+0.4500 (33.3%)" in page  # the primary route, as the service
+
+    (fields, _), *_ = [form for form in forms_of(page) if ("routes-TOTAL_FORMS", "1") in form[0]]
+    data = dict(fields)
+    data.update(
+        {
+            "routes-TOTAL_FORMS": "2",
+            "routes-1-position": "1",
+            "routes-1-provider_service": str(other.pk),
+            "routes-1-enabled": "on",
+            "routes-1-max_quantity": str(other.max_quantity),
+        }
+    )
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    route = ServiceRoute.objects.get(service=service, provider_service=other)
+    assert route.position == 1 and route.limits == (other.min_quantity, other.max_quantity)
+    entry = AuditEntry.objects.get(action="catalogue.serviceroute.add")
+    assert (entry.actor.username, entry.target_id) == ("olive", str(route.pk))
+    assert entry.changes["provider_service"][1] == str(other) and entry.changes["position"] == [None, 1]
+    assert not AuditEntry.objects.filter(action="catalogue.service.change").exists()  # nothing else changed
+    page = html.unescape(client.get(url).content.decode())
+    cost = to_money(other.rate)  # smmcool's costs are in USD too
+    assert f"{cost} ({other.rate.normalize():f} USD)" in page
+    assert f"{to_money(service.price - cost):+}" in page  # the margin there
+
+    # A route of another type is refused: the price and the fields sent are per the service's type.
+    package = ProviderService.objects.filter(provider=cool, type="Package").first()
+    data.update(
+        {"routes-TOTAL_FORMS": "3", "routes-2-position": "2", "routes-2-provider_service": str(package.pk)}
+    )
+    data.update(
+        {"routes-INITIAL_FORMS": "2", "routes-1-id": str(route.pk), "routes-1-service": str(service.pk)}
+    )
+    refused = client.post(url, data).content.decode()
+    assert "Choose a Default service, like the storefront" in html.unescape(refused)
+    assert service.routes.count() == 2

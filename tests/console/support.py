@@ -31,7 +31,9 @@ class _Forms(HTMLParser):
             self.numeric.add(name)
         if tag == "input" and name and attrs.get("type") not in {"submit", "button", "file", "image"}:
             if attrs.get("type") not in {"checkbox", "radio"} or "checked" in attrs:
-                fields.append((name, attrs.get("value") or ""))
+                # A ticked box without a value is sent as "on" (an empty value would read as unticked).
+                unset = "on" if attrs.get("type") in {"checkbox", "radio"} else ""
+                fields.append((name, attrs.get("value") or unset))
         elif tag == "select" and name:
             self._select, self._first_option, self._chose = name, None, False
         elif tag == "option" and self._select:

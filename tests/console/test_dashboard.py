@@ -314,3 +314,33 @@ def test_durations_as_an_operator_reads_them(span, shown):
     from console.templatetags.console import duration
 
     assert duration(span) == shown
+
+
+def test_the_dashboard_shows_routes_shares_and_each_providers_state(client, placed, shop):
+    """Issue 17: orders each route accepted in the last 24 h, and which providers routing skips."""
+    from catalogue.models import ServiceRoute
+    from panels.health import provider_mark_down
+    from panels.models import Provider, ProviderService
+
+    _, cool = shop("smmcool")
+    other = ProviderService.objects.filter(provider=cool, type="Default").first()
+    ServiceRoute.objects.create(service=placed.service, provider_service=other, position=1)
+    now = timezone.now()
+    for _ in range(3):
+        placed(S.PENDING, sent_at=now - timedelta(hours=1))
+    placed(S.PENDING, sent_at=now - timedelta(hours=2), provider=cool, provider_service=other)
+    placed(S.COMPLETED, age=timedelta(days=2), sent_at=now - timedelta(days=2))  # before the window
+    Provider.objects.filter(pk=cool.pk).update(
+        down_until=now + timedelta(minutes=5), down_reason="6 of 8 calls failed"
+    )
+    staff(client, "olive", "Owner")
+    provider_mark_down(provider=placed.provider, actor=None, reason="")
+
+    page = html.unescape(client.get("/admin/console/dashboard/").content.decode())
+
+    shares = page.split('id="route-shares"')[1].split("</table>")[0]
+    assert f"#{placed.service.pk} " in shares and "In the routes' order" in shares
+    assert "<td>3</td><td>75%</td>" in shares and "<td>1</td><td>25%</td>" in shares
+    providers = page.split('id="provider-health"')[1].split("</table>")[0]
+    assert "down by hand" in providers
+    assert "down until " in providers and 'title="6 of 8 calls failed"' in providers

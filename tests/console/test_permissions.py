@@ -38,6 +38,8 @@ OWNER = {
         "sync_balance",
         "sync_statuses",
         "register_webhook",
+        "mark_down",
+        "mark_up",
         "delete_selected",
     },
     "panels.providerservice": {"mark_reviewed", "publish"},
