@@ -16,6 +16,7 @@ from content.models import ServiceUpdate
 from panels.catalogue import catalogue_sync
 from panels.models import ProviderService
 from panels.services import provider_upsert
+from tests.console.support import page_form
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -100,17 +101,9 @@ def test_the_operator_taking_off_and_putting_back_on_sale_and_repricing_in_the_a
     assert updates_of(followers)[-1] == (K.PRICE_UP, D("1.35"), D("1.80"))
 
     # A price typed in the service's own page is told too.
-    page = operator_client.get(f"{url}{followers.pk}/change/")
-    form = {**page.context["adminform"].form.initial}
-    data = {
-        name: ("" if value is None else value.pk if hasattr(value, "pk") else value)
-        for name, value in form.items()
-        if name in page.context["adminform"].form.fields
-    }
+    data = page_form(operator_client, f"{url}{followers.pk}/change/", "price")
     data.update(price="1.5000", allow_loss="on")
-    response = operator_client.post(
-        f"{url}{followers.pk}/change/", {k: v for k, v in data.items() if v is not False}
-    )
+    response = operator_client.post(f"{url}{followers.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert updates_of(followers)[-1] == (K.PRICE_DOWN, D("1.80"), D("1.50"))
 
