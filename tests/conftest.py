@@ -259,7 +259,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def chromium():
     if CHROMIUM is None:
         pytest.fail("Debian's chromium is needed for the browser tests: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait as long as actions do (Playwright's own default is 5 s): on a loaded machine a page
+    # posted to the live server may take longer than that to come back, and a test must not fail for it.
+    expect.set_options(timeout=15_000)
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are safe.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
