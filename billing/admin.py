@@ -20,7 +20,8 @@ class AdjustmentForm(forms.Form):
         help_text="Positive credits the balance, negative debits it.",
     )
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="Kept in the ledger for good."
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the ledger for good, and shown to the customer in their funds history.",
     )
 
     def clean_amount(self):

@@ -97,6 +97,13 @@ class LedgerEntry(AppendOnlyEntry):
             ),
         ]
 
+    @property
+    def customer_reason(self) -> str:
+        """The reason the customer sees: an operator's adjustment says why (``balance_adjust`` asks for it,
+        and the form says the customer reads it). Other entries' reasons are written for the operator (a
+        refund's may quote the provider): the customer sees their reference only."""
+        return self.reason if self.kind == self.Kind.ADJUSTMENT else ""
+
 
 class Processor(models.TextChoices):
     """Who takes a payment: an operator by hand, or a processor's hosted page (``billing.processors``)."""
