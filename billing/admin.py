@@ -137,6 +137,10 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and not (obj and obj.topups.exists())
 
 
+class ApproveForm(ActionForm):
+    """Nothing to fill: the page that lists the payments is the confirmation."""
+
+
 class RejectForm(ActionForm):
     note = forms.CharField(max_length=255, help_text="Shown to the customer.")
 
@@ -173,8 +177,20 @@ class TopUpAdmin(ActionsOnlyAdmin):
                 self.message_user(request, " ".join(error.messages), messages.ERROR)
         return changed
 
-    @admin.action(description="Approve: the money arrived (credits the balance)", permissions=["change"])
-    def approve(self, request, queryset):
+    # Approving credits money nobody can take back by an action: the operator sees who gets how much first.
+    @admin.action(description="Approve: the money arrived (credits the balance)…", permissions=["change"])
+    @asks(
+        ApproveForm,
+        title="Credit {count} payment(s)",
+        submit="Credit the balances",
+        help="Only for money you see in the account it was sent to: each amount is credited to its customer "
+        "at once.",
+        describe=lambda queryset: [
+            f"{topup.user} — {topup.amount} by {topup.get_method_display()}, ref. {topup.reference or '—'}"
+            for topup in queryset.select_related("user")
+        ],
+    )
+    def approve(self, request, queryset, form):
         credited = self._decide(
             request, queryset, lambda topup: topup_approve(topup=topup, actor=request.user)
         )

@@ -240,6 +240,22 @@ class ServiceRouteInline(admin.TabularInline):
         return "—" if route is None or route.pk is None else margin_html(route_margin(route))
 
 
+class UnderCostFilter(admin.SimpleListFilter):
+    """The services with a price under their cost now (``storefront_losses``): the list price, a customer's
+    custom price or a discount; the front page's count links here."""
+
+    title = "price under cost"
+    parameter_name = "under_cost"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "A price under cost")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in={price.service.pk for price in storefront_losses().prices})
+        return queryset
+
+
 @admin.register(Service)
 class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
     form = ServiceForm
@@ -257,7 +273,14 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         "manual_price",
         "provider",
     ]
-    list_filter = ["status", "type", "manual_price", "provider_service__provider", "category"]
+    list_filter = [
+        UnderCostFilter,
+        "status",
+        "type",
+        "manual_price",
+        "provider_service__provider",
+        "category",
+    ]
     search_fields = ["name", "category", "provider_service__remote_id", "provider_service__name"]
     list_select_related = ["provider_service__provider"]
     raw_id_fields = ["provider_service"]
