@@ -11,6 +11,7 @@ from billing.money import MONEY_PLACES
 from billing.services import BalanceLimit, InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
 from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.csv_export import CsvExportAdmin
 
 
 class AdjustmentForm(forms.Form):
@@ -89,12 +90,26 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(CsvExportAdmin, ReadOnlyAdmin):
     list_display = ["created_at", "account", "kind", "amount", "balance_after", "reference", "created_by"]
     list_filter = ["kind"]
     search_fields = ["account__user__username", "reference", "reason", "idempotency_key"]
     list_select_related = ["account__user", "created_by"]
     date_hierarchy = "created_at"
+
+    def csv_columns(self, request):
+        # Not the idempotency key: an internal handle, of no use in a spreadsheet.
+        return [
+            ("id", lambda e: e.pk),
+            ("created_at", lambda e: e.created_at.isoformat()),
+            ("customer", lambda e: e.account.user.username),
+            ("kind", lambda e: e.kind),
+            ("amount", lambda e: e.amount),
+            ("balance_after", lambda e: e.balance_after),
+            ("reference", lambda e: e.reference),
+            ("reason", lambda e: e.reason),
+            ("by", lambda e: e.created_by.username if e.created_by else ""),
+        ]
 
 
 @admin.register(PaymentMethod)

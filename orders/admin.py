@@ -26,6 +26,7 @@ from orders.tasks import sync_order_statuses
 from panels.admin import ProviderAdmin
 from panels.models import Provider, ProviderService
 from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.csv_export import CsvExportAdmin
 from reseller.numbers import DIGITS_ONLY, digits_written_oddly, whole_number
 from reseller.states import TransitionRefused
 
@@ -188,7 +189,7 @@ class AttachProviderIdForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
+class OrderAdmin(CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -242,6 +243,32 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
         }
     )
     change_form_template = "admin/orders/order/change_form.html"
+
+    def csv_columns(self, request):
+        columns = [
+            ("id", lambda o: o.pk),
+            ("created_at", lambda o: o.created_at.isoformat()),
+            ("customer", lambda o: o.user.username),
+            ("service", lambda o: o.service.name),
+            ("type", lambda o: o.type),
+            ("link", lambda o: o.link),
+            ("units", lambda o: o.units),
+            ("charge", lambda o: o.charge),
+            ("refunded", lambda o: o.refunded),
+            ("status", lambda o: o.status),
+            ("start_count", lambda o: o.start_count),
+            ("remains", lambda o: o.remains),
+        ]
+        if sees_providers(request.user):  # the provider side, as on the page
+            columns += [
+                ("provider", lambda o: o.provider.name),
+                ("provider_service", lambda o: o.provider_service.remote_id),
+                ("provider_order_id", lambda o: o.provider_order_id),
+                ("provider_status", lambda o: o.provider_status),
+                ("cost", lambda o: o.cost),
+                ("cost_currency", lambda o: o.cost_currency),
+            ]
+        return columns
 
     # The API has no idempotency key: resending an order the provider has pays for it twice. Both ask the
     # operator to confirm they searched the provider's panel first.
