@@ -34,6 +34,7 @@ from catalogue.models import (
 )
 from catalogue.pricing import currency_rates
 from catalogue.publishing import (
+    markup_preview,
     service_move,
     services_publish_selected,
     services_put_back_on_sale,
@@ -384,6 +385,13 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         submit="Reprice",
         help="Each service gets its own markup rule over its provider's cost; hand-set prices go.",
         describe=services_with_margins,
+        preview=lambda services, values: markup_preview(
+            provider_services=ProviderService.objects.filter(storefront__in=services).distinct(),
+            percent=values.get("percent"),
+            fixed=values.get("fixed"),
+            rounding=values.get("rounding"),
+            repricing=True,
+        ),
     )
     def reprice(self, request, queryset, form):
         result = services_reprice(services=queryset, actor=request.user, **form.cleaned_data)
@@ -541,6 +549,13 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
         help="They go on sale (or are repriced) at the markup below, each with its own markup rule: the "
         "provider's cost converted to the panel currency, plus the markup, rounded up.",
         describe=provider_services_with_costs,
+        preview=lambda provider_services, values: markup_preview(
+            provider_services=provider_services,
+            percent=values.get("percent"),
+            fixed=values.get("fixed"),
+            rounding=values.get("rounding"),
+            repricing=False,
+        ),
     )
     def publish(self, request, queryset, form):
         result = services_publish_selected(
