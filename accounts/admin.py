@@ -18,6 +18,7 @@ from audit.services import audit_changes, audit_record
 from catalogue.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
 from catalogue.models import CustomerPricing, CustomerServicePrice
 from reseller.admin_tools import FINITE_DECIMALS
+from reseller.csv_export import CsvExportAdmin
 
 User = get_user_model()
 
@@ -67,7 +68,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class CustomerAdmin(UserAdmin):
+class CustomerAdmin(CsvExportAdmin, UserAdmin):
     list_display = ["username", "email", "is_active", "is_staff", "balance", "order_count", "date_joined"]
     list_filter = ["is_active", "is_staff", "groups", "date_joined"]
     list_select_related = ["account"]
@@ -76,6 +77,22 @@ class CustomerAdmin(UserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(order_count=Count("orders"))
+
+    def csv_columns(self, request):
+        # Never the password hash nor any key; the balance only for who may see balances.
+        columns = [
+            ("id", lambda u: u.pk),
+            ("username", lambda u: u.username),
+            ("email", lambda u: u.email),
+            ("active", lambda u: u.is_active),
+            ("staff", lambda u: u.is_staff),
+            ("orders", lambda u: u.order_count),
+            ("date_joined", lambda u: u.date_joined.isoformat()),
+            ("last_login", lambda u: u.last_login.isoformat() if u.last_login else ""),
+        ]
+        if request.user.has_perm("billing.view_account"):
+            columns.append(("balance", lambda u: getattr(getattr(u, "account", None), "balance", "")))
+        return columns
 
     @admin.display(description="Balance", ordering="account__balance")
     def balance(self, user):

@@ -11,6 +11,7 @@ from billing.money import MONEY_PLACES
 from billing.services import BalanceLimit, InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
 from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.csv_export import CsvExportAdmin
 
 
 class AdjustmentForm(forms.Form):
@@ -90,12 +91,26 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(CsvExportAdmin, ReadOnlyAdmin):
     list_display = ["created_at", "account", "kind", "amount", "balance_after", "reference", "created_by"]
     list_filter = ["kind"]
     search_fields = ["account__user__username", "reference", "reason", "idempotency_key"]
     list_select_related = ["account__user", "created_by"]
     date_hierarchy = "created_at"
+
+    def csv_columns(self, request):
+        # Not the idempotency key: an internal handle, of no use in a spreadsheet.
+        return [
+            ("id", lambda e: e.pk),
+            ("created_at", lambda e: e.created_at.isoformat()),
+            ("customer", lambda e: e.account.user.username),
+            ("kind", lambda e: e.kind),
+            ("amount", lambda e: e.amount),
+            ("balance_after", lambda e: e.balance_after),
+            ("reference", lambda e: e.reference),
+            ("reason", lambda e: e.reason),
+            ("by", lambda e: e.created_by.username if e.created_by else ""),
+        ]
 
 
 @admin.register(PaymentMethod)
@@ -138,6 +153,10 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and not (obj and obj.topups.exists())
 
 
+class ApproveForm(ActionForm):
+    """Nothing to fill: the page that lists the payments is the confirmation."""
+
+
 class RejectForm(ActionForm):
     note = forms.CharField(max_length=255, help_text="Shown to the customer.")
 
@@ -174,8 +193,20 @@ class TopUpAdmin(ActionsOnlyAdmin):
                 self.message_user(request, " ".join(error.messages), messages.ERROR)
         return changed
 
-    @admin.action(description="Approve: the money arrived (credits the balance)", permissions=["change"])
-    def approve(self, request, queryset):
+    # Approving credits money nobody can take back by an action: the operator sees who gets how much first.
+    @admin.action(description="Approve: the money arrived (credits the balance)…", permissions=["change"])
+    @asks(
+        ApproveForm,
+        title="Credit {count} payment(s)",
+        submit="Credit the balances",
+        help="Only for money you see in the account it was sent to: each amount is credited to its customer "
+        "at once.",
+        describe=lambda queryset: [
+            f"{topup.user} — {topup.amount} by {topup.get_method_display()}, ref. {topup.reference or '—'}"
+            for topup in queryset.select_related("user")
+        ],
+    )
+    def approve(self, request, queryset, form):
         credited = self._decide(
             request, queryset, lambda topup: topup_approve(topup=topup, actor=request.user)
         )

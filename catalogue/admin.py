@@ -34,6 +34,7 @@ from catalogue.models import (
 )
 from catalogue.pricing import currency_rates
 from catalogue.publishing import (
+    markup_preview,
     service_move,
     services_publish_selected,
     services_put_back_on_sale,
@@ -240,6 +241,22 @@ class ServiceRouteInline(admin.TabularInline):
         return "—" if route is None or route.pk is None else margin_html(route_margin(route))
 
 
+class UnderCostFilter(admin.SimpleListFilter):
+    """The services with a price under their cost now (``storefront_losses``): the list price, a customer's
+    custom price or a discount; the front page's count links here."""
+
+    title = "price under cost"
+    parameter_name = "under_cost"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "A price under cost")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in={price.service.pk for price in storefront_losses().prices})
+        return queryset
+
+
 @admin.register(Service)
 class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
     form = ServiceForm
@@ -257,7 +274,14 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         "manual_price",
         "provider",
     ]
-    list_filter = ["status", "type", "manual_price", "provider_service__provider", "category"]
+    list_filter = [
+        UnderCostFilter,
+        "status",
+        "type",
+        "manual_price",
+        "provider_service__provider",
+        "category",
+    ]
     search_fields = ["name", "category", "provider_service__remote_id", "provider_service__name"]
     list_select_related = ["provider_service__provider"]
     raw_id_fields = ["provider_service"]
@@ -361,6 +385,13 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
         submit="Reprice",
         help="Each service gets its own markup rule over its provider's cost; hand-set prices go.",
         describe=services_with_margins,
+        preview=lambda services, values: markup_preview(
+            provider_services=ProviderService.objects.filter(storefront__in=services).distinct(),
+            percent=values.get("percent"),
+            fixed=values.get("fixed"),
+            rounding=values.get("rounding"),
+            repricing=True,
+        ),
     )
     def reprice(self, request, queryset, form):
         result = services_reprice(services=queryset, actor=request.user, **form.cleaned_data)
@@ -518,6 +549,13 @@ class PublishingProviderServiceAdmin(ProviderServiceAdmin):
         help="They go on sale (or are repriced) at the markup below, each with its own markup rule: the "
         "provider's cost converted to the panel currency, plus the markup, rounded up.",
         describe=provider_services_with_costs,
+        preview=lambda provider_services, values: markup_preview(
+            provider_services=provider_services,
+            percent=values.get("percent"),
+            fixed=values.get("fixed"),
+            rounding=values.get("rounding"),
+            repricing=False,
+        ),
     )
     def publish(self, request, queryset, form):
         result = services_publish_selected(

@@ -347,3 +347,46 @@ def _moved(service: Service) -> dict:
         "max_quantity": service.max_quantity,
         "status": service.status,
     }
+
+
+# --- what a markup would do, before it is applied ----------------------------------------------------------
+
+
+def markup_preview(
+    *,
+    provider_services,
+    percent: Decimal | None,
+    fixed: Decimal | None,
+    rounding: str | None,
+    repricing: bool,
+) -> list[str]:
+    """One line per provider service: its cost, the price the markup gives and the margin — as publishing
+    (``repricing``: repricing services, whose hand-set prices then go) would set them. Nothing is written;
+    no lines while the markup is not filled in."""
+    if percent is None or fixed is None or not rounding:
+        return []
+    rule = MarkupRule(percent=percent, fixed=fixed, rounding=rounding)  # never saved
+    rates = currency_rates()
+    on_sale = {
+        service.provider_service_id: service
+        for service in Service.objects.filter(provider_service__in=provider_services)
+    }
+    lines = []
+    for upstream in provider_services.select_related("provider"):
+        existing = on_sale.get(upstream.pk)
+        name = f"{upstream.provider} #{upstream.remote_id} {upstream.name}"
+        if existing is not None and existing.manual_price and not repricing:
+            lines.append(f"{name}: kept at {existing.price} (priced by hand)")
+            continue
+        try:
+            price = storefront_price(provider_service=upstream, rule=rule, rates=rates)
+        except PriceUnavailable as error:
+            lines.append(f"{name}: skipped ({error})")
+            continue
+        margin = margin_of(price=price, provider_service=upstream, rates=rates)
+        now = f" (now {existing.price})" if existing is not None else " (new)"
+        loss = " — UNDER COST" if margin.under_cost else ""
+        share = f" ({margin.percent}%)" if margin.percent is not None else ""
+        said = f"margin {margin.amount:+}{share}{loss}"
+        lines.append(f"{name}: cost {margin.cost} → price {price}{now}, {said}")
+    return lines

@@ -12,15 +12,21 @@ from orders.refills import refill_attach_provider_id, refill_close
 from orders.selectors import orders_needing_review
 from orders.services import (
     order_attach_provider_id,
+    order_cancel_placed,
     order_fail_and_refund,
+    order_finish,
     order_mark_resolved,
     order_resend,
+    order_resend_to,
+    order_set_figures,
     order_settle_undelivered,
+    resend_choices,
 )
 from orders.tasks import sync_order_statuses
 from panels.admin import ProviderAdmin
-from panels.models import Provider
+from panels.models import Provider, ProviderService
 from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.csv_export import CsvExportAdmin
 from reseller.numbers import DIGITS_ONLY, digits_written_oddly, whole_number
 from reseller.states import TransitionRefused
 
@@ -123,12 +129,67 @@ class SettleForm(ActionForm):
         return number
 
 
+def _whole_number(text: str) -> int:
+    number = whole_number(text)
+    if number is None:
+        raise ValidationError(DIGITS_ONLY if digits_written_oddly(text) else "Enter a whole number.")
+    return number
+
+
+class FiguresForm(ActionForm):
+    start_count = forms.CharField(max_length=20, required=False, label="Start count")
+    remains = forms.CharField(max_length=20, required=False, label="Remains (units not delivered yet)")
+    note = forms.CharField(max_length=200, required=False, label="Where you read them")
+
+    def clean_start_count(self):
+        text = self.cleaned_data["start_count"]
+        return _whole_number(text) if text else None
+
+    def clean_remains(self):
+        text = self.cleaned_data["remains"]
+        return _whole_number(text) if text else None
+
+
+class FinishForm(SettleForm):
+    """How an order open at the provider really ended: the undelivered part decides the status and refund."""
+
+
+class CancelPlacedForm(ActionForm):
+    checked = forms.BooleanField(
+        label="I checked the provider: this order is canceled there (or will deliver nothing more)."
+    )
+    note = forms.CharField(max_length=200, required=False, label="What you checked")
+
+
+class ResendToForm(ActionForm):
+    provider_service = forms.ModelChoiceField(queryset=None, label="Send it to")
+    checked = forms.BooleanField(
+        required=False,
+        label="I searched the current provider's panel: it has no such order (for an unknown outcome).",
+    )
+
+    def __init__(self, *args, queryset, **kwargs):
+        super().__init__(*args, queryset=queryset, **kwargs)
+        order = queryset.first()
+        choices = resend_choices(order) if order is not None else []
+        self.fields["provider_service"].queryset = ProviderService.objects.filter(
+            pk__in=[choice.pk for choice in choices]
+        ).select_related("provider")
+
+
+def _charged(queryset) -> list[str]:
+    return [
+        f"{order} — {order.units} units, charged {order.charge}, refunded {order.refunded}"
+        for order in queryset
+    ]
+
+
 class AttachProviderIdForm(forms.Form):
     provider_order_id = forms.CharField(max_length=64, label="The provider's order id")
 
 
 @admin.register(Order)
-class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
+class OrderAdmin(CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -156,7 +217,16 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
     list_select_related = ["user", "service", "provider"]
     date_hierarchy = "created_at"
     inlines = [OrderEventInline, RefillInline]
-    actions = ["resend", "refund", "mark_resolved", "settle"]
+    actions = [
+        "resend",
+        "refund",
+        "mark_resolved",
+        "settle",
+        "set_figures",
+        "finish",
+        "cancel_placed",
+        "resend_to",
+    ]
     # The wait and unaccounted reasons quote the provider; ``price`` is the rate from the price list.
     provider_side = frozenset(
         {
@@ -173,6 +243,32 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
         }
     )
     change_form_template = "admin/orders/order/change_form.html"
+
+    def csv_columns(self, request):
+        columns = [
+            ("id", lambda o: o.pk),
+            ("created_at", lambda o: o.created_at.isoformat()),
+            ("customer", lambda o: o.user.username),
+            ("service", lambda o: o.service.name),
+            ("type", lambda o: o.type),
+            ("link", lambda o: o.link),
+            ("units", lambda o: o.units),
+            ("charge", lambda o: o.charge),
+            ("refunded", lambda o: o.refunded),
+            ("status", lambda o: o.status),
+            ("start_count", lambda o: o.start_count),
+            ("remains", lambda o: o.remains),
+        ]
+        if sees_providers(request.user):  # the provider side, as on the page
+            columns += [
+                ("provider", lambda o: o.provider.name),
+                ("provider_service", lambda o: o.provider_service.remote_id),
+                ("provider_order_id", lambda o: o.provider_order_id),
+                ("provider_status", lambda o: o.provider_status),
+                ("cost", lambda o: o.cost),
+                ("cost_currency", lambda o: o.cost_currency),
+            ]
+        return columns
 
     # The API has no idempotency key: resending an order the provider has pays for it twice. Both ask the
     # operator to confirm they searched the provider's panel first.
@@ -248,6 +344,110 @@ class OrderAdmin(ProviderSideHidden, ActionsOnlyAdmin):
                 note=form.cleaned_data["note"],
             ),
             "settled.",
+        )
+        return None
+
+    # Closing an order by hand refunds from the panel's money on the operator's word alone: who may change
+    # balances (the Owner) does it. Support reports it, or settles the review queue's unsettled orders.
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("billing.change_account")
+
+    # Choosing the provider service names providers: only who sees them (``sees_providers``).
+    def has_reroute_permission(self, request) -> bool:
+        return self.has_change_permission(request) and sees_providers(request.user)
+
+    @admin.action(description="Set start count / remains (read at the provider)…", permissions=["change"])
+    @asks(
+        FiguresForm,
+        title="Set the figures of {first}",
+        submit="Set",
+        help="The status and the money stay; the customer sees the new figures. Leave a figure empty to keep "
+        "it.",
+        one_at_a_time="Set the figures of one order at a time.",
+    )
+    def set_figures(self, request, queryset, form):
+        self.act_on_each(
+            request,
+            queryset,
+            lambda order: order_set_figures(
+                order=order,
+                actor=request.user,
+                start_count=form.cleaned_data["start_count"],
+                remains=form.cleaned_data["remains"],
+                note=form.cleaned_data["note"],
+            ),
+            "figures set.",
+        )
+        return None
+
+    @admin.action(
+        description="Mark completed or partial (refunds the undelivered part)…", permissions=["refund"]
+    )
+    @asks(
+        FinishForm,
+        title="Close {first}",
+        submit="Close and refund",
+        help="0 not delivered: Completed. Some: Partial, refunding charge x undelivered / units, once. All: "
+        "Canceled, refunded in full.",
+        one_at_a_time="Close one order at a time: each has its own count.",
+        describe=_charged,
+    )
+    def finish(self, request, queryset, form):
+        self.act_on_each(
+            request,
+            queryset,
+            lambda order: order_finish(
+                order=order,
+                undelivered=form.cleaned_data["undelivered"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            ),
+            "closed.",
+        )
+        return None
+
+    @admin.action(
+        description="Cancel and refund (placed upstream; I checked the provider)…", permissions=["refund"]
+    )
+    @asks(
+        CancelPlacedForm,
+        title="Cancel and refund {count} order(s) placed upstream",
+        submit="Cancel and refund",
+        help="Refunds what is not delivered (the remains; all of it when none are known). If the provider "
+        "still delivers, it charges you while the customer has their money back.",
+        describe=_charged,
+    )
+    def cancel_placed(self, request, queryset, form):
+        self.act_on_each(
+            request,
+            queryset,
+            lambda order: order_cancel_placed(
+                order=order, actor=request.user, provider_checked=True, note=form.cleaned_data["note"]
+            ),
+            "canceled and refunded.",
+        )
+        return None
+
+    @admin.action(description="Resend to another provider service…", permissions=["reroute"])
+    @asks(
+        ResendToForm,
+        title="Resend {first} to another provider service",
+        submit="Resend",
+        help="One of its service's other routes of the same type. An order of unknown outcome may be placed "
+        "already: resending it there pays twice unless you checked.",
+        one_at_a_time="Resend one order at a time: each chooses its provider service.",
+    )
+    def resend_to(self, request, queryset, form):
+        self.act_on_each(
+            request,
+            queryset,
+            lambda order: order_resend_to(
+                order=order,
+                provider_service=form.cleaned_data["provider_service"],
+                actor=request.user,
+                provider_checked=form.cleaned_data["checked"],
+            ),
+            "resent.",
         )
         return None
 

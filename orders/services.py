@@ -35,6 +35,7 @@ from notifications.operators import provider_out_of_funds_alert
 from orders.models import Order, OrderEvent
 from orders.order_types import order_spec
 from orders.routing import (
+    LATER,
     REFUSED,
     nothing_placed_outcome,
     refused_here,
@@ -949,3 +950,179 @@ def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:
         order_refund(order=order, amount=order.charge, reason=reason, actor=actor)
         transition(order, S.FAILED, message=f"Refunded by {actor}: {reason}", actor=actor)
         _order_audit(order, before, actor=actor, verb="refund", reason=reason)
+
+
+# --- an operator's daily hand on an order --------------------------------------------------------------
+
+# What the customer reads when an operator changes their order: the outcome, never who serves it.
+_FIGURES_PUBLIC = "Progress figures updated."
+
+
+def order_set_figures(
+    *, order: Order, actor, start_count: int | None = None, remains: int | None = None, note: str = ""
+) -> None:
+    """The operator sets the start count and/or remains of an order the provider serves (read off the
+    provider's panel, or the page the link leads to) while it is open there. Figures only: the status
+    and the money stay; a figure left None is kept."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in OPEN_UPSTREAM:  # a closed order's figures decided its refund: kept
+            raise OrderRefused(
+                f"Order #{order.pk} is {order.get_status_display()}: only an open order's figures are set."
+            )
+        if start_count is None and remains is None:
+            raise ValidationError("Give a start count, remains, or both.")
+        if start_count is not None and start_count < 0:
+            raise ValidationError("The start count cannot be negative.")
+        if remains is not None and not 0 <= remains <= order.units:
+            raise ValidationError(f"Order #{order.pk} has {order.units} units: remains 0 to {order.units}.")
+        before = {**_order_state(order), "start_count": order.start_count}
+        changed = {
+            name: value
+            for name, value in {"start_count": start_count, "remains": remains}.items()
+            if value is not None
+        }
+        Order.objects.filter(pk=order.pk).update(**changed)
+        for name, value in changed.items():
+            setattr(order, name, value)
+        said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in changed.items())
+        order_event(
+            order=order,
+            message=f"{actor} set {said}{' (' + note + ')' if note else ''}.",
+            public=_FIGURES_PUBLIC,
+            actor=actor,
+        )
+        after = {**_order_state(order), "start_count": order.start_count}
+        audit_record(
+            actor=actor, verb="set_figures", target=order, changes=audit_changes(before, after), reason=note
+        )
+
+
+def order_finish(*, order: Order, undelivered: int, actor, note: str = "") -> Decimal:
+    """The operator closes an order the provider serves as it really ended: all delivered (Completed),
+    part of it (Partial), or none (Canceled) — the refund is the charge x undelivered / units, given once
+    (``order_refund``). For a provider that finished without telling us, or whose word is wrong. Returns
+    the refund."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in OPEN_UPSTREAM:
+            raise OrderRefused(
+                f"Order #{order.pk} is {order.get_status_display()}: only an order open at the provider is "
+                "marked completed or partial."
+            )
+        return _close_with_refund(order, undelivered=undelivered, actor=actor, note=note, verb="finish")
+
+
+def order_cancel_placed(*, order: Order, actor, provider_checked: bool, note: str = "") -> Decimal:
+    """The operator cancels an order already placed upstream and refunds what it has not delivered (its
+    remains; all of it when none are known). Only once they say they checked the provider (the order is
+    canceled there, or never will deliver): otherwise the provider delivers and charges us while the
+    customer has their money back. Returns the refund."""
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in OPEN_UPSTREAM:
+            raise OrderRefused(
+                f"Order #{order.pk} is {order.get_status_display()}: only an order open at the provider is "
+                "canceled here."
+            )
+        if not provider_checked:
+            raise ValidationError("Check the provider first: it must not deliver this order any more.")
+        undelivered = order.units if order.remains is None else order.remains
+        refund = _close_with_refund(
+            order, undelivered=undelivered, actor=actor, note=note, verb="cancel_placed", target=S.CANCELED
+        )
+        Order.objects.filter(pk=order.pk).update(cancel_requested_at=None)
+    return refund
+
+
+def _close_with_refund(
+    order: Order, *, undelivered: int, actor, note: str, verb: str, target: str | None = None
+) -> Decimal:
+    if not 0 <= undelivered <= order.units:
+        raise ValidationError(f"Order #{order.pk} has {order.units} units: give 0 to {order.units}.")
+    before = _order_state(order)
+    if target is None:
+        target = S.COMPLETED if undelivered == 0 else S.CANCELED if undelivered == order.units else S.PARTIAL
+    said = f"{actor} closed it as {S(target).label}: {undelivered} of {order.units} not delivered" + (
+        f" ({note})." if note else "."
+    )
+    refunded = Decimal(0)
+    if undelivered:
+        refunded = order_refund(
+            order=order, amount=order.charge * undelivered / order.units, reason=said, actor=actor
+        )
+    transition(
+        order,
+        target,
+        message=said,
+        public=f"{S(target).label}: {undelivered} of {order.units} not delivered.",
+        actor=actor,
+        changes={
+            "remains": undelivered,
+            "figures_missing_since": None,
+            "unaccounted_since": None,
+            "unaccounted_syncs": 0,
+            "unaccounted_reason": "",
+        },
+    )
+    _order_audit(order, before, actor=actor, verb=verb, reason=note)
+    return refunded
+
+
+def resend_choices(order: Order):
+    """The provider services ``order`` may be resent to: its service's other routes of its type."""
+    return [
+        route.provider_service
+        for route in routes_for(order)
+        if route.provider_service_id != order.provider_service_id
+        and route.enabled
+        and route.provider_service.type == order.type
+        and route.provider_service.active
+    ]
+
+
+def order_resend_to(*, order: Order, provider_service, actor, provider_checked: bool = False) -> None:
+    """Send an unsent order, or one of unknown outcome, to another provider service of its service's
+    routes (same type). The one it is at is taken off this order's routes (refused by the operator), and
+    the others wait this round, so the dispatcher sends it where the operator chose. An unknown outcome
+    may still be placed: only once the operator says they checked that provider."""
+    from orders.dispatch import dispatch_after_commit  # the dispatcher imports this module
+
+    with transaction.atomic():
+        order = _locked(order.pk)
+        if order.status not in UNSENT | {S.NEEDS_REVIEW}:
+            raise OrderRefused(
+                f"Order #{order.pk} is {order.get_status_display()}: only an order not placed upstream "
+                "is resent."
+            )
+        if order.status == S.NEEDS_REVIEW and not provider_checked:
+            raise ValidationError(
+                f"Order #{order.pk} may be placed at {order.provider} already: check its panel and confirm."
+            )
+        if provider_service.pk not in {choice.pk for choice in resend_choices(order)}:
+            raise ValidationError(
+                {"provider_service": f"Choose another enabled route of {order.service} of type {order.type}."}
+            )
+        before = {**_order_state(order), "provider_service": str(order.provider_service)}
+        outcomes = {str(route.provider_service_id): LATER for route in routes_for(order)}
+        outcomes.update({key: said for key, said in order.route_outcomes.items() if said == REFUSED})
+        outcomes[str(order.provider_service_id)] = REFUSED
+        outcomes.pop(str(provider_service.pk), None)
+        changes = {
+            "provider": provider_service.provider,
+            "provider_service": provider_service,
+            "route_outcomes": outcomes,
+            "next_attempt_at": timezone.now(),
+            "wait_reason": "",
+        }
+        message = f"{actor} resent it from {order.provider_service} to {provider_service}."
+        if order.status == S.QUEUED:  # no move of status: the fields and a line of history
+            Order.objects.filter(pk=order.pk).update(**changes)
+            for name, value in changes.items():
+                setattr(order, name, value)
+            order_event(order=order, message=message, actor=actor)
+        else:
+            transition(order, S.QUEUED, message=message, actor=actor, changes=changes)
+        after = {**_order_state(order), "provider_service": str(order.provider_service)}
+        audit_record(actor=actor, verb="resend_to", target=order, changes=audit_changes(before, after))
+        dispatch_after_commit(order.provider_id)

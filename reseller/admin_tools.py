@@ -103,14 +103,25 @@ class ActionForm(forms.Form):
         self.queryset = queryset
 
 
-def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: str = "", describe=None):
+def asks(
+    form_class,
+    *,
+    title: str,
+    submit: str,
+    help: str = "",
+    one_at_a_time: str = "",
+    describe=None,
+    preview=None,
+):
     """Make an admin action ask its form first: it runs, with the valid form, once the form is posted back.
 
     ``title`` may name ``{count}`` (how many are selected) and ``{first}``; with ``one_at_a_time`` (the
     message), the action refuses a selection of more or fewer than one. ``describe(queryset)`` gives the
     lines that list the selection (each object's ``str`` otherwise). A ValidationError from the action
     (its service refused, and wrote nothing) shows the form again with the error, for the operator to
-    change or confirm.
+    change or confirm. ``preview(queryset, values)`` gives lines showing what the form's values would do
+    (the form's initial values at first): a "Preview" button shows them again for changed values, without
+    running the action.
     """
 
     def decorate(action):
@@ -120,7 +131,8 @@ def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: 
                 modeladmin.message_user(request, one_at_a_time, messages.ERROR)
                 return None
             form = form_class(request.POST if "confirmed" in request.POST else None, queryset=queryset)
-            if form.is_bound and form.is_valid():
+            previewing = preview is not None and "_preview" in request.POST
+            if form.is_bound and form.is_valid() and not previewing:
                 try:
                     return action(modeladmin, request, queryset, form)
                 except ValidationError as error:
@@ -135,12 +147,21 @@ def asks(form_class, *, title: str, submit: str, help: str = "", one_at_a_time: 
                 "submit": submit,
                 "help": help,
                 "opts": modeladmin.model._meta,
+                "previews": preview is not None,
+                "preview": preview(queryset, _values(form)) if preview is not None else [],
             }
             return render(request, "admin/action_form.html", context)
 
         return asking
 
     return decorate
+
+
+def _values(form) -> dict:
+    """The form's values to preview: as posted when valid, its initial ones before it is posted."""
+    if form.is_bound:
+        return form.cleaned_data if form.is_valid() else {}
+    return {name: form.get_initial_for_field(field, name) for name, field in form.fields.items()}
 
 
 class AdminInputCheckMiddleware:

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django import template
 
 from billing.selectors import manual_topups_waiting, topups_taken_back
+from catalogue.margins import storefront_losses
 from console.selectors import review_queue_count
 from support.selectors import tickets_awaiting_staff_count
 
@@ -24,6 +25,12 @@ def tickets_waiting_count() -> int:
 def money_waiting() -> dict[str, int]:
     """Manual payments to decide, and deposits a processor took back."""
     return {"manual": manual_topups_waiting(), "taken_back": topups_taken_back()}
+
+
+@register.simple_tag
+def services_under_cost() -> int:
+    """Services with a price under its cost now (list, custom or discounted): each sells at a loss."""
+    return storefront_losses().services
 
 
 @register.filter

@@ -29,7 +29,14 @@ from audit.admin import AuditedAdmin
 from audit.models import AuditEntry
 from billing.models import PaymentMethod, TopUp
 from billing.services import account_for
-from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
+from catalogue.models import (
+    CurrencyRate,
+    CustomerPricing,
+    CustomerServicePrice,
+    MarkupRule,
+    Service,
+    ServiceRoute,
+)
 from content.models import Announcement, Page, ServiceUpdate
 from notifications.operators import operator_settings
 from orders.models import Order, Refill
@@ -136,6 +143,13 @@ def _marked_down(provider: Provider) -> Provider:
     return provider
 
 
+def _resent_to(w: World) -> Case:
+    """An order of unknown outcome, resent to its service's second route once the provider was checked."""
+    other = w.upstream()
+    ServiceRoute.objects.create(service=w.service, provider_service=other, position=1)
+    return Case(w.order(S.NEEDS_REVIEW), {"provider_service": other.pk, "checked": "on"})
+
+
 def _published(w: World) -> Case:
     upstream = w.upstream()
     return Case(
@@ -171,6 +185,16 @@ ACTIONS: dict[tuple[str, str], Callable[[World], Case]] = {
         w.order(S.IN_PROGRESS, provider_order_id="P-2", figures_missing_since=timezone.now()),
         {"undelivered": "10"},
     ),
+    ("orders.order", "set_figures"): lambda w: Case(
+        w.order(S.IN_PROGRESS, provider_order_id="P-3"), {"start_count": "5", "remains": "40"}
+    ),
+    ("orders.order", "finish"): lambda w: Case(
+        w.order(S.IN_PROGRESS, provider_order_id="P-4"), {"undelivered": "10"}
+    ),
+    ("orders.order", "cancel_placed"): lambda w: Case(
+        w.order(S.PENDING, provider_order_id="P-5"), {"checked": "on"}
+    ),
+    ("orders.order", "resend_to"): _resent_to,
     ("orders.refill", "attach"): lambda w: Case(_refill(w), {"provider_refill_id": "R-1"}),
     ("orders.refill", "close"): lambda w: Case(_refill(w), {"checked": "on", "note": "none there"}),
     ("billing.topup", "approve"): lambda w: Case(

@@ -159,7 +159,7 @@ def test_operators_decide_manual_payments_only(admin_client, admin_user, custome
 
     page = admin_client.post(
         "/admin/billing/topup/",
-        {"action": "approve", "_selected_action": [started.pk, manual.pk]},
+        {"action": "approve", "_selected_action": [started.pk, manual.pk], "confirmed": "1"},
         follow=True,
     ).content.decode()
     assert "only the gateway" in page and "1 payment(s) credited" in page

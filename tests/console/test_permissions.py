@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 # What Support staff reach: orders (and their resolution), customers and their keys, read-only.
 SUPPORT = {
-    "orders.order": {"resend", "refund", "mark_resolved", "settle"},
+    # Figures by hand; never the refunds of closing by hand (balances are the Owner's) nor choosing a
+    # provider service (providers are hidden from Support).
+    "orders.order": {"resend", "refund", "mark_resolved", "settle", "set_figures"},
     "orders.orderevent": set(),
     "orders.refill": {"attach", "close"},
     "auth.user": set(),
@@ -50,7 +52,16 @@ OWNER = {
     "catalogue.currencyrate": {"delete_selected"},
     "catalogue.customerpricing": {"delete_selected"},
     "catalogue.customerserviceprice": {"delete_selected"},
-    "orders.order": {"resend", "refund", "mark_resolved", "settle"},
+    "orders.order": {
+        "resend",
+        "refund",
+        "mark_resolved",
+        "settle",
+        "set_figures",
+        "finish",
+        "cancel_placed",
+        "resend_to",
+    },
     "orders.orderevent": set(),
     "orders.refill": {"attach", "close"},
     "billing.account": set(),

@@ -120,7 +120,10 @@ def crawl(client, orders, refill) -> list[str]:
     pages = [client.get(url) for url in urls]
     # The forms the resolution actions ask first list what they act on.
     selected = [order.pk for order in orders]
-    asked = [("order", action, selected) for action in ["resend", "refund", "mark_resolved", "settle"]]
+    asked = [
+        ("order", action, selected)
+        for action in ["resend", "refund", "mark_resolved", "settle", "set_figures"]
+    ]
     asked += [("refill", action, [refill.pk]) for action in ["attach", "close"]]
     pages += [
         client.post(f"/admin/orders/{model}/", {"action": action, "_selected_action": pks})

@@ -59,7 +59,9 @@ def referred(code: str, username: str) -> User:
 
 def approved_topup(user: User, amount: str, admin: Client) -> TopUp:
     topup = TopUp.objects.create(user=user, amount=D(amount), method=TopUp.Method.MANUAL, reference="r")
-    admin.post("/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk]})
+    admin.post(
+        "/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk], "confirmed": "1"}
+    )
     return topup
 
 
@@ -138,7 +140,9 @@ def test_a_credited_deposit_earns_its_commission_once(rosa, code, owner_client):
     neo = referred(code, "neo")
     topup = TopUp.objects.create(user=neo, amount=D("40"), method=TopUp.Method.MANUAL, reference="r")
     for _ in range(2):  # approved twice (two operators, a double click)
-        owner_client.post("/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk]})
+        owner_client.post(
+            "/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk], "confirmed": "1"}
+        )
     commission_credit(topup=topup, amount=topup.amount)  # and called again: the key makes it once
 
     assert account_for(neo).balance == D(40)

@@ -411,8 +411,12 @@ def test_top_up_approval_in_the_admin(admin_client, make_customer):
 
     customer = make_customer("ann", funds="0")
     topup = topup_request(user=customer, amount=Decimal("12.50"), method="manual", reference="R1")
-    admin_client.post("/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk]})
-    admin_client.post("/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk]})
+    admin_client.post(
+        "/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk], "confirmed": "1"}
+    )
+    admin_client.post(
+        "/admin/billing/topup/", {"action": "approve", "_selected_action": [topup.pk], "confirmed": "1"}
+    )
     assert account_for(customer).balance == Decimal("12.50")
     other = topup_request(user=customer, amount=Decimal("5"), method="manual", reference="R2")
     form = admin_client.post("/admin/billing/topup/", {"action": "reject", "_selected_action": [other.pk]})
@@ -443,7 +447,9 @@ def test_sandbox_gateway_redirect_signed_callback_once_and_bad_signatures(signed
     fields.pop("return")
     assert notify(Client(), "sandbox", fields).status_code == 200  # the gateway repeats itself
     assert account_for(signed_in.user).balance == before + 40
-    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.DEPOSIT, reference=f"top-up {topup.pk}").count() == 1
+    assert (
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.DEPOSIT, reference=f"top-up {topup.pk}").count() == 1
+    )
     assert notify(signed_in, "nope", fields).status_code == 404  # no such gateway here
 
 
