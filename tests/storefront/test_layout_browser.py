@@ -8,14 +8,16 @@ tag in place; at 390 px the menu folds behind its button and opens with a click 
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from playwright.sync_api import expect
 
+from billing.services import account_for, balance_deposit
 from content.models import Page
-from orders.models import Order
+from orders.models import Order, Refill
 from support.services import ticket_open, ticket_staff_reply
 from tests.browser import shoot
 from tests.builders import order_in
@@ -132,9 +134,7 @@ def assert_menu_usable_on_a_phone(page) -> None:
 
 def test_every_customer_page_fits_a_phone_and_a_laptop(transactional_db, chromium, live_server, on_sale):
     customer = User.objects.create_user("cleo", "cleo@example.com", "pw-Secret-123")
-    from billing.services import account_for, balance_deposit
-
-    balance_deposit(account=account_for(customer), amount=1000)
+    balance_deposit(account=account_for(customer), amount=Decimal(1000))
     long_link = "https://www.instagram.com/p/" + "C3xYzLongPostIdentifier" * 5 + "/?igsh=MTc4MmM5bWQ"
     dripfed = on_sale("Default", dripfeed=True)
     orders = [
@@ -149,6 +149,7 @@ def test_every_customer_page_fits_a_phone_and_a_laptop(transactional_db, chromiu
     Order.objects.filter(pk=orders[-1].pk).update(
         runs=3, fields={**orders[-1].fields, "runs": 3, "interval": 30}
     )
+    Refill.objects.create(order=orders[0])
     ticket = ticket_open(
         user=customer, kind="other", subject="Where is my order " + "#1234 " * 8, body=long_link
     )
@@ -185,7 +186,15 @@ def test_every_customer_page_fits_a_phone_and_a_laptop(transactional_db, chromiu
         else:
             expect(page.locator("#menu")).to_be_visible()
             expect(page.locator(".menu-button")).to_be_hidden()
-        for screen in ("dashboard", "orders", "order"):
-            page.goto({"dashboard": "/dashboard/", "orders": "/orders/", "order": "/order/"}[screen])
+        screens = {
+            "dashboard": "/dashboard/",
+            "orders": "/orders/",
+            "new-order": f"/order/?service={orders[0].service_id}",
+        }
+        for screen, path in screens.items():
+            page.goto(path)
             shoot(page, f"storefront-{name}-{screen}")
+        if name == "phone":
+            page.locator("label[for=menu-toggle]").click()
+            shoot(page, "storefront-phone-menu")
         context.close()
