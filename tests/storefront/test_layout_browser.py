@@ -6,6 +6,7 @@ stated reason, so a page added later is measured too. On each: no horizontal ove
 tag in place; at 390 px the menu folds behind its button and opens with a click or the keyboard.
 """
 
+import contextlib
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from billing.services import account_for, balance_deposit
@@ -95,6 +97,13 @@ def pages_to_visit(orders: list[Order], ticket) -> tuple[list[str], list[str]]:
 def assert_fits(page, path: str, width: int) -> None:
     response = page.goto(path)
     assert response.status < 500, f"{path}: {response.status}"
+    # A phone may settle its scale just after the load on a busy CPU; an overflowing page never settles, and
+    # the assertions below say what is wrong.
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(
+            f"() => window.innerWidth === {width} && document.documentElement.scrollWidth <= {width}",
+            timeout=3_000,
+        )
     measured = page.evaluate(
         """() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
                    viewport: document.querySelector('meta[name=viewport]')?.content,
