@@ -97,6 +97,8 @@ def pages_to_visit(orders: list[Order], ticket) -> tuple[list[str], list[str]]:
 def assert_fits(page, path: str, width: int) -> None:
     response = page.goto(path)
     assert response.status < 500, f"{path}: {response.status}"
+    if not page.url.endswith(path):  # a redirect (a signed-in visitor on the sign-up page): say where to
+        path = f"{path} → {page.url}"
     # A phone may settle its scale just after the load on a busy CPU; an overflowing page never settles, and
     # the assertions below say what is wrong.
     with contextlib.suppress(PlaywrightTimeoutError):
