@@ -28,7 +28,7 @@ def test_public_pages(client, shop):
     assert "Sign up" in home and provider.services.first().category in home
     page = client.get("/services/", {"q": "", "category": ""}).content.decode()
     service = Service.objects.filter(status=Service.Status.ACTIVE).first()
-    assert f"<td>{service.pk}</td>" in page and str(service.price) in page
+    assert f'<td data-label="ID">{service.pk}</td>' in page and str(service.price) in page
     assert "Refill</span>" in page
     filtered = client.get("/services/", {"category": service.category}).content.decode()
     assert all(other.name not in filtered for other in Service.objects.exclude(category=service.category))
