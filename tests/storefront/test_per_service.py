@@ -192,6 +192,6 @@ def _offering(on_sale, type_name="Default", **flags):
 
 def _row(page: str, service_id: int) -> str:
     """The services table row of ``service_id``."""
-    match = re.search(rf"<tr>\s*<td>{service_id}</td>.*?</tr>", page, flags=re.S)
+    match = re.search(rf"<tr>\s*<td[^>]*>{service_id}</td>.*?</tr>", page, flags=re.S)
     assert match, f"no row for service {service_id}"
     return match.group(0)
