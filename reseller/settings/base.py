@@ -131,6 +131,7 @@ TEMPLATES = [
                 "storefront.context_processors.balance",
                 "support.context_processors.unread",
                 "content.context_processors.pages",
+                "content.context_processors.brand",
             ],
         },
     },
