@@ -1,7 +1,7 @@
 """Customer accounts: signing up and their own settings."""
 
-from django.contrib.auth import get_user_model
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.models import Profile
