@@ -4,6 +4,7 @@ Every save and delete is in the audit trail (``audit.admin`` wraps every model p
 
 from django import forms
 from django.contrib import admin
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count
 from django.utils import timezone
 
@@ -99,7 +100,7 @@ class BrandingForm(forms.ModelForm):
         cleaned = super().clean()
         for name, icon in (("logo", False), ("favicon", True)):
             upload = cleaned.pop(name, None)
-            if upload:
+            if isinstance(upload, UploadedFile):  # else the description stored (the form's initial)
                 try:
                     data, content_type = image_checked(upload, icon=icon)
                 except forms.ValidationError as error:

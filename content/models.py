@@ -164,5 +164,6 @@ class Branding(models.Model):
 
         self.pk = 1
         super().save(*args, **kwargs)
-        # After the commit: a reader between the save and the commit would cache the old row again.
+        # Forgotten now, and again after the commit: a reader in between would cache the old row again.
+        branding_forget()
         transaction.on_commit(branding_forget)

@@ -1,11 +1,14 @@
 """Customer pages of what the operator tells them: dismissing an announcement, the service updates page and
 the operator's pages. Thin: the reads are in ``content.selectors``, the one write in ``content.services``."""
 
+from functools import cache
+from pathlib import Path
+
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.templatetags.static import static
 from django.views.decorators.http import require_POST
 
 from content.branding import branding_current
@@ -95,4 +98,9 @@ def favicon(request):
     row = Branding.objects.filter(pk=1).only("favicon_image", "favicon_type").first()
     if row is not None and row.favicon_image:
         return _image_response(bytes(row.favicon_image), row.favicon_type, versioned="v" in request.GET)
-    return redirect(static("storefront/favicon.ico"))
+    return _image_response(_default_favicon(), "image/x-icon", versioned=False)
+
+
+@cache
+def _default_favicon() -> bytes:
+    return Path(finders.find("storefront/favicon.ico")).read_bytes()
