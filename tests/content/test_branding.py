@@ -18,7 +18,8 @@ from audit.models import AuditEntry
 from content.branding import branding_current
 from content.models import Branding
 from notifications.customers import customer_notify
-from notifications.kinds import CustomerKind
+from notifications.kinds import Channel, CustomerKind
+from notifications.operators import operator_message_send
 from tests.staff import staff
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +189,13 @@ def test_the_mails_carry_the_panel_name_and_colour(owner):
 
 def test_the_logo_fixture_is_a_real_png():
     assert base64.b64encode(png())[:8] == b"iVBORw0K"
+
+
+def test_operator_alerts_begin_with_the_panel_name_unless_a_prefix_is_set(owner, settings):
+    settings.ADMINS = [("Olive", "olive@example.com")]
+    owner.post(CHANGE, form(panel_name="Acme Boost"))
+    assert operator_message_send(channel=Channel.EMAIL, kind="test", message="Provider down\nmore")
+    assert mail.outbox[-1].subject == "[Acme Boost] Provider down"
+    settings.EMAIL_SUBJECT_PREFIX_SET, settings.EMAIL_SUBJECT_PREFIX = True, "[ops] "
+    operator_message_send(channel=Channel.EMAIL, kind="test", message="Provider down")
+    assert mail.outbox[-1].subject == "[ops] Provider down"
