@@ -59,6 +59,12 @@ class SettingsForm(forms.Form):
         required=False,
         help_text=_("The language of the mails we send you."),
     )
+    # Only currencies with a stored rate are offered (choices set per form: rates change).
+    display_currency = forms.ChoiceField(
+        label=_("Show amounts in"),
+        required=False,
+        help_text=_("Approximate, at our current rates: you are always charged in the panel currency."),
+    )
     password = forms.CharField(
         label=_("Current password"),
         required=False,
@@ -68,8 +74,11 @@ class SettingsForm(forms.Form):
     )
 
     def __init__(self, *args, user, **kwargs):
+        from storefront.money import display_currencies
+
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["display_currency"].choices = [(code, code) for code in display_currencies()]
 
     def clean_email(self):
         # Whether another account uses it is never said here (accounts.email_change).

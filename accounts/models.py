@@ -26,6 +26,8 @@ class Profile(models.Model):
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
     # The language of the mails the panel sends them (notifications.customers renders them in it).
     language = models.CharField(_("language"), max_length=16, choices=language_choices, default="en")
+    # The currency the storefront shows amounts in (storefront.money); empty: the panel's. For display only.
+    display_currency = models.CharField(_("display currency"), max_length=8, blank=True, default="")
     # Signed up on the storefront, the email link not followed yet: the user cannot log in (is_active False)
     # and another sign-up with the same email replaces this one.
     awaiting_confirmation = models.BooleanField(_("awaiting email confirmation"), default=False)

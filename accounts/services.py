@@ -1,5 +1,6 @@
 """Customer accounts: signing up and their own settings."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -34,9 +35,15 @@ def profile_for(user) -> Profile:
     return profile
 
 
-def account_settings_update(*, user, timezone: str, language: str | None = None) -> None:
-    """A new email goes through accounts.email_change: it changes once the new address follows a link."""
+def account_settings_update(
+    *, user, timezone: str, language: str | None = None, display_currency: str | None = None
+) -> None:
+    """A new email goes through accounts.email_change: it changes once the new address follows a link.
+    ``language`` and ``display_currency`` None: unchanged (a form without them, from an older page)."""
     defaults = {"timezone": timezone} | ({"language": language} if language else {})
+    if display_currency is not None:
+        # The panel's own currency is stored as none chosen: it follows PANEL_CURRENCY.
+        defaults["display_currency"] = "" if display_currency == settings.PANEL_CURRENCY else display_currency
     Profile.objects.update_or_create(user=user, defaults=defaults)
 
 

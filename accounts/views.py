@@ -120,7 +120,12 @@ def account_settings(request):
     form = SettingsForm(
         request.POST or None,
         user=request.user,
-        initial={"email": request.user.email, "timezone": profile.timezone, "language": profile.language},
+        initial={
+            "email": request.user.email,
+            "timezone": profile.timezone,
+            "language": profile.language,
+            "display_currency": profile.display_currency or settings.PANEL_CURRENCY,
+        },
     )
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -128,6 +133,7 @@ def account_settings(request):
             user=request.user,
             timezone=form.cleaned_data["timezone"],
             language=form.cleaned_data["language"] or None,
+            display_currency=form.cleaned_data["display_currency"] or None,
         )
         messages.success(request, _("Your settings are saved."))
         if email != request.user.email.lower():  # the form gives it in lower case

@@ -2,7 +2,8 @@
 the catalogue's sync and repricing, never by hand) and the terms, FAQ and privacy pages."""
 
 from django.conf import settings
-from django.db import models
+from django.core.validators import RegexValidator
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -115,3 +116,54 @@ class Page(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse(f"content:{self.slug}")
+
+
+HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour as #rrggbb, for example #0b5cad.")
+
+
+class Branding(models.Model):
+    """How the panel presents itself: one row (``pk`` 1), set by the Owner in the console and read through
+    ``content.branding.branding_current`` (cached; a save forgets the cached copy). The images are kept in
+    the database — there is no media storage to serve them from — and were checked by their content on upload
+    (``content.branding.image_checked``); ``logo`` and ``favicon`` describe them for people and the audit
+    trail."""
+
+    panel_name = models.CharField(
+        max_length=60,
+        default="Reseller panel",
+        help_text="In the header, page titles, mails and the console.",
+    )
+    logo = models.CharField(max_length=200, blank=True)
+    logo_image = models.BinaryField(default=b"", editable=False)
+    logo_type = models.CharField(max_length=32, blank=True, editable=False)
+    favicon = models.CharField(max_length=200, blank=True)
+    favicon_image = models.BinaryField(default=b"", editable=False)
+    favicon_type = models.CharField(max_length=32, blank=True, editable=False)
+    accent_colour = models.CharField(
+        max_length=7, default="#0b5cad", validators=[HEX_COLOUR], help_text="Links, buttons; #rrggbb."
+    )
+    background_colour = models.CharField(
+        max_length=7, default="#ffffff", validators=[HEX_COLOUR], help_text="The page's background; #rrggbb."
+    )
+    footer_text = models.TextField(
+        blank=True,
+        help_text="Markdown, under every storefront page. Scripts, styles and unsafe links are removed.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "branding"
+        verbose_name_plural = "branding"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="branding_is_one_row")]
+
+    def __str__(self) -> str:
+        return self.panel_name
+
+    def save(self, *args, **kwargs):
+        from content.branding import branding_forget
+
+        self.pk = 1
+        super().save(*args, **kwargs)
+        # Forgotten now, and again after the commit: a reader in between would cache the old row again.
+        branding_forget()
+        transaction.on_commit(branding_forget)

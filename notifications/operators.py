@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
+from content.branding import branding_current
 from notifications.kinds import Channel, OperatorKind
 from notifications.models import OperatorAlert, OperatorSettings
 from notifications.telegram import telegram_send
@@ -62,10 +63,17 @@ def _queue(channel: str, kind: str, message: str) -> None:
         logger.exception("Could not queue the %s alert %s: %s", channel, kind, message)
 
 
+def _subject_prefix() -> str:
+    """``EMAIL_SUBJECT_PREFIX`` when set, else the panel's name as branded ("[Acme Boost] ")."""
+    if settings.EMAIL_SUBJECT_PREFIX_SET:
+        return settings.EMAIL_SUBJECT_PREFIX
+    return f"[{branding_current().panel_name}] "
+
+
 def operator_message_send(*, channel: str, kind: str, message: str) -> bool:
     """Send one alert on one channel now (a worker). Transport errors are raised for the task to retry."""
     config = operator_settings()
-    title = f"{settings.EMAIL_SUBJECT_PREFIX}{message.splitlines()[0]}"[:200]
+    title = f"{_subject_prefix()}{message.splitlines()[0]}"[:200]
     if channel == Channel.EMAIL:
         recipients = [user.email for user in config.email_to.filter(is_active=True) if user.email]
         recipients = recipients or [email for _, email in settings.ADMINS]

@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.functional import lazy
 
 from accounts.views import LoginView, admin_login, password_reset
 from api.v2 import ApiV2View
+from content.branding import branding_current
 from referrals.views import referral_link, referrals
 
-admin.site.site_header = "Reseller panel — operator console"
-admin.site.site_title = "Reseller panel"
+# The panel's name as the Owner set it (branding), read when a page shows it: lazy, never frozen at start-up.
+admin.site.site_header = lazy(lambda: f"{branding_current().panel_name} — operator console", str)()
+admin.site.site_title = lazy(lambda: branding_current().panel_name, str)()
 admin.site.index_template = "admin/console_index.html"
 
 urlpatterns = [

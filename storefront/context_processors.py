@@ -1,6 +1,9 @@
 from functools import cache
 
+from django.utils.functional import SimpleLazyObject
+
 from billing.services import account_for
+from storefront.money import display_currency_for
 
 
 def balance(request):
@@ -14,4 +17,8 @@ def balance(request):
     def header_balance():
         return account_for(request.user).balance
 
-    return {"header_balance": header_balance}
+    return {
+        "header_balance": header_balance,
+        # The currency amounts are shown in (``{% money %}``): one query, when a page first shows an amount.
+        "display_currency": SimpleLazyObject(lambda: display_currency_for(request.user)),
+    }

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from billing.services import account_for, balance_deposit
 from catalogue.models import Service
 from catalogue.publishing import services_publish
+from content.branding import branding_forget
 from orders.models import Order
 from panels.catalogue import catalogue_sync
 from panels.client import ProviderClient
@@ -37,6 +38,15 @@ def pytest_collection_modifyitems(items):
     parallel workers overlap them with the rest instead of one worker finishing the run alone with them.
     Every worker sorts its collection alike (pytest-xdist requires the same order everywhere)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _branding_of_its_own():
+    """The branding is cached outside the database (content.branding): a test's row is rolled back, its
+    cached copy would outlive it."""
+    branding_forget()
+    yield
+    branding_forget()
 
 
 @pytest.fixture(autouse=True)

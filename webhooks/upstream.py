@@ -82,7 +82,8 @@ def upstream_receive(*, provider_id: int, body: bytes, headers: dict[str, str]) 
     """Verify a webhook from ``provider_id``'s panel and apply it: an order's status through the status
     sync's own ``order_apply_status``, under the row lock. True when an order of ours changed.
     Raises ``WebhookRefused``."""
-    hook = UpstreamWebhook.objects.filter(provider_id=provider_id).first()
+    # An id no row can have (the address takes any digits) is refused before the database sees it.
+    hook = UpstreamWebhook.objects.filter(provider_id=provider_id).first() if provider_id < 2**63 else None
     if hook is None:
         raise WebhookRefused("No webhook is registered for this provider.")
     try:

@@ -131,6 +131,7 @@ TEMPLATES = [
                 "storefront.context_processors.balance",
                 "support.context_processors.unread",
                 "content.context_processors.pages",
+                "content.context_processors.brand",
             ],
         },
     },
@@ -476,7 +477,9 @@ LOGOUT_REDIRECT_URL = "storefront:home"
 # Password reset mails and receipts: printed on the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="panel@localhost")
-# Operator alerts and error reports begin with it (Django's own default says "[Django]").
+# Operator alerts and error reports begin with it (Django's own default says "[Django]"). Unset, operator
+# alerts begin with the panel's name as the Owner set it (branding), error reports with "[Reseller panel] ".
+EMAIL_SUBJECT_PREFIX_SET = env.str("EMAIL_SUBJECT_PREFIX", default=None) is not None
 EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[Reseller panel] ")
 # A real email service instead of SMTP (django-anymail): the backend anymail.backends.<service>.EmailBackend
 # (DJANGO_EMAIL_BACKEND in production) and its credentials as JSON in ANYMAIL (see README).

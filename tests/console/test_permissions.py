@@ -110,6 +110,7 @@ OWNER = {
     "content.announcement": {"delete_selected"},
     "content.serviceupdate": {"delete_selected"},  # removing a misprint's updates from the customers' page
     "content.page": {"delete_selected"},
+    "content.branding": set(),  # one row, never deleted; the Owner's alone
 }
 
 

@@ -76,7 +76,8 @@ def test_a_catalogue_sync_records_a_price_rise_a_vanished_service_and_its_return
     page = client.get("/updates/").content.decode()
     for service in [sold("1"), sold("2"), sold("3"), new]:
         assert service.name in page
-    assert "1.3500 → 3.0000" in page and "0.1800 → 0.1500" in page
+    assert "1.3500 USD</span> → <span class=\"money\">3.0000 USD" in page
+    assert "0.1800 USD</span> → <span class=\"money\">0.1500 USD" in page
     # Never the provider's side: its name, its costs.
     assert synced_provider.name not in page and "2.00" not in page and "0.90" not in page
 
@@ -144,7 +145,7 @@ def test_the_page_is_paged_and_filtered_by_kind_and_category(synced_provider, si
     )
     first = client.get("/updates/", {"kind": K.PRICE_DOWN}).content.decode()
     assert "Page 1 of 2" in first and "page=2" in first and "kind=price_down" in first
-    assert client.get("/updates/", {"kind": K.PRICE_DOWN, "page": 2}).content.decode().count("2.0000 →") == 10
+    assert client.get("/updates/", {"kind": K.PRICE_DOWN, "page": 2}).content.decode().count("2.0000 USD</span> →") == 10
 
 
 def test_the_services_page_and_the_menu_link_to_the_updates(client, db):

@@ -116,7 +116,7 @@ def test_customer_journey_in_a_browser(transactional_db, browser_page, chromium,
     expect(page.get_by_text("Canceled and refunded.")).to_be_visible()
     charge = Order.objects.get(pk=to_cancel).charge
     expect(page.locator("ol.history")).to_contain_text(f"Refunded {charge}.")
-    expect(page.locator("#header-balance")).to_have_text(str(balance_before + charge))
+    expect(page.locator("#header-balance")).to_have_text(f"{balance_before + charge} USD")
 
     # The simulator's clock moves: one order completes, one ends partial.
     settle(server, provider, steps=0)
@@ -125,7 +125,7 @@ def test_customer_journey_in_a_browser(transactional_db, browser_page, chromium,
     page.goto(f"/orders/{to_partial}/")
     expect(page.locator("#order-status")).to_have_text("Partial")
     partial = Order.objects.get(pk=to_partial)
-    expect(page.locator("#refunded")).to_have_text(str(partial.refunded))
+    expect(page.locator("#refunded")).to_have_text(f"{partial.refunded} USD")
     expect(page.locator("ol.history")).to_contain_text(f"Refunded {partial.refunded}.")
 
     page.goto(f"/orders/{to_refill}/")
