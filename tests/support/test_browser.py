@@ -74,6 +74,7 @@ def test_an_order_ticket_answered_in_the_console(
     operator.get_by_role("link", name="Still not started").click()
     expect(operator.locator("#ticket-thread")).to_contain_text("Could you speed it up, please?")
     expect(operator.locator("#linked-orders")).to_contain_text(f"#{order.pk}")
+    operator.wait_for_load_state()  # the canned replies' script (deferred) listens from the page's load on
     operator.get_by_label("Canned reply").select_option(label="On its way")
     reply = operator.locator("textarea[name=body]")
     expect(reply).to_have_value("Your order is on its way.")
