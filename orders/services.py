@@ -872,33 +872,7 @@ def order_settle_undelivered(*, order: Order, undelivered: int, actor, note: str
                 f"Order #{order.pk}: only an open order whose provider gave no figures, no longer knows it "
                 "or is disabled is settled by hand."
             )
-        if not 0 <= undelivered <= order.units:
-            raise ValidationError(f"Order #{order.pk} has {order.units} units: give 0 to {order.units}.")
-        before = _order_state(order)
-        target = S.COMPLETED if undelivered == 0 else S.CANCELED if undelivered == order.units else S.PARTIAL
-        said = f"{actor} settled it: {undelivered} of {order.units} not delivered" + (
-            f" ({note})." if note else "."
-        )
-        refunded = Decimal(0)
-        if undelivered:
-            refunded = order_refund(
-                order=order, amount=order.charge * undelivered / order.units, reason=said, actor=actor
-            )
-        transition(
-            order,
-            target,
-            message=said,
-            actor=actor,
-            changes={
-                "remains": undelivered,
-                "figures_missing_since": None,
-                "unaccounted_since": None,
-                "unaccounted_syncs": 0,
-                "unaccounted_reason": "",
-            },
-        )
-        _order_audit(order, before, actor=actor, verb="settle", reason=note)
-    return refunded
+        return _close_with_refund(order, undelivered=undelivered, actor=actor, note=note, verb="settle")
 
 
 def order_attach_provider_id(*, order: Order, provider_order_id: str, actor) -> None:
@@ -1038,6 +1012,8 @@ def order_cancel_placed(*, order: Order, actor, provider_checked: bool, note: st
 def _close_with_refund(
     order: Order, *, undelivered: int, actor, note: str, verb: str, target: str | None = None
 ) -> Decimal:
+    """Close ``order`` (locked by the caller) on the operator's count of undelivered units — Completed,
+    Partial or Canceled unless ``target`` says — refunding exactly that part, once; audited as ``verb``."""
     if not 0 <= undelivered <= order.units:
         raise ValidationError(f"Order #{order.pk} has {order.units} units: give 0 to {order.units}.")
     before = _order_state(order)

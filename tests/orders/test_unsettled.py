@@ -299,7 +299,7 @@ def test_the_operator_settles_from_the_review_queue_in_the_admin(shop, customer,
 
     order.refresh_from_db()
     assert (order.status, order.remains, order.refunded) == (S.PARTIAL, 100, order.charge / 3)
-    assert "settled it: 100 of 300 not delivered (seen)." in order.events.last().message
+    assert "closed it as Partial: 100 of 300 not delivered (seen)." in order.events.last().message
 
 
 def test_a_cancel_without_figures_after_a_partial_without_them_refunds_nothing_by_guess(shop, customer):
