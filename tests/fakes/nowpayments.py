@@ -20,15 +20,15 @@ import json
 import threading
 from dataclasses import dataclass, field
 from decimal import ROUND_UP, Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import requests
 
 from billing.processors.nowpayments import SIGNATURE_HEADER, sign
+from tests.fakes.server import FakeServer, LoopbackServer
 
 COIN_QUANTUM = Decimal("0.00000001")
-STOP_POLL_SECONDS = 0.01  # stop() waits up to this long for the serving thread
 MAX_BODY = 100_000
 # Statuses at which the whole of the invoice has arrived, unless told otherwise.
 _FULLY_PAID = {"confirming", "confirmed", "sending", "finished", "refunded"}
@@ -57,7 +57,7 @@ class Delivery:
     http_status: int | None  # None: the callback could not be reached
 
 
-class FakeNowPayments:
+class FakeNowPayments(FakeServer):
     def __init__(
         self,
         *,
@@ -77,39 +77,12 @@ class FakeNowPayments:
         self.deliveries: list[Delivery] = []
         self._ids = itertools.count(4_800_000_001)
         self._lock = threading.Lock()
-        self._server = _Server((host, port), _Handler)
-        self._server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def origin(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(_Handler, host=host, port=port)
 
     @property
     def url(self) -> str:
         """The API base: what NOWPAYMENTS_API_BASE is set to."""
         return self.origin + "/v1"
-
-    def start(self) -> "FakeNowPayments":
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": STOP_POLL_SECONDS},
-            name="fake-nowpayments",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> "FakeNowPayments":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def create_invoice(self, request: dict) -> FakeInvoice:
         """What ``POST /v1/invoice`` does with a request it accepted; ValueError for a bad one."""
@@ -206,14 +179,8 @@ _BUTTONS = {
 _BUTTON_LABELS = {"pay": "Pay in full", "pay-part": "Pay part", "expire": "Let it expire"}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeNowPayments
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: LoopbackServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):

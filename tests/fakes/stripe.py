@@ -18,15 +18,15 @@ import secrets
 import threading
 import time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
 from billing.processors.stripe import major_units, minor_units
+from tests.fakes.server import FakeServer, LoopbackServer
 
 MAX_BODY = 1_000_000
-STOP_POLL_SECONDS = 0.01
 DELIVERY_TIMEOUT = (5, 30)
 API_VERSION = "2026-10-28.endive"
 
@@ -35,7 +35,7 @@ def _id(prefix: str) -> str:
     return f"{prefix}_test_{secrets.token_hex(12)}"
 
 
-class FakeStripe:
+class FakeStripe(FakeServer):
     def __init__(
         self,
         *,
@@ -55,32 +55,11 @@ class FakeStripe:
         self.deliveries: list[tuple[str, int | None]] = []  # (event type, HTTP status or None) per delivery
         self.api_failure: int | None = None  # when set, every API call answers this status
         self._lock = threading.Lock()
-        self._server = _Server((host, port), _Handler)
-        self._server.fake = self
+        super().__init__(_Handler, host=host, port=port)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeStripe":
-        threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": STOP_POLL_SECONDS},
-            name="fake-stripe",
-            daemon=True,
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> "FakeStripe":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return self.origin
 
     # --- events, signed as Stripe signs them -------------------------------------------------------------
 
@@ -314,7 +293,7 @@ def _page(session: dict) -> bytes:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: LoopbackServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
@@ -361,9 +340,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeStripe

@@ -8,12 +8,14 @@ token and chat, 401 ``Unauthorized`` for another token, 400 ``chat not found`` f
 import json
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.server import FakeServer, LoopbackServer
 
 MAX_BODY = 100_000
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0):
         self.token = f"{10**8 + secrets.randbelow(9 * 10**8)}:AA{secrets.token_urlsafe(24)}"
         self.chat_id = str(-100 * (10**10) - secrets.randbelow(10**9))
@@ -21,26 +23,11 @@ class FakeTelegram:
         self.calls: list[int] = []  # the HTTP status of every sendMessage call
         self.fail_next: list[int] = []  # statuses to answer the next calls with, in order
         self._lock = threading.Lock()
-        self._server = _Server((host, port), _Handler)
-        self._server.fake = self
+        super().__init__(_Handler, host=host, port=port)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "FakeTelegram":
-        threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="fake-telegram",
-            daemon=True,
-        ).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.origin
 
     def answer(self, token: str, method: str, payload: dict) -> tuple[int, dict]:
         with self._lock:
@@ -71,7 +58,7 @@ class FakeTelegram:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: LoopbackServer
 
     def do_POST(self):
         length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
@@ -92,9 +79,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeTelegram
