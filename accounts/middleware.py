@@ -26,6 +26,11 @@ class CustomerTimezoneMiddleware:
         return self.get_response(request)
 
 
+# API v2 and the REST API are protocols: their statuses and errors are English whoever calls (the storefront's
+# page documenting them, /api/, is a page like the others).
+MACHINE_API_PATHS = ("/api/v2", "/api/v1/")
+
+
 class CustomerLanguageMiddleware:
     """Show pages in the signed-in customer's own language (after Django's LocaleMiddleware, which chose the
     cookie's or the browser's for everyone, and after AuthenticationMiddleware, which tells who asks)."""
@@ -34,12 +39,12 @@ class CustomerLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        profile = getattr(request.user, "profile", None) if request.user.is_authenticated else None
-        if request.path_info.startswith("/api/"):
-            # API v2 and the REST API are protocols: their statuses and errors are English for everyone.
+        if request.path_info.startswith(MACHINE_API_PATHS):
             translation.activate(settings.LANGUAGE_CODE)
-        elif profile is not None and translation.check_for_language(profile.language):
-            translation.activate(profile.language)
+        elif request.user.is_authenticated:
+            language = getattr(getattr(request.user, "profile", None), "language", "")
+            if translation.check_for_language(language):
+                translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
 

@@ -211,23 +211,12 @@ def _subscription(service, values, fields, errors, price) -> OrderSpec:
     # Unlimited posts would be an unbounded charge on a prepaid balance: a default number is bought.
     posts = settings.SUBSCRIPTION_DEFAULT_POSTS
     if values["posts"].strip():
-        posts = _number(
-            values,
-            errors,
-            "posts",
-            _("Posts must be a whole number from 1 to %(max)s.") % {"max": MAX_POSTS},
-            low=1,
-            high=MAX_POSTS,
-        )
+        wrong = _("Posts must be a whole number from 1 to %(max)s.") % {"max": MAX_POSTS}
+        posts = _number(values, errors, "posts", wrong, low=1, high=MAX_POSTS)
     old_posts = 0
     if values["old_posts"].strip():
-        old_posts = _number(
-            values,
-            errors,
-            "old_posts",
-            _("Old posts must be a whole number from 0 to %(max)s.") % {"max": MAX_POSTS},
-            high=MAX_POSTS,
-        )
+        wrong = _("Old posts must be a whole number from 0 to %(max)s.") % {"max": MAX_POSTS}
+        old_posts = _number(values, errors, "old_posts", wrong, high=MAX_POSTS)
     if values["expiry"]:
         expiry = _date(values["expiry"])
         if expiry is None:
@@ -284,22 +273,12 @@ def _drip_feed(service, values, fields, errors) -> int | None:
     if not dripfeed_allowed(service):
         errors["runs"] = _("This service cannot be drip-fed.")
         return None
-    runs = _number(
-        values,
-        errors,
-        "runs",
-        _("Runs must be a whole number from 2 to %(max)s.") % {"max": MAX_RUNS},
-        low=2,
-        high=MAX_RUNS,
-    )
-    interval = _number(
-        values,
-        errors,
-        "interval",
-        _("Interval must be a whole number of minutes from 1 to %(max)s.") % {"max": MAX_INTERVAL_MINUTES},
-        low=1,
-        high=MAX_INTERVAL_MINUTES,
-    )
+    wrong_runs = _("Runs must be a whole number from 2 to %(max)s.") % {"max": MAX_RUNS}
+    runs = _number(values, errors, "runs", wrong_runs, low=2, high=MAX_RUNS)
+    wrong_interval = _("Interval must be a whole number of minutes from 1 to %(max)s.") % {
+        "max": MAX_INTERVAL_MINUTES
+    }
+    interval = _number(values, errors, "interval", wrong_interval, low=1, high=MAX_INTERVAL_MINUTES)
     if runs is None or interval is None:
         return None
     fields.update({"runs": str(runs), "interval": str(interval)})
