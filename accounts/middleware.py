@@ -27,8 +27,9 @@ class CustomerTimezoneMiddleware:
 
 
 # API v2 and the REST API are protocols: their statuses and errors are English whoever calls (the storefront's
-# page documenting them, /api/, is a page like the others).
-MACHINE_API_PATHS = ("/api/v2", "/api/v1/")
+# page documenting them, /api/, is a page like the others). The operator console is not translated: English
+# throughout rather than Django's own admin words in one language and the console's in another.
+ENGLISH_ONLY_PATHS = ("/api/v2", "/api/v1/", "/admin/")
 
 
 class CustomerLanguageMiddleware:
@@ -39,7 +40,7 @@ class CustomerLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith(MACHINE_API_PATHS):
+        if request.path_info.startswith(ENGLISH_ONLY_PATHS):
             translation.activate(settings.LANGUAGE_CODE)
         elif request.user.is_authenticated:
             language = getattr(getattr(request.user, "profile", None), "language", "")

@@ -139,6 +139,12 @@ def test_a_password_reset_mail_is_in_its_recipients_language(client, eager_celer
         }
 
 
+def test_the_console_stays_in_english(operator_client):
+    Profile.objects.create(user=User.objects.get(username="boss"), language="es")
+    console = page(operator_client, "/admin/", HTTP_ACCEPT_LANGUAGE="es")
+    assert language_of(console) == "en" and "Log out" in console
+
+
 @pytest.mark.parametrize("code", LANGUAGES)
 def test_the_apis_answer_in_english_whatever_the_customer_reads(speaking, customer, on_sale, code):
     order = order_in(Order.Status.IN_PROGRESS, user=customer, service=on_sale())

@@ -12,7 +12,7 @@ from accounts.models import Profile
 from billing.services import account_for, balance_deposit
 from orders.models import Order
 from support.services import ticket_open
-from tests.browser import DESKTOP, PHONE, assert_fits
+from tests.browser import DESKTOP, PHONE, assert_fits, shoot
 from tests.builders import order_in
 from tests.i18n.support import said
 
@@ -77,4 +77,6 @@ def test_the_language_switch_at_a_phones_and_a_laptops_width(
         for path in pages:
             assert_fits(page, path, width)
         expect(page.locator("#order-status")).to_have_text(said("ru", "In progress", "order status"))
+        page.goto("/orders/")
+        shoot(page, f"storefront-{name}-orders-ru")
         context.close()
