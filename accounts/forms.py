@@ -57,7 +57,7 @@ class SettingsForm(forms.Form):
         label=_("Language"),
         choices=language_choices,
         required=False,
-        help_text=_("The language of the mails we send you."),
+        help_text=_("The language of these pages and of the mails we send you."),
     )
     # Only currencies with a stored rate are offered (choices set per form: rates change).
     display_currency = forms.ChoiceField(

@@ -6,7 +6,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.two_factor import two_factor_enabled, two_factor_required
 
@@ -23,6 +23,30 @@ class CustomerTimezoneMiddleware:
             timezone.activate(zoneinfo.ZoneInfo(profile.timezone))
         else:
             timezone.deactivate()
+        return self.get_response(request)
+
+
+# API v2 and the REST API are protocols: their statuses and errors are English whoever calls (the storefront's
+# page documenting them, /api/, is a page like the others). The operator console is not translated: English
+# throughout rather than Django's own admin words in one language and the console's in another.
+ENGLISH_ONLY_PATHS = ("/api/v2", "/api/v1/", "/admin/")
+
+
+class CustomerLanguageMiddleware:
+    """Show pages in the signed-in customer's own language (after Django's LocaleMiddleware, which chose the
+    cookie's or the browser's for everyone, and after AuthenticationMiddleware, which tells who asks)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith(ENGLISH_ONLY_PATHS):
+            translation.activate(settings.LANGUAGE_CODE)
+        elif request.user.is_authenticated:
+            language = getattr(getattr(request.user, "profile", None), "language", "")
+            if translation.check_for_language(language):
+                translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
 
 

@@ -47,6 +47,10 @@ def account_settings_update(
     Profile.objects.update_or_create(user=user, defaults=defaults)
 
 
+def account_language_set(*, user, language: str) -> None:
+    Profile.objects.update_or_create(user=user, defaults={"language": language})
+
+
 def customers_disable(*, users, actor=None) -> int:
     """They can no longer log in, and their API keys stop working at once."""
     from api.models import ApiKey

@@ -16,13 +16,14 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_toke
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone as django_timezone
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts.mail import account_mail
 from accounts.models import Profile
-from accounts.services import email_owner
+from accounts.services import email_owner, profile_for
 from billing.services import account_for
 from referrals.services import referral_record
 
@@ -40,10 +41,18 @@ sign_up_tokens = SignUpTokenGenerator()
 
 
 def sign_up_request(
-    *, username: str, email: str, password: str, timezone: str, base_url: str, referral_code: str = ""
+    *,
+    username: str,
+    email: str,
+    password: str,
+    timezone: str,
+    base_url: str,
+    language: str = "en",
+    referral_code: str = "",
 ) -> None:
-    """Answer a valid sign-up form; the caller shows the same page whatever happened here. ``referral_code``:
-    the referral link the visitor came through (its cookie), recorded as who referred them."""
+    """Answer a valid sign-up form; the caller shows the same page whatever happened here. ``language``: the
+    one the visitor reads the site in, kept as theirs. ``referral_code``: the referral link the visitor came
+    through (its cookie), recorded as who referred them."""
     User = get_user_model()
     with transaction.atomic():
         registered = email_owner(email)
@@ -54,7 +63,7 @@ def sign_up_request(
         # Written for a registered email too (no link is mailed for it, and sign_up_confirm refuses an email
         # another account has): the username is then held the same way whichever case it is.
         user = User.objects.create_user(username=username, email=email, password=password, is_active=False)
-        Profile.objects.create(user=user, timezone=timezone, awaiting_confirmation=True)
+        Profile.objects.create(user=user, timezone=timezone, language=language, awaiting_confirmation=True)
         if referral_code:
             referral_record(referred=user, code=referral_code)
     if registered is None:
@@ -66,7 +75,9 @@ def sign_up_request(
             "password_reset_confirm", args=[_uid(registered), default_token_generator.make_token(registered)]
         )
         context = {"reset_link": base_url + reset if reset else "", "site": base_url}
-        _mail(registered, _("Someone tried to sign up with your email"), "sign_up_registered.txt", context)
+        with translation.override(profile_for(registered).language):  # the mailbox owner's, not the visitor's
+            subject = _("Someone tried to sign up with your email")
+            _mail(registered, subject, "sign_up_registered.txt", context)
 
 
 def sign_up_pending(*, uidb64: str, token: str):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("sign-up/sent/", views.sign_up_sent, name="sign-up-sent"),
     path("sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm_page, name="sign-up-confirm"),
     path("settings/", views.account_settings, name="settings"),
+    path("language/", views.language_switch, name="language"),
     path("notifications/", views.account_notifications, name="notifications"),
     path("email/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
     path("login/code/", views.login_code, name="login-code"),

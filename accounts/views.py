@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 from django_otp import login as otp_login
 
 from accounts.email_change import email_change_confirm, email_change_pending, email_change_request
@@ -27,7 +28,7 @@ from accounts.forms import (
     SignUpForm,
     TwoFactorDisableForm,
 )
-from accounts.services import account_settings_update, profile_for
+from accounts.services import account_language_set, account_settings_update, profile_for
 from accounts.sign_up import sign_up_confirm, sign_up_pending, sign_up_request
 from accounts.two_factor import (
     login_pending_end,
@@ -86,11 +87,23 @@ def sign_up(request):
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             timezone=form.cleaned_data["timezone"],
+            language=request.LANGUAGE_CODE,
             base_url=_base_url(request),
             referral_code=referral_code_of(request),
         )
         return redirect("accounts:sign-up-sent")
     return render(request, "registration/sign_up.html", {"form": form})
+
+
+@require_POST
+def language_switch(request):
+    """The header's language switcher: Django's set_language (the cookie, back to the page), and for a
+    signed-in customer their profile too, which their pages and mails follow."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        account_language_set(user=request.user, language=language)
+    return response
 
 
 @require_http_methods(["GET"])

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.money import MONEY_FIELD
 from reseller.states import StateTable
@@ -61,16 +63,16 @@ class LedgerEntry(AppendOnlyEntry):
     """One change of one balance. Written with the change, under the account's row lock; never edited."""
 
     class Kind(models.TextChoices):
-        DEPOSIT = "deposit", "Deposit"
-        CHARGE = "charge", "Charge"
-        REFUND = "refund", "Refund"
-        ADJUSTMENT = "adjustment", "Adjustment"
+        DEPOSIT = "deposit", pgettext_lazy("ledger entry", "Deposit")
+        CHARGE = "charge", pgettext_lazy("ledger entry", "Charge")
+        REFUND = "refund", pgettext_lazy("ledger entry", "Refund")
+        ADJUSTMENT = "adjustment", pgettext_lazy("ledger entry", "Adjustment")
         # A deposit the processor took back (a refund at the processor, a dispute): may overdraw the balance.
-        REVERSAL = "reversal", "Deposit taken back"
-        FEE = "fee", "Payment fee"
-        BONUS = "bonus", "Deposit bonus"
+        REVERSAL = "reversal", pgettext_lazy("ledger entry", "Deposit taken back")
+        FEE = "fee", pgettext_lazy("ledger entry", "Payment fee")
+        BONUS = "bonus", pgettext_lazy("ledger entry", "Deposit bonus")
         # Referral commissions moved from the affiliate balance (``referrals``), never money paid in.
-        REFERRAL = "referral", "Referral earnings"
+        REFERRAL = "referral", pgettext_lazy("ledger entry", "Referral earnings")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -108,10 +110,10 @@ class LedgerEntry(AppendOnlyEntry):
 class Processor(models.TextChoices):
     """Who takes a payment: an operator by hand, or a processor's hosted page (``billing.processors``)."""
 
-    MANUAL = "manual", "Manual payment"
-    SANDBOX = "sandbox", "Sandbox card gateway"
-    STRIPE = "stripe", "Card (Stripe)"
-    NOWPAYMENTS = "nowpayments", "Crypto (NOWPayments)"
+    MANUAL = "manual", _("Manual payment")
+    SANDBOX = "sandbox", _("Sandbox card gateway")
+    STRIPE = "stripe", _("Card (Stripe)")
+    NOWPAYMENTS = "nowpayments", _("Crypto (NOWPayments)")
 
 
 class PaymentMethod(models.Model):
@@ -220,11 +222,11 @@ class TopUp(OperatorDecided):
     Method = Processor
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        CREDITED = "credited", "Credited"
-        REJECTED = "rejected", "Rejected"
-        CANCELED = "canceled", "Canceled"
-        REVERSED = "reversed", "Taken back"
+        PENDING = "pending", pgettext_lazy("payment status", "Waiting")
+        CREDITED = "credited", pgettext_lazy("payment status", "Credited")
+        REJECTED = "rejected", pgettext_lazy("payment status", "Rejected")
+        CANCELED = "canceled", pgettext_lazy("payment status", "Canceled")
+        REVERSED = "reversed", pgettext_lazy("payment status", "Taken back")
 
     states = StateTable(
         Status,

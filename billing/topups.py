@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from billing.fees import CENT, NoRate, topup_quote
@@ -61,24 +62,31 @@ def topup_request(*, user, amount: Decimal, method: str, reference: str = "") ->
     and bonus as the method says (``billing.fees``). Raises ``ValidationError`` per field."""
     payment_method = offered_methods().get(method)
     if payment_method is None:
-        raise ValidationError({"method": "Choose a payment method."})
+        raise ValidationError({"method": _("Choose a payment method.")})
     manual = payment_method.processor == TopUp.Method.MANUAL
     if manual and not reference.strip():
-        raise ValidationError({"reference": "Give the reference of your payment so we can find it."})
+        raise ValidationError({"reference": _("Give the reference of your payment so we can find it.")})
     amount = to_money(amount)
     low, high = max(MIN_TOPUP, payment_method.min_amount), min(MAX_TOPUP, payment_method.max_amount)
     if not low <= amount <= high:
         low, high = (limit.quantize(CENT) for limit in (low, high))
-        raise ValidationError({"amount": f"With {payment_method.name}, add between {low} and {high}."})
+        raise ValidationError(
+            {
+                "amount": _("With %(method)s, add between %(low)s and %(high)s.")
+                % {"method": payment_method.name, "low": low, "high": high}
+            }
+        )
     try:
         quote = topup_quote(method=payment_method, amount=amount)
     except NoRate:
-        raise ValidationError({"method": "Choose a payment method."}) from None  # its rate went meanwhile
+        raise ValidationError({"method": _("Choose a payment method.")}) from None  # its rate went meanwhile
     if payment_method.processor == TopUp.Method.STRIPE:
         try:
             minor_units(quote.charge_amount, quote.charge_currency)
         except ValueError:
-            raise ValidationError({"amount": "Cards are charged in whole cents: round the amount."}) from None
+            raise ValidationError(
+                {"amount": _("Cards are charged in whole cents: round the amount.")}
+            ) from None
     return TopUp.objects.create(
         user=user,
         payment_method=payment_method,

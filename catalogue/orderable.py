@@ -5,14 +5,15 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import Service
 from panels.models import ProviderService
 
 # For customers a service the operator took off sale does not exist; one paused by a sync comes back.
-UNKNOWN = ValidationError("No such service.", code="service_unknown")
+UNKNOWN = ValidationError(_("No such service."), code="service_unknown")
 UNAVAILABLE = ValidationError(
-    "This service is not on sale right now; try again later.", code="service_unavailable"
+    _("This service is not on sale right now; try again later."), code="service_unavailable"
 )
 
 

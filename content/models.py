@@ -7,6 +7,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from billing.money import MONEY_FIELD
 from catalogue.models import Service
@@ -72,11 +73,11 @@ class ServiceUpdate(models.Model):
     ``content.services.service_updates_record``."""
 
     class Kind(models.TextChoices):
-        NEW = "new", "New service"
-        PRICE_UP = "price_up", "Price up"
-        PRICE_DOWN = "price_down", "Price down"
-        ON_SALE = "on_sale", "Back on sale"
-        OFF_SALE = "off_sale", "Taken off sale"
+        NEW = "new", pgettext_lazy("service update", "New service")
+        PRICE_UP = "price_up", pgettext_lazy("service update", "Price up")
+        PRICE_DOWN = "price_down", pgettext_lazy("service update", "Price down")
+        ON_SALE = "on_sale", pgettext_lazy("service update", "Back on sale")
+        OFF_SALE = "off_sale", pgettext_lazy("service update", "Taken off sale")
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="updates")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from billing.services import InsufficientFunds
 from catalogue.models import Service
@@ -35,9 +36,9 @@ def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
     """Place every valid line; a refused line costs nothing and does not stop the others."""
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
     if not lines:
-        raise ValidationError({"orders": "Write one order per line: service_id|link|quantity."})
+        raise ValidationError({"orders": _("Write one order per line: service_id|link|quantity.")})
     if len(lines) > MASS_ORDER_MAX_LINES:
-        raise ValidationError({"orders": f"At most {MASS_ORDER_MAX_LINES} lines at once."})
+        raise ValidationError({"orders": _("At most %(max)s lines at once.") % {"max": MASS_ORDER_MAX_LINES}})
     rows = [(number, line, [part.strip() for part in line.split("|")]) for number, line in lines]
     wanted = {whole_number(parts[0]) for _, _, parts in rows} - {None}
     services = Service.objects.select_related("provider_service__provider").in_bulk(wanted)
@@ -45,16 +46,19 @@ def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
     for number, line, parts in rows:
         service_id = whole_number(parts[0]) if len(parts) == 3 else None
         if service_id is None:
-            results.append(MassOrderLine(number, line, error="Write service_id|link|quantity."))
+            results.append(MassOrderLine(number, line, error=_("Write service_id|link|quantity.")))
             continue
         service = services.get(service_id)
         if refusal := service_orderable(service).refusal:
-            results.append(MassOrderLine(number, line, error=f"Service #{service_id}: {refusal.message}"))
+            error = _("Service #%(id)s: %(refusal)s") % {"id": service_id, "refusal": refusal.message}
+            results.append(MassOrderLine(number, line, error=error))
             continue
         if not set(ORDER_TYPES.get(service.type, ORDER_TYPES[ServiceType.DEFAULT]).required) <= _SIMPLE:
             results.append(
                 MassOrderLine(
-                    number, line, error=f"{service.type} orders need more fields: use the order page."
+                    number,
+                    line,
+                    error=_("%(type)s orders need more fields: use the order page.") % {"type": service.type},
                 )
             )
             continue
@@ -65,7 +69,7 @@ def mass_order_place(*, user, text: str, actor=None) -> list[MassOrderLine]:
         except ValidationError as error:
             results.append(MassOrderLine(number, line, error=_line_error(error)))
         except InsufficientFunds:
-            results.append(MassOrderLine(number, line, error="Not enough funds on balance."))
+            results.append(MassOrderLine(number, line, error=_("Not enough funds on balance.")))
         else:
             results.append(MassOrderLine(number, line, order=order))
     return results

@@ -14,6 +14,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.money import MONEY_FIELD, to_money
 from panels.normalize import ServiceType
@@ -133,14 +135,16 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
     """Validate ``data`` for ``service``'s type; the charge at ``price`` (per 1000, or per package)."""
     kind = ORDER_TYPES.get(service.type)
     if kind is None:
-        raise ValidationError({"service": f"Orders of type {service.type!r} are not supported."})
+        raise ValidationError(
+            {"service": _("Orders of type %(type)s are not supported.") % {"type": service.type}}
+        )
     raw = {name: str(data.get(name, "") or "") for name in ALL_FIELDS}
     # Numbers are read as typed (whole_number decides what surrounds digits); text is stripped.
     values = {name: text if name in NUMBER_FIELDS else text.strip() for name, text in raw.items()}
     errors: dict[str, str] = {}
     for name in kind.required:
         if not values[name].strip():
-            errors[name] = "This field is required."
+            errors[name] = _("This field is required.")
     if errors:
         raise ValidationError(errors)
 
@@ -151,13 +155,13 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
         elif name in LINE_FIELDS:
             fields[name] = "\n".join(lines(values[name]))
         elif len(values[name]) > MAX_TEXT:
-            errors[name] = "This is too long."
+            errors[name] = _("This is too long.")
 
     if service.type == ServiceType.SUBSCRIPTIONS:
         return _subscription(service, values, fields, errors, price)
     if service.type == "Poll":
         answer = _number(
-            values, errors, "answer_number", "Give the number of the answer (1, 2, 3, …).", low=1
+            values, errors, "answer_number", _("Give the number of the answer (1, 2, 3, …)."), low=1
         )
         if answer is not None:
             fields["answer_number"] = str(answer)
@@ -173,7 +177,7 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
             units *= runs or 1
     else:
         count = len(lines(values[kind.counted_by]))
-        units = _within(count, service, errors, kind.counted_by, noun="lines")
+        units = _within(count, service, errors, kind.counted_by, lines=True)
     if errors:
         raise ValidationError(errors)
     charge = to_money(price if kind.package else price * units / 1000)
@@ -184,10 +188,13 @@ def order_spec(*, service, data: dict, price: Decimal) -> OrderSpec:
 def _chargeable(units: int, charge: Decimal, field: str) -> None:
     """The charge must be above zero and fit the order's columns: checked before anything is written."""
     if charge <= 0:
-        raise ValidationError({field: "This order is too small to be charged; order more."})
+        raise ValidationError({field: _("This order is too small to be charged; order more.")})
     if units > MAX_UNITS or charge > MAX_CHARGE:
         raise ValidationError(
-            {field: f"This order is too large: one order costs at most {MAX_CHARGE}; order less."}
+            {
+                field: _("This order is too large: one order costs at most %(max)s; order less.")
+                % {"max": MAX_CHARGE}
+            }
         )
 
 
@@ -195,37 +202,27 @@ def _subscription(service, values, fields, errors, price) -> OrderSpec:
     low = _quantity(values, service, errors, "min")
     high = _quantity(values, service, errors, "max")
     if low is not None and high is not None and low > high:
-        errors["max"] = "Max must be at least min."
+        errors["max"] = _("Max must be at least min.")
     delays = ", ".join(map(str, SUBSCRIPTION_DELAYS))
-    delay = _number(values, errors, "delay", f"Delay must be one of {delays} minutes.")
+    wrong_delay = _("Delay must be one of %(delays)s minutes.") % {"delays": delays}
+    delay = _number(values, errors, "delay", wrong_delay)
     if delay is not None and delay not in SUBSCRIPTION_DELAYS:
-        errors["delay"] = f"Delay must be one of {delays} minutes."
+        errors["delay"] = wrong_delay
     # Unlimited posts would be an unbounded charge on a prepaid balance: a default number is bought.
     posts = settings.SUBSCRIPTION_DEFAULT_POSTS
     if values["posts"].strip():
-        posts = _number(
-            values,
-            errors,
-            "posts",
-            f"Posts must be a whole number from 1 to {MAX_POSTS}.",
-            low=1,
-            high=MAX_POSTS,
-        )
+        wrong = _("Posts must be a whole number from 1 to %(max)s.") % {"max": MAX_POSTS}
+        posts = _number(values, errors, "posts", wrong, low=1, high=MAX_POSTS)
     old_posts = 0
     if values["old_posts"].strip():
-        old_posts = _number(
-            values,
-            errors,
-            "old_posts",
-            f"Old posts must be a whole number from 0 to {MAX_POSTS}.",
-            high=MAX_POSTS,
-        )
+        wrong = _("Old posts must be a whole number from 0 to %(max)s.") % {"max": MAX_POSTS}
+        old_posts = _number(values, errors, "old_posts", wrong, high=MAX_POSTS)
     if values["expiry"]:
         expiry = _date(values["expiry"])
         if expiry is None:
-            errors["expiry"] = "Expiry must be a date written d/m/Y, e.g. 31/12/2026."
+            errors["expiry"] = _("Expiry must be a date written d/m/Y, e.g. 31/12/2026.")
         elif expiry <= date.today():  # noqa: DTZ011 - compared as a calendar date
-            errors["expiry"] = "Expiry must be in the future."
+            errors["expiry"] = _("Expiry must be in the future.")
         else:
             fields["expiry"] = expiry.strftime("%d/%m/%Y")
     if errors:
@@ -274,19 +271,14 @@ def _drip_feed(service, values, fields, errors) -> int | None:
     if not values["runs"].strip() and not values["interval"].strip():
         return None
     if not dripfeed_allowed(service):
-        errors["runs"] = "This service cannot be drip-fed."
+        errors["runs"] = _("This service cannot be drip-fed.")
         return None
-    runs = _number(
-        values, errors, "runs", f"Runs must be a whole number from 2 to {MAX_RUNS}.", low=2, high=MAX_RUNS
-    )
-    interval = _number(
-        values,
-        errors,
-        "interval",
-        f"Interval must be a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES}.",
-        low=1,
-        high=MAX_INTERVAL_MINUTES,
-    )
+    wrong_runs = _("Runs must be a whole number from 2 to %(max)s.") % {"max": MAX_RUNS}
+    runs = _number(values, errors, "runs", wrong_runs, low=2, high=MAX_RUNS)
+    wrong_interval = _("Interval must be a whole number of minutes from 1 to %(max)s.") % {
+        "max": MAX_INTERVAL_MINUTES
+    }
+    interval = _number(values, errors, "interval", wrong_interval, low=1, high=MAX_INTERVAL_MINUTES)
     if runs is None or interval is None:
         return None
     fields.update({"runs": str(runs), "interval": str(interval)})
@@ -307,23 +299,29 @@ def _number(values, errors, name: str, message: str, *, low: int = 0, high: int 
 
 
 def _quantity(values, service, errors, name: str) -> int | None:
-    number = _number(values, errors, name, "Enter a whole number.")
+    number = _number(values, errors, name, _("Enter a whole number."))
     if number is None:
         return None
-    return _within(number, service, errors, name, noun="")
+    return _within(number, service, errors, name)
 
 
-def _within(number: int, service, errors, name: str, *, noun: str) -> int | None:
+def _within(number: int, service, errors, name: str, *, lines: bool = False) -> int | None:
     # The codes let API v2 answer with the canonical "Quantity less than minimal N" messages.
-    suffix = f" {noun}" if noun else ""
-    if number < service.min_quantity:
-        errors[name] = ValidationError(
-            f"The minimum is %(limit)s{suffix}.", code="min_quantity", params={"limit": service.min_quantity}
+    low, high = service.min_quantity, service.max_quantity
+    if number < low:
+        message = (
+            ngettext("The minimum is %(limit)s line.", "The minimum is %(limit)s lines.", low)
+            if lines
+            else _("The minimum is %(limit)s.")
         )
-    elif number > service.max_quantity:
-        errors[name] = ValidationError(
-            f"The maximum is %(limit)s{suffix}.", code="max_quantity", params={"limit": service.max_quantity}
+        errors[name] = ValidationError(message, code="min_quantity", params={"limit": low})
+    elif number > high:
+        message = (
+            ngettext("The maximum is %(limit)s line.", "The maximum is %(limit)s lines.", high)
+            if lines
+            else _("The maximum is %(limit)s.")
         )
+        errors[name] = ValidationError(message, code="max_quantity", params={"limit": high})
     else:
         return number
     return None
@@ -333,5 +331,5 @@ def _url_error(value: str) -> str | None:
     try:
         URLValidator(schemes=["http", "https"])(value)
     except ValidationError:
-        return "Enter a full link starting with http:// or https://."
-    return None if len(value) <= 2000 else "This link is too long."
+        return _("Enter a full link starting with http:// or https://.")
+    return None if len(value) <= 2000 else _("This link is too long.")

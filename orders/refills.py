@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
 
 from audit.services import audit_changes, audit_record
 from orders.models import Order, Refill
@@ -39,8 +40,8 @@ _FROM_PROVIDER = {
 RETRY_SECONDS = 120
 
 
-UNDER_WAY = "A refill of this order is already under way."
-BEING_CHECKED = (
+UNDER_WAY = gettext_lazy("A refill of this order is already under way.")
+BEING_CHECKED = gettext_lazy(
     "An earlier refill request of this order got no clear answer from the provider and is being checked: "
     "you can ask again once it is settled."
 )
@@ -84,11 +85,15 @@ def refill_refusal(order: Order) -> str | None:
     outcome is unknown may exist upstream, so a second one waits until an operator attaches or closes it."""
     service = order.service
     if not service.refill:
-        return "This service has no refill."
+        return gettext("This service has no refill.")
     if order.status != Order.Status.COMPLETED or order.finished_at is None:
-        return "Only completed orders can be refilled."
+        return gettext("Only completed orders can be refilled.")
     if timezone.now() > order.finished_at + timedelta(days=service.refill_days):
-        return f"The refill window of {service.refill_days} days after completion has passed."
+        return ngettext(
+            "The refill window of %(days)s day after completion has passed.",
+            "The refill window of %(days)s days after completion has passed.",
+            service.refill_days,
+        ) % {"days": service.refill_days}
     open_statuses = {refill.status for refill in order.refills.all() if refill.status in Refill.states.open}
     if R.NEEDS_REVIEW in open_statuses:
         return BEING_CHECKED
@@ -108,9 +113,12 @@ def refill_request(*, order: Order, actor=None, auto_reason: str = "") -> Refill
         with transaction.atomic():
             refill = Refill.objects.create(order=order, automatic=bool(auto_reason))
             if auto_reason:
-                message, public = f"Auto-refill requested: {auto_reason}", "Auto-refill requested."
+                message, public = (
+                    f"Auto-refill requested: {auto_reason}",
+                    gettext_noop("Auto-refill requested."),
+                )
             else:
-                message = public = "Refill requested."
+                message = public = gettext_noop("Refill requested.")
             order_event(order=order, message=message, public=public, actor=actor)
             _send_after_commit(refill, send_refill)
     except IntegrityError:  # one_open_refill_per_order: a request raced this one

@@ -23,6 +23,8 @@ from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.services import audit_changes, audit_record
 from billing.models import Account, LedgerEntry
@@ -755,11 +757,11 @@ def _apply_batch(batch: dict[int, str], answers: dict) -> int:
 def cancel_refusal(order: Order) -> str | None:
     """Why ``order`` cannot be canceled now, or None when it can."""
     if not order.service.cancel:
-        return "This service cannot be canceled."
+        return _("This service cannot be canceled.")
     if order.status not in UNSENT | OPEN_UPSTREAM:
-        return "This order can no longer be canceled."
+        return _("This order can no longer be canceled.")
     if order.cancel_requested_at:
-        return "A cancel of this order was already requested."
+        return _("A cancel of this order was already requested.")
     return None
 
 
@@ -775,12 +777,14 @@ def order_cancel(*, order: Order, actor=None) -> str:
         if order.status in UNSENT:
             order_refund(order=order, amount=order.charge, reason="Canceled before it was sent.", actor=actor)
             transition(order, S.CANCELED, message="Canceled before it was sent.", actor=actor)
-            return "Canceled and refunded."
+            return _("Canceled and refunded.")
         order.cancel_requested_at = timezone.now()
         order.save(update_fields=["cancel_requested_at"])
-        order_event(order=order, message="Cancel requested.", public="Cancel requested.", actor=actor)
+        order_event(
+            order=order, message="Cancel requested.", public=gettext_noop("Cancel requested."), actor=actor
+        )
         enqueue_after_commit(send_cancel, order.pk)
-    return "Cancel requested: the undelivered part is refunded once the provider confirms."
+    return _("Cancel requested: the undelivered part is refunded once the provider confirms.")
 
 
 def order_cancel_send(*, order_id: int) -> int | None:
@@ -928,8 +932,9 @@ def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:
 
 # --- an operator's daily hand on an order --------------------------------------------------------------
 
-# What the customer reads when an operator changes their order: the outcome, never who serves it.
-_FIGURES_PUBLIC = "Progress figures updated."
+# What the customer reads when an operator changes their order: the outcome, never who serves it. Stored in
+# English; the storefront translates the fixed lines (gettext_noop) as it shows them.
+_FIGURES_PUBLIC = gettext_noop("Progress figures updated.")
 
 
 def order_set_figures(

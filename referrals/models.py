@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from billing.models import AppendOnlyEntry, OperatorDecided, TopUp
 from billing.money import MONEY_FIELD
@@ -66,9 +67,9 @@ class AffiliatePayout(OperatorDecided):
     Its amount leaves the affiliate balance when it is asked for, and comes back if it is rejected."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for approval"
-        PAID = "paid", "Paid"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", pgettext_lazy("payout status", "Waiting for approval")
+        PAID = "paid", pgettext_lazy("payout status", "Paid")
+        REJECTED = "rejected", pgettext_lazy("payout status", "Rejected")
 
     states = StateTable(
         Status,
@@ -102,11 +103,11 @@ class AffiliateEntry(AppendOnlyEntry):
     Every entry has an idempotency key: a commission once per top-up, a payout once."""
 
     class Kind(models.TextChoices):
-        COMMISSION = "commission", "Commission"
+        COMMISSION = "commission", pgettext_lazy("affiliate entry", "Commission")
         # The deposit it was earned on went back (refund, dispute): may overdraw, the payout may be spent.
-        REVERSAL = "reversal", "Commission taken back"
-        PAYOUT = "payout", "Payout"
-        PAYOUT_RETURNED = "payout_returned", "Payout rejected"
+        REVERSAL = "reversal", pgettext_lazy("affiliate entry", "Commission taken back")
+        PAYOUT = "payout", pgettext_lazy("affiliate entry", "Payout")
+        PAYOUT_RETURNED = "payout_returned", pgettext_lazy("affiliate entry", "Payout rejected")
 
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from billing.models import LedgerEntry, TopUp
@@ -161,7 +162,10 @@ def payout_request(*, user) -> AffiliatePayout:
     with transaction.atomic():
         affiliate = Affiliate.objects.select_for_update().get(pk=affiliate_for(user).pk)
         if affiliate.balance <= 0 or affiliate.balance < minimum:
-            raise ValidationError(f"Payouts start at {minimum}; {affiliate.balance} is available.")
+            raise ValidationError(
+                _("Payouts start at %(minimum)s; %(available)s is available.")
+                % {"minimum": minimum, "available": affiliate.balance}
+            )
         payout = AffiliatePayout.objects.create(affiliate=affiliate, amount=affiliate.balance)
         _entry_write(
             affiliate=affiliate,

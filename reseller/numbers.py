@@ -9,6 +9,8 @@ A number must read the same here, at the provider and in the customer's eyes, so
 import re
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy
+
 _ASCII_WHOLE = re.compile(r"[0-9]+")
 _ASCII_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _AROUND = " \t"  # what may surround the digits: what a keyboard types, not U+00A0 or U+3000
@@ -47,4 +49,4 @@ def digits_written_oddly(text: str) -> bool:
     return has_digits and (not text.isascii() or bool(re.search(r"[0-9]_[0-9]", text)))
 
 
-DIGITS_ONLY = "Write it with the digits 0-9 only."
+DIGITS_ONLY = gettext_lazy("Write it with the digits 0-9 only.")

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from storefront.models import FormSubmission
 
@@ -39,7 +40,7 @@ def submit_once(
     refused) is returned without keeping the token either."""
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         raise ValidationError(
-            {NON_FIELD_ERRORS: "This form was not sent whole: reload the page and send it again."}
+            {NON_FIELD_ERRORS: _("This form was not sent whole: reload the page and send it again.")}
         )
     with transaction.atomic():
         try:
@@ -49,7 +50,7 @@ def submit_once(
             first = FormSubmission.objects.get(user=user, token=token)
             if first.form != form:
                 raise ValidationError(
-                    {NON_FIELD_ERRORS: "This form was already sent: reload the page."}
+                    {NON_FIELD_ERRORS: _("This form was already sent: reload the page.")}
                 ) from None
             return first.outcome, False
         outcome = act()

@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -52,6 +51,7 @@ from panels.normalize import ServiceType
 from reseller.numbers import decimal_number, whole_number
 from reseller.states import StateGroup
 from storefront.forms import MassOrderForm, TopUpForm, order_form, put_errors, raw_order_data
+from storefront.labels import status_label
 from storefront.parsing import query_text
 from storefront.submissions import TOKEN_FIELD, submit_once
 
@@ -59,8 +59,8 @@ PAGE_SIZE = 25
 ANNOUNCEMENTS_SHOWN = 10
 REQUEST_LOG_ROWS = 50
 _SUBSCRIPTION_TABS = (
-    StateGroup(key="active", label=gettext_noop("Active"), statuses=Order.states.open),
-    StateGroup(key="expired", label=gettext_noop("Expired"), statuses=Order.states.final),
+    StateGroup(key="active", label="Active", statuses=Order.states.open),
+    StateGroup(key="expired", label="Expired", statuses=Order.states.final),
 )
 
 
@@ -308,7 +308,7 @@ def orders(request, kind: str = "all"):
         {
             "page": page,
             # The statuses customers see (API v2's), each with ours behind it.
-            "tabs": [(group.key, _(group.label)) for group in groups],
+            "tabs": [(group.key, status_label(group.label)) for group in groups],
             "tab": tab,
             "query": query,
             "kind": kind,

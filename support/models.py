@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
+from django.utils.translation import pgettext_lazy
 
 from reseller.states import StateTable
 
@@ -41,18 +42,18 @@ def attachment_storage() -> AttachmentStorage:
 
 class Ticket(models.Model):
     class Kind(models.TextChoices):
-        ORDER = "order", "Order"
-        PAYMENT = "payment", "Payment"
-        SERVICE = "service", "Service"
-        OTHER = "other", "Other"
+        ORDER = "order", pgettext_lazy("ticket topic", "Order")
+        PAYMENT = "payment", pgettext_lazy("ticket topic", "Payment")
+        SERVICE = "service", pgettext_lazy("ticket topic", "Service")
+        OTHER = "other", pgettext_lazy("ticket topic", "Other")
 
     class Request(models.TextChoices):
         """What a customer asks of an order ticket's orders."""
 
-        REFILL = "refill", "Refill"
-        CANCEL = "cancel", "Cancel"
-        SPEED_UP = "speed_up", "Speed up"
-        OTHER = "other", "Other"
+        REFILL = "refill", pgettext_lazy("ticket request", "Refill")
+        CANCEL = "cancel", pgettext_lazy("ticket request", "Cancel")
+        SPEED_UP = "speed_up", pgettext_lazy("ticket request", "Speed up")
+        OTHER = "other", pgettext_lazy("ticket request", "Other")
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -63,9 +64,9 @@ class Ticket(models.Model):
     class PublicStatus(models.TextChoices):
         """What the customer reads: whose turn it is."""
 
-        WAITING = "waiting", "Waiting for support"
-        ANSWERED = "answered", "Answered"
-        CLOSED = "closed", "Closed"
+        WAITING = "waiting", pgettext_lazy("ticket status", "Waiting for support")
+        ANSWERED = "answered", pgettext_lazy("ticket status", "Answered")
+        CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
     states = StateTable(
         Status,

@@ -1,16 +1,23 @@
 """Helpers for the tests that drive a real browser (the ``chromium`` and ``browser_page`` fixtures)."""
 
+import contextlib
 import os
 import re
 from pathlib import Path
 
 from django.conf import settings
 from django.core import mail
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 # The README's screenshots are refreshed on demand (SCREENSHOTS=docs/screenshots bin/test …), so that an
 # ordinary test run leaves the checkout as it was; otherwise they land under var/.
 SCREENSHOTS = Path(settings.BASE_DIR) / os.environ.get("SCREENSHOTS", "var/screenshots")
+
+
+# The widths every customer page must fit: a phone's and a laptop's (issue 16).
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 
 
 def shoot(page, name: str) -> None:
@@ -59,3 +66,30 @@ def sign_up(page, username: str) -> None:
     page.goto(re.search(r"https?://\S+?(/accounts/sign-up/confirm/\S+/)", mail.outbox[-1].body).group(1))
     page.get_by_role("button", name="Confirm and log in").click()
     expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()
+
+
+def assert_fits(page, path: str, width: int) -> None:
+    """``path`` opens and fits ``width``: no sideways scroll of the page or of a table's box."""
+    response = page.goto(path)
+    assert response.status < 500, f"{path}: {response.status}"
+    if not page.url.endswith(path):  # a redirect (a signed-in visitor on the sign-up page): say where to
+        path = f"{path} → {page.url}"
+    # A phone may settle its scale just after the load on a busy CPU; an overflowing page never settles, and
+    # the assertions below say what is wrong.
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(
+            f"() => window.innerWidth === {width} && document.documentElement.scrollWidth <= {width}",
+            timeout=3_000,
+        )
+    measured = page.evaluate(
+        """() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                   viewport: document.querySelector('meta[name=viewport]')?.content,
+                   scrolled: [...document.querySelectorAll('.scroll')].filter(e => e.scrollWidth > e.clientWidth)
+                             .map(e => e.firstElementChild?.outerHTML.slice(0, 80))})"""
+    )
+    assert measured["viewport"] == "width=device-width, initial-scale=1", path
+    # innerWidth stays the device's: a page wider than the screen would make a phone zoom out.
+    assert measured["inner"] == width, f"{path} at {width}px: the layout viewport is {measured['inner']}px"
+    assert measured["scroll"] <= measured["inner"], f"{path} at {width}px overflows: {measured}"
+    # A table in a scrolling box would hide the overflow from the page: cards fit without scrolling.
+    assert not measured["scrolled"], f"{path} at {width}px scrolls sideways in {measured['scrolled']}"

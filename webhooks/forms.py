@@ -1,9 +1,10 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
-        label="Webhook URL",
+        label=_("Webhook URL"),
         max_length=500,
         widget=forms.URLInput(attrs={"placeholder": "https://your-panel.example/hooks/orders"}),
     )

@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
 
 from api.v2_actions import status_answer
@@ -59,7 +60,7 @@ def url_validate(url: str) -> str:
     if problem := url_refusal(url):
         raise ValidationError({"url": problem})
     if len(url) > Endpoint._meta.get_field("url").max_length:
-        raise ValidationError({"url": "The URL is too long."})
+        raise ValidationError({"url": _("The URL is too long.")})
     if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
         return url
     parts = urlsplit(url)
@@ -70,7 +71,10 @@ def url_validate(url: str) -> str:
     for address in addresses:
         if reason := address_refusal(address):
             raise ValidationError(
-                {"url": f"This host resolves to {reason}: webhooks go to public addresses."}
+                {
+                    "url": _("This host resolves to %(reason)s: webhooks go to public addresses.")
+                    % {"reason": reason}
+                }
             )
     return url
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from panels.deadline import CallDeadline, DeadlineAdapter
 
@@ -74,21 +75,23 @@ class Target:
 def url_refusal(url: str) -> str | None:
     """What is wrong with ``url`` as a webhook URL before any address is looked up, or None."""
     if not url.isascii() or not url.isprintable() or any(char.isspace() for char in url):
-        return "The URL may hold no spaces or control characters; write an international name as xn--…."
+        return _("The URL may hold no spaces or control characters; write an international name as xn--….")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return "This is not a valid URL."
+        return _("This is not a valid URL.")
     allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
     if parts.scheme not in allowed:
-        return "The URL must start with https://." if "http" not in allowed else "Use http:// or https://."
+        return (
+            _("The URL must start with https://.") if "http" not in allowed else _("Use http:// or https://.")
+        )
     if not parts.hostname:
-        return "The URL has no host."
+        return _("The URL has no host.")
     if parts.username is not None or parts.password is not None:
-        return "The URL may not carry a user name or password."
+        return _("The URL may not carry a user name or password.")
     if port == 0:
-        return "The URL's port is not valid."
+        return _("The URL's port is not valid.")
     return None
 
 

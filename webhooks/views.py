@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -35,17 +36,17 @@ def webhook_settings(request):
                 except ValidationError as error:
                     put_errors(form, error)
                 else:
-                    messages.success(request, "Webhook URL saved.")
+                    messages.success(request, _("Webhook URL saved."))
         elif endpoint is not None and action == "rotate":
             new_secret = endpoint_rotate(user=request.user, actor=request.user)
-            messages.success(request, "New signing secret made: the old one no longer signs anything.")
+            messages.success(request, _("New signing secret made: the old one no longer signs anything."))
         elif endpoint is not None and action == "remove":
             endpoint_remove(user=request.user, actor=request.user)
-            messages.success(request, "Webhook removed.")
+            messages.success(request, _("Webhook removed."))
             return redirect("webhooks:settings")
         elif endpoint is not None and action == "test":
             send_test_event(user=request.user)
-            messages.success(request, "Test event queued: it shows in the log below once sent.")
+            messages.success(request, _("Test event queued: it shows in the log below once sent."))
             return redirect("webhooks:settings")
     return render(
         request,

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The visitor's language: the switcher's cookie, else Accept-Language, else English (LANGUAGE_CODE).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CustomerTimezoneMiddleware",
+    # A signed-in customer's own language (Profile.language) wins over the cookie and the browser's.
+    "accounts.middleware.CustomerLanguageMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -177,10 +181,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
-# The languages customers may choose for their mails (accounts.Profile.language): English until the panel's
-# strings are translated (they are all marked for it).
-LANGUAGES = [("en", "English")]
+LANGUAGE_CODE = "en"
+# The languages of the storefront, account and support pages and of customers' mails (Profile.language),
+# each named in itself so the switcher reads right whatever the page's language. The catalogues are in
+# locale/ (README "Languages"); the operator console stays in English.
+LANGUAGES = [("en", "English"), ("ru", "Русский"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 
 from orders.progress import drip_feed, is_package, subscription
 from orders.waiting import customer_wait_note
+from storefront.labels import status_label as _status_label
 
 register = template.Library()
 
@@ -15,6 +16,22 @@ register = template.Library()
 def rate_unit(kind: str) -> str:
     """``{{ service.type|rate_unit }}``: "per package" or "per 1000"."""
     return _("per package") if is_package(kind) else _("per 1000")
+
+
+@register.filter
+def status_label(spelling: str) -> str:
+    """``{{ order.public_status|status_label }}``: API v2's spelling in the customer's language."""
+    return _status_label(spelling)
+
+
+@register.filter
+def history_line(text: str) -> str:
+    """A line of the order's history as stored (English): a status, or a fixed line, in the customer's
+    language; lines with figures in them as written."""
+    label = _status_label(text)
+    if label != text or not text:  # gettext("") would be the catalogue's header
+        return label
+    return _(text)
 
 
 @register.filter

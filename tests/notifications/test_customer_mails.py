@@ -169,6 +169,18 @@ def test_mails_are_written_in_the_customers_language_and_time_zone(committed, se
     )  # German dates, Berlin time (the English: "March 5, 2026, 1:30 p.m.")
 
 
+def test_mails_are_translated_into_the_customers_language(committed, sent_order, erin, panel_url):
+    Profile.objects.update_or_create(user=erin, defaults={"language": "es"})
+
+    committed(lambda: provider_says(sent_order, OrderStatus.COMPLETED, remains=0))
+
+    [sent] = mail.outbox
+    assert sent.subject == f"El pedido #{sent_order.pk} se ha completado"
+    assert f"Tu pedido #{sent_order.pk} (Default service) se ha completado." in sent.body
+    [(html, _)] = sent.alternatives
+    assert "(«Un pedido se completa»)" in html and ">Darse de baja</a>" in html  # the footer too
+
+
 def test_the_language_is_a_setting_of_the_account(client, erin):
     client.force_login(erin)
     page = client.get("/accounts/settings/").content.decode()

@@ -6,7 +6,6 @@ stated reason, so a page added later is measured too. On each: no horizontal ove
 tag in place; at 390 px the menu folds behind its button and opens with a click or the keyboard.
 """
 
-import contextlib
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -14,20 +13,16 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from billing.services import account_for, balance_deposit
 from content.models import Page
 from orders.models import Order, Refill
 from support.services import ticket_open, ticket_staff_reply
-from tests.browser import shoot
+from tests.browser import DESKTOP, PHONE, assert_fits, shoot
 from tests.builders import order_in
 
 pytestmark = pytest.mark.slow
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 
 # Routes that are not pages a customer looks at: actions (POST only), feeds and files, callbacks.
 NOT_PAGES = {
@@ -48,6 +43,7 @@ NOT_PAGES = {
     "webhooks:upstream": "a provider's callback",
     "referral-link": "a redirect to the home page",
     "accounts:two-factor-turn-off": "POST only",
+    "accounts:language": "POST only: the header's language switcher (tests/i18n)",
     "accounts:two-factor-recovery-codes": "POST only: the codes are shown once, on the two-factor page's layout",
 }
 # The operator's console and the APIs have their own faces (Django admin, JSON, Swagger).
@@ -95,32 +91,6 @@ def pages_to_visit(orders: list[Order], ticket) -> tuple[list[str], list[str]]:
         else:
             public.append(reverse(name))
     return public, public + signed_in
-
-
-def assert_fits(page, path: str, width: int) -> None:
-    response = page.goto(path)
-    assert response.status < 500, f"{path}: {response.status}"
-    if not page.url.endswith(path):  # a redirect (a signed-in visitor on the sign-up page): say where to
-        path = f"{path} → {page.url}"
-    # A phone may settle its scale just after the load on a busy CPU; an overflowing page never settles, and
-    # the assertions below say what is wrong.
-    with contextlib.suppress(PlaywrightTimeoutError):
-        page.wait_for_function(
-            f"() => window.innerWidth === {width} && document.documentElement.scrollWidth <= {width}",
-            timeout=3_000,
-        )
-    measured = page.evaluate(
-        """() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
-                   viewport: document.querySelector('meta[name=viewport]')?.content,
-                   scrolled: [...document.querySelectorAll('.scroll')].filter(e => e.scrollWidth > e.clientWidth)
-                             .map(e => e.firstElementChild?.outerHTML.slice(0, 80))})"""
-    )
-    assert measured["viewport"] == "width=device-width, initial-scale=1", path
-    # innerWidth stays the device's: a page wider than the screen would make a phone zoom out.
-    assert measured["inner"] == width, f"{path} at {width}px: the layout viewport is {measured['inner']}px"
-    assert measured["scroll"] <= measured["inner"], f"{path} at {width}px overflows: {measured}"
-    # A table in a scrolling box would hide the overflow from the page: cards fit without scrolling.
-    assert not measured["scrolled"], f"{path} at {width}px scrolls sideways in {measured['scrolled']}"
 
 
 def assert_menu_usable_on_a_phone(page) -> None:
