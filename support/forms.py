@@ -6,6 +6,8 @@ import re
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import PaymentMethod
@@ -32,8 +34,14 @@ class AttachmentsField(forms.FileField):
         kwargs.setdefault("required", False)
         kwargs.setdefault(
             "help_text",
-            _("Images (PNG, JPEG, GIF, WebP) or PDF, up to %(count)s files.")
-            % {"count": settings.SUPPORT_ATTACHMENTS_PER_MESSAGE},
+            # Built when shown: "%" on a lazy string would translate it once, at import, in English.
+            lazy(
+                lambda: (
+                    gettext("Images (PNG, JPEG, GIF, WebP) or PDF, up to %(count)s files.")
+                    % {"count": settings.SUPPORT_ATTACHMENTS_PER_MESSAGE}
+                ),
+                str,
+            )(),
         )
         super().__init__(**kwargs)
 

@@ -61,6 +61,14 @@ def test_a_customer_reads_the_storefront_in_their_language(speaking, customer, o
     assert f'id="order-status">{in_progress}</span>' in detail
 
 
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_a_fields_help_with_a_figure_is_translated_when_shown(speaking, code, settings):
+    """Form fields are built once, at import: a help text with a figure in it must still follow the reader."""
+    settings.SUPPORT_ATTACHMENTS_PER_MESSAGE = 4
+    help_text = said(code, "Images (PNG, JPEG, GIF, WebP) or PDF, up to %(count)s files.") % {"count": 4}
+    assert help_text in page(speaking(code), "/support/new/")
+
+
 def test_a_visitor_reads_their_browsers_language_and_english_otherwise(client):
     assert language_of(page(client, "/")) == "en"
     spanish = page(client, "/services/", HTTP_ACCEPT_LANGUAGE="es-ES,es;q=0.9,en;q=0.5")
