@@ -21,6 +21,7 @@ from panels.client import ProviderClient
 from panels.models import ProviderService
 from panels.services import balance_sync, provider_upsert
 from panels.simulator import Simulator, SimulatorServer
+from tests import databases
 from tests.builders import order_in
 from tests.fakes.nowpayments import FakeNowPayments
 from tests.fakes.stripe import FakeStripe
@@ -38,6 +39,51 @@ def pytest_collection_modifyitems(items):
     parallel workers overlap them with the rest instead of one worker finishing the run alone with them.
     Every worker sorts its collection alike (pytest-xdist requires the same order everywhere)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_sessionstart(session):
+    databases.template_build(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    databases.template_hand_over(node.config, node)
+
+
+def pytest_sessionfinish(session):
+    databases.template_drop(session.config)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_blocker):
+    """A pytest-xdist worker copies the database its controller migrated (tests/databases.py)."""
+    if databases.TEMPLATE not in getattr(request.config, "workerinput", {}):
+        request.getfixturevalue("django_db_modify_db_settings_parallel_suffix")
+        yield
+        return
+    with (
+        django_db_blocker.unblock(),
+        databases.copy_of_the_template(request.config),
+        django_db_blocker.block(),
+    ):
+        yield
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request):
+    """A worker's copy is migrated already: pytest-django takes it as it is, as with --reuse-db."""
+    return request.config.getvalue("reuse_db") or databases.TEMPLATE in getattr(
+        request.config, "workerinput", {}
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Transactional tests' flushes put back the migrated database's rows (tests/databases.py)."""
+    with django_db_blocker.unblock():
+        baseline = databases.Baseline()
+    with databases.flushes_restoring(baseline):
+        yield
 
 
 @pytest.fixture(autouse=True)
