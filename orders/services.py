@@ -24,6 +24,7 @@ from itertools import islice
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from audit.services import audit_changes, audit_record
@@ -487,16 +488,20 @@ class _Settlements:
             self.refunds.append((order, amount, reason))
 
     def write(self) -> None:
-        balance_changes(
-            [
-                BalanceChange(user_id=order.user_id, **_refund_entry(order, amount, reason))
-                for order, amount, reason in self.refunds
-            ]
-        )
-        OrderEvent.objects.bulk_create(
-            _refund_event(order, amount, reason) for order, amount, reason in self.refunds
-        )
-        transitions_apply(self.moves)
+        if self.refunds:
+            balance_changes(
+                [
+                    BalanceChange(user_id=order.user_id, **_refund_entry(order, amount, reason))
+                    for order, amount, reason in self.refunds
+                ]
+            )
+            OrderEvent.objects.bulk_create(
+                _refund_event(order, amount, reason) for order, amount, reason in self.refunds
+            )
+        if self.moves:
+            # A move to Completed reads the order's service (its auto-refill): one query for all of them.
+            prefetch_related_objects([move.instance for move in self.moves], "service")
+            transitions_apply(self.moves)
 
 
 def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> int | None:
@@ -804,12 +809,7 @@ def _apply_batch(batch: dict[int, str], answers: dict) -> int:
     order that moved. Its rows are locked by primary key, in order: no plan reads other orders, and two
     writers never wait on each other in a circle."""
     moved, now, settlements = 0, timezone.now(), _Settlements()
-    orders = list(
-        Order.objects.select_for_update(of=("self",))
-        .select_related("service")
-        .filter(pk__in=list(batch))
-        .order_by("pk")
-    )
+    orders = list(Order.objects.select_for_update().filter(pk__in=list(batch)).order_by("pk"))
     for order in orders:
         order.last_synced_at = now
         if order.status not in OPEN_UPSTREAM:
