@@ -499,8 +499,9 @@ class _Settlements:
                 _refund_event(order, amount, reason) for order, amount, reason in self.refunds
             )
         if self.moves:
-            # A move to Completed reads the order's service (its auto-refill): one query for all of them.
-            prefetch_related_objects([move.instance for move in self.moves], "service")
+            # A move to Completed reads the order's service (its auto-refill), the customer's mail its user:
+            # one query each for all of them.
+            prefetch_related_objects([move.instance for move in self.moves], "service", "user")
             transitions_apply(self.moves)
 
 
