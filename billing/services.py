@@ -18,6 +18,7 @@ from django.dispatch import Signal
 from audit.services import audit_record
 from billing.models import Account, LedgerEntry
 from billing.money import MONEY_LIMIT, to_money
+from reseller.bulk import rows_update
 
 # Sent by ``balance_change`` inside its transaction, the account locked: ``account``, ``before`` and ``after``
 # (the balance), ``entry``. Receivers that tell anyone outside (the low-balance mail) defer with on_commit.
@@ -57,22 +58,14 @@ def balance_change(
     is written — unless ``allow_overdraw`` (a deposit the processor took back: the money is gone already).
     Call it inside the caller's transaction to make the change part of a larger one.
     """
-    if Decimal(amount).copy_abs() >= MONEY_LIMIT:  # checked first: rounding it could overflow
-        raise BalanceLimit(f"An amount must be below {MONEY_LIMIT:,}.")
-    amount = to_money(amount)
-    if amount == 0:
-        raise ValueError("A balance change of zero is not a change")
+    amount = _amount_checked(amount)
     with transaction.atomic():
         locked = Account.objects.select_for_update().get(pk=account.pk)
         if idempotency_key:
             earlier = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
             if earlier is not None:
                 return earlier
-        new_balance = locked.balance + amount
-        if amount < 0 and new_balance < 0 and not allow_overdraw:
-            raise InsufficientFunds(balance=locked.balance, needed=-amount)
-        if new_balance >= MONEY_LIMIT:  # PostgreSQL would refuse it (numeric overflow) after the lock
-            raise BalanceLimit(f"The balance would be {new_balance:,}; it must stay below {MONEY_LIMIT:,}.")
+        new_balance = _balance_after(locked.balance, amount, allow_overdraw=allow_overdraw)
         locked.balance = new_balance
         locked.save(update_fields=["balance"])
         entry = LedgerEntry.objects.create(
@@ -90,6 +83,98 @@ def balance_change(
         )
     account.balance = new_balance
     return entry
+
+
+def _amount_checked(amount: Decimal) -> Decimal:
+    if Decimal(amount).copy_abs() >= MONEY_LIMIT:  # checked first: rounding it could overflow
+        raise BalanceLimit(f"An amount must be below {MONEY_LIMIT:,}.")
+    amount = to_money(amount)
+    if amount == 0:
+        raise ValueError("A balance change of zero is not a change")
+    return amount
+
+
+def _balance_after(balance: Decimal, amount: Decimal, *, allow_overdraw: bool) -> Decimal:
+    """The balance after ``amount``, checked under the account's lock."""
+    new_balance = balance + amount
+    if amount < 0 and new_balance < 0 and not allow_overdraw:
+        raise InsufficientFunds(balance=balance, needed=-amount)
+    if new_balance >= MONEY_LIMIT:  # PostgreSQL would refuse it (numeric overflow) after the lock
+        raise BalanceLimit(f"The balance would be {new_balance:,}; it must stay below {MONEY_LIMIT:,}.")
+    return new_balance
+
+
+@dataclass(frozen=True)
+class BalanceChange:
+    """One change for ``balance_changes``: what ``balance_change`` takes, the account named by its user."""
+
+    user_id: int
+    amount: Decimal
+    kind: str
+    idempotency_key: str | None = None
+    reference: str = ""
+    reason: str = ""
+    actor: AbstractBaseUser | None = None
+    allow_overdraw: bool = False
+
+
+def balance_changes(changes: list[BalanceChange]) -> list[LedgerEntry]:
+    """Make many changes, each as ``balance_change`` makes it (funds checked under the lock, a ledger entry
+    with the balance after it, once per idempotency key, ``balance_changed`` per entry), in one transaction
+    of a fixed number of statements: the accounts locked in primary-key order (so two such calls never wait
+    on each other in a circle), the keys looked up, the entries inserted, the balances updated. Returns the
+    entries in the order of ``changes`` (an earlier one for a key already used). Any refusal refuses all.
+    """
+    amounts = [_amount_checked(change.amount) for change in changes]
+    with transaction.atomic():
+        accounts = _accounts_locked({change.user_id for change in changes})
+        keys = [change.idempotency_key for change in changes if change.idempotency_key]
+        by_key = {
+            entry.idempotency_key: entry for entry in LedgerEntry.objects.filter(idempotency_key__in=keys)
+        }
+        entries, new = [], []
+        for change, amount in zip(changes, amounts, strict=True):
+            if change.idempotency_key in by_key:
+                entries.append(by_key[change.idempotency_key])
+                continue
+            account = accounts[change.user_id]
+            account.balance = _balance_after(account.balance, amount, allow_overdraw=change.allow_overdraw)
+            entry = LedgerEntry(
+                account=account,
+                kind=change.kind,
+                amount=amount,
+                balance_after=account.balance,
+                idempotency_key=change.idempotency_key or None,
+                reference=change.reference,
+                reason=change.reason,
+                created_by=change.actor,
+            )
+            entries.append(entry)
+            new.append(entry)
+            if change.idempotency_key:
+                by_key[change.idempotency_key] = entry
+        LedgerEntry.objects.bulk_create(new)
+        changed = {entry.account_id: entry.account for entry in new}.values()
+        rows_update(Account, [(account.pk, {"balance": account.balance}, {}) for account in changed])
+        for entry in new:
+            balance_changed.send(
+                sender=Account,
+                account=entry.account,
+                before=entry.balance_after - entry.amount,
+                after=entry.balance_after,
+                entry=entry,
+            )
+    return entries
+
+
+def _accounts_locked(user_ids: set[int]) -> dict[int, Account]:
+    """The accounts of ``user_ids`` (made for those who have none), locked in primary-key order."""
+    locked = Account.objects.select_for_update().filter(user_id__in=user_ids).order_by("pk")
+    accounts = {account.user_id: account for account in locked}
+    if missing := user_ids - set(accounts):
+        Account.objects.bulk_create([Account(user_id=user_id) for user_id in missing], ignore_conflicts=True)
+        accounts = {account.user_id: account for account in locked.all()}
+    return accounts
 
 
 def balance_deposit(

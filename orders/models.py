@@ -232,10 +232,18 @@ class Order(models.Model):
         return changes
 
     def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
-        """The customer's history gets a line when the status they see changes."""
+        self.transition_event(
+            source=source, message=message, public=public, actor=actor, shown_before=shown_before
+        ).save()
+
+    def transition_event(
+        self, *, source: str, message: str, shown_before: str, public: str = "", actor=None
+    ) -> "OrderEvent":
+        """The event of a move, unsaved. The customer's history gets a line when the status they see
+        changes."""
         if not public and self.public_status != shown_before:
             public = self.public_status
-        OrderEvent.objects.create(
+        return OrderEvent(
             order=self,
             message=message,
             public_message=public,

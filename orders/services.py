@@ -11,17 +11,20 @@ again and never refunded without an operator. A worker that dies after the claim
 
 import logging
 import math
+import threading
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -29,7 +32,7 @@ from django.utils.translation import gettext_noop
 from audit.services import audit_changes, audit_record
 from billing.models import Account, LedgerEntry
 from billing.money import to_money
-from billing.services import InsufficientFunds, account_for, balance_change
+from billing.services import BalanceChange, InsufficientFunds, account_for, balance_change, balance_changes
 from catalogue.models import Service
 from catalogue.orderable import service_orderable
 from catalogue.pricing import customer_price
@@ -59,7 +62,8 @@ from panels.health import Breaker, breaker_state, breaker_trial_take, provider_i
 from panels.models import Provider
 from panels.normalize import OrderStatus
 from panels.services import provider_calls_record, provider_client
-from reseller.states import TransitionRefused, public_status_changed, transition
+from reseller.bulk import rows_update
+from reseller.states import Move, TransitionRefused, public_status_changed, transition, transitions_apply
 
 logger = logging.getLogger(__name__)
 
@@ -439,24 +443,68 @@ def orders_sweep(*, now=None) -> dict[str, int]:
 
 def order_refund(*, order: Order, amount: Decimal, reason: str, actor=None) -> Decimal:
     """Give back ``amount`` of ``order``'s charge (the order is locked by the caller). Once per order."""
-    amount = to_money(min(amount, order.charge - order.refunded))
-    if amount <= 0 or order.refunded > 0:
-        return Decimal(0)
-    balance_change(
-        account=account_for(order.user),
-        amount=amount,
-        kind=LedgerEntry.Kind.REFUND,
-        idempotency_key=f"refund:order:{order.pk}",
-        reference=f"order {order.pk}",
-        reason=reason,
-        actor=actor,
-    )
+    amount = _refund_due(order, amount)
+    if not amount:
+        return amount
+    balance_change(account=account_for(order.user), actor=actor, **_refund_entry(order, amount, reason))
     order.refunded += amount
     order.save(update_fields=["refunded"])
-    order_event(
-        order=order, message=f"Refunded {amount}: {reason}", public=f"Refunded {amount}.", actor=actor
-    )
+    _refund_event(order, amount, reason, actor=actor).save()
     return amount
+
+
+def _refund_due(order: Order, amount: Decimal) -> Decimal:
+    """What a refund of ``amount`` gives back: nothing once the order was refunded, never past its charge."""
+    amount = to_money(min(amount, order.charge - order.refunded))
+    return Decimal(0) if amount <= 0 or order.refunded > 0 else amount
+
+
+def _refund_entry(order: Order, amount: Decimal, reason: str) -> dict:
+    """The ledger entry of an order's refund: its key makes it happen once."""
+    return {
+        "amount": amount,
+        "kind": LedgerEntry.Kind.REFUND,
+        "idempotency_key": f"refund:order:{order.pk}",
+        "reference": f"order {order.pk}",
+        "reason": reason,
+    }
+
+
+def _refund_event(order: Order, amount: Decimal, reason: str, *, actor=None) -> OrderEvent:
+    return OrderEvent(
+        order=order, message=f"Refunded {amount}: {reason}", public_message=f"Refunded {amount}.", actor=actor
+    )
+
+
+@dataclass
+class _Settlements:
+    """The refunds and moves status answers call for, written together by ``write``: a fixed number of
+    statements however many orders a batch settles."""
+
+    refunds: list[tuple[Order, Decimal, str]] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+
+    def refund(self, order: Order, amount: Decimal, reason: str) -> None:
+        if amount := _refund_due(order, amount):
+            order.refunded += amount
+            self.refunds.append((order, amount, reason))
+
+    def write(self) -> None:
+        if self.refunds:
+            balance_changes(
+                [
+                    BalanceChange(user_id=order.user_id, **_refund_entry(order, amount, reason))
+                    for order, amount, reason in self.refunds
+                ]
+            )
+            OrderEvent.objects.bulk_create(
+                _refund_event(order, amount, reason) for order, amount, reason in self.refunds
+            )
+        if self.moves:
+            # A move to Completed reads the order's service (its auto-refill), the customer's mail its user:
+            # one query each for all of them.
+            prefetch_related_objects([move.instance for move in self.moves], "service", "user")
+            transitions_apply(self.moves)
 
 
 def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> int | None:
@@ -493,16 +541,24 @@ def order_apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
     queue for an operator to settle. False when at most the figures in ``SYNCED_FIELDS`` changed: those
     are left for the caller to save, in bulk.
     """
-    shown_before, status_before = order.public_status, order.status
-    saved = _apply_status(order=order, remote=remote)
-    if order.status == status_before and (shown := order.public_status) != shown_before:
+    settlements = _Settlements()
+    saved = _status_applied(order=order, remote=remote, settlements=settlements)
+    settlements.write()
+    return saved
+
+
+def _status_applied(*, order: Order, remote: RemoteOrderStatus, settlements: "_Settlements") -> bool:
+    """``order_apply_status``, its refund and move left to ``settlements``."""
+    shown_before, planned = order.public_status, len(settlements.moves)
+    saved = _apply_status(order=order, remote=remote, settlements=settlements)
+    if len(settlements.moves) == planned and (shown := order.public_status) != shown_before:
         # A subscription's Active <-> Paused is the provider's word, not a move of ours: no transition
         # announces it to customers' webhooks, so it is announced here.
         public_status_changed.send(sender=Order, instance=order, before=shown_before, after=shown)
     return saved
 
 
-def _apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
+def _apply_status(*, order: Order, remote: RemoteOrderStatus, settlements: "_Settlements") -> bool:
     said_before = order.provider_status
     order.provider_status = remote.raw_status[:64]
     if remote.start_count is not None:
@@ -540,8 +596,8 @@ def _apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
     if target == S.COMPLETED and undelivered:
         target = S.PARTIAL  # ended (or expired) short of what was paid for: refunded, not refillable
     if undelivered:
-        order_refund(
-            order=order,
+        settlements.refund(
+            order,
             amount=order.charge * undelivered / order.units,
             reason=f"{undelivered} of {order.units} not delivered ({remote.raw_status}).",
         )
@@ -549,12 +605,18 @@ def _apply_status(*, order: Order, remote: RemoteOrderStatus) -> bool:
         # The count the refund was for, whatever the provider's own remains said (a subscription settled by
         # posts, a drip-feed by runs): both APIs answer it, and a panel downstream refunds by it.
         order.remains = undelivered
-    transition(
-        order,
-        target,
-        message=f"The provider reports {remote.raw_status}.",
-        # The figures read above ride along with the move.
-        changes={**{name: getattr(order, name) for name in SYNCED_FIELDS}, "figures_missing_since": None},
+    settlements.moves.append(
+        Move(
+            order,
+            target,
+            message=f"The provider reports {remote.raw_status}.",
+            # The figures read above and the refund ride along with the move.
+            changes={
+                **{name: getattr(order, name) for name in SYNCED_FIELDS},
+                "figures_missing_since": None,
+                "refunded": order.refunded,
+            },
+        )
     )
     return True
 
@@ -582,6 +644,10 @@ class StatusSyncResult:
     failed_batches: int = 0
     deferred_batches: int = 0  # our budget for the provider had no call free: the next run asks first
     lock_lost: bool = False
+
+    def add(self, other: "StatusSyncResult") -> None:
+        for name in ("checked", "moved", "calls", "failed_batches", "deferred_batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def lease_kept(lease) -> bool:
@@ -612,19 +678,17 @@ def orders_sync_statuses(
 ) -> StatusSyncResult:
     """Poll every open order of ``provider``, 100 ids a call; finished orders are never polled again.
 
-    Up to ``concurrency`` calls are in flight at once (threads only talk HTTP); every database write
-    happens here, one batch at a time, in this thread. ``lease`` (the caller's lock) is renewed between
-    batches and while waiting for one; if it is lost, the sync stops.
+    Up to ``concurrency`` workers each take the next batch, ask for its statuses and write the answers in one
+    transaction on a database connection of their own, so the database's time overlaps the provider's.
+    Called inside a transaction, the writes happen in the caller's thread instead, one batch at a time in
+    order: other connections cannot see the caller's uncommitted rows. ``lease`` is renewed while the batches
+    go; once it is lost, no further batch is written and the sync stops.
     """
     result = StatusSyncResult()
-    open_orders = list(
-        Order.objects.filter(provider=provider, status__in=OPEN_UPSTREAM)
-        .order_by("last_synced_at", "pk")
-        .values_list("pk", "provider_order_id")
-    )
-    batches = [
-        dict(open_orders[start : start + STATUS_BATCH]) for start in range(0, len(open_orders), STATUS_BATCH)
-    ]
+    workers = concurrency or settings.STATUS_SYNC_CONCURRENCY
+    write_here = connection.in_atomic_block
+    lost = threading.Event()
+    worker_connections = set()
 
     def fetch(batch: dict[int, str]):
         records: list = []
@@ -633,31 +697,83 @@ def orders_sync_statuses(
         except ProviderError as error:
             return error, records
 
-    with ThreadPoolExecutor(max_workers=concurrency or settings.STATUS_SYNC_CONCURRENCY) as pool:
-        futures = [pool.submit(fetch, batch) for batch in batches]
-        for batch, future in zip(batches, futures, strict=True):
-            outcome = _await(future, lease)
-            if outcome is None:
-                result.lock_lost = True
-                for waiting in futures:
-                    waiting.cancel()
-                break
+    def fetch_and_write(batch: dict[int, str]) -> StatusSyncResult | None:
+        answers, records = fetch(batch)
+        if lost.is_set():
+            return None
+        worker_connections.add(connections[DEFAULT_DB_ALIAS])
+        return _batch_settle(provider=provider, batch=batch, answers=answers, records=records)
+
+    def settled(future, batch) -> bool:
+        outcome = _await(future, lease)
+        if outcome is not None and write_here:
             answers, records = outcome
+            outcome = _batch_settle(provider=provider, batch=batch, answers=answers, records=records)
+        if outcome is None:
+            lost.set()
+            result.lock_lost = True
+            return False
+        result.add(outcome)
+        return True
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    in_flight: deque = deque()
+    try:
+        # A window of batches in flight: the ids are read as they are needed, so memory stays flat.
+        for batch in _open_batches(provider):
+            in_flight.append((pool.submit(fetch if write_here else fetch_and_write, batch), batch))
+            if len(in_flight) > 2 * workers and not settled(*in_flight.popleft()):
+                break
+        while in_flight and not result.lock_lost:
+            settled(*in_flight.popleft())
+    except BaseException:
+        lost.set()  # whatever stops this sync stops its workers writing
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
+        for worker_connection in worker_connections:
+            worker_connection.inc_thread_sharing()  # theirs, closed once the workers are gone
+            worker_connection.close()
+    return result
+
+
+def _open_batches(provider: Provider) -> Iterator[dict[int, str]]:
+    """The open orders of ``provider``, least recently synced first, 100 (id → provider's id) at a time."""
+    ids = (
+        Order.objects.filter(provider=provider, status__in=OPEN_UPSTREAM)
+        .order_by("last_synced_at", "pk")
+        .values_list("pk", "provider_order_id")
+        .iterator(chunk_size=20 * STATUS_BATCH)
+    )
+    while batch := dict(islice(ids, STATUS_BATCH)):
+        yield batch
+
+
+def _batch_settle(
+    *, provider: Provider, batch: dict[int, str], answers: object, records: list
+) -> StatusSyncResult:
+    """Record one batch's calls and apply its answers, in one transaction."""
+    done = StatusSyncResult()
+    try:
+        with transaction.atomic():
             provider_calls_record(provider=provider, records=records)
             if isinstance(answers, RateLimited):
-                result.deferred_batches += 1
-                continue
-            result.calls += 1
+                done.deferred_batches = 1
+                return done
+            done.calls = 1
             if _about_the_one_order(answers, batch):
                 # Asked for one id, some panels answer the whole call with "Incorrect order ID".
                 answers = {order_id: ItemError(answers.message) for order_id in batch.values()}
             if isinstance(answers, ProviderError):
-                result.failed_batches += 1
+                done.failed_batches = 1
                 logger.warning("Status sync of %s: a batch failed: %s", provider, answers)
-                continue
-            result.moved += _apply_batch(batch, answers)
-            result.checked += len(batch)
-    return result
+                return done
+            done.moved = _apply_batch(batch, answers)
+            done.checked = len(batch)
+    except Exception:
+        provider_calls_record(provider=provider, records=records)  # made, whatever became of the writes
+        raise
+    return done
 
 
 def _about_the_one_order(answer: object, batch: dict[int, str]) -> bool:
@@ -670,36 +786,14 @@ def _about_the_one_order(answer: object, batch: dict[int, str]) -> bool:
     )
 
 
-def _write_figures(orders: list[Order]) -> None:
-    """Save ``SYNCED_FIELDS`` of many orders in one statement.
-
-    On PostgreSQL an ``UPDATE … FROM (VALUES …)``: Django's ``bulk_update`` builds a CASE per field and
-    row, which costs ~150 ms of CPU per 100 orders — the bulk of a status sync's time.
-    """
-    if connection.vendor != "postgresql":
-        Order.objects.bulk_update(orders, SYNCED_FIELDS)
-        return
-    row = "(%s::bigint, %s::varchar, %s::bigint, %s::bigint, %s::numeric, %s::varchar)"
-    params = [
-        value
-        for order in orders
-        for value in (
-            order.pk,
-            order.provider_status,
-            order.start_count,
-            order.remains,
-            order.cost,
-            order.cost_currency,
-        )
-    ]
-    values = ", ".join([row] * len(orders))
-    sql = (
-        f"UPDATE {Order._meta.db_table} AS o SET provider_status = v.status, start_count = v.start_count, "  # noqa: S608 - no outside text in the SQL
-        "remains = v.remains, cost = v.cost, cost_currency = v.currency "
-        f"FROM (VALUES {values}) AS v(id, status, start_count, remains, cost, currency) WHERE o.id = v.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+# What a status sync writes of every order of a batch, in one statement.
+SYNC_WRITTEN = [
+    *SYNCED_FIELDS,
+    "last_synced_at",
+    "unaccounted_since",
+    "unaccounted_syncs",
+    "unaccounted_reason",
+]
 
 
 def _unaccounted_reason(answer: object) -> str | None:
@@ -714,40 +808,29 @@ def _unaccounted_reason(answer: object) -> str | None:
 
 
 def _apply_batch(batch: dict[int, str], answers: dict) -> int:
-    """One transaction per batch: a fixed number of queries, plus a few for each order that moved."""
-    moved, touched, accounted = 0, [], []
-    unaccounted: dict[str, list[int]] = {}
-    now = timezone.now()
-    with transaction.atomic():
-        orders = (
-            Order.objects.select_for_update().filter(pk__in=batch, status__in=OPEN_UPSTREAM).order_by("pk")
-        )
-        for order in orders:
-            answer = answers.get(order.provider_order_id)
-            if (reason := _unaccounted_reason(answer)) is not None:
-                unaccounted.setdefault(reason[:255], []).append(order.pk)
-            elif order.unaccounted_syncs:
-                accounted.append(order.pk)
-            if isinstance(answer, RemoteOrderStatus):
-                before = [getattr(order, name) for name in SYNCED_FIELDS]
-                if order_apply_status(order=order, remote=answer):
-                    moved += 1
-                elif [getattr(order, name) for name in SYNCED_FIELDS] != before:
-                    touched.append(order)
-        if touched:
-            _write_figures(touched)
+    """Apply a batch's answers (in the caller's transaction): a fixed number of queries, plus a few for each
+    order that moved. Its rows are locked by primary key, in order: no plan reads other orders, and two
+    writers never wait on each other in a circle."""
+    moved, now, settlements = 0, timezone.now(), _Settlements()
+    orders = list(Order.objects.select_for_update().filter(pk__in=list(batch)).order_by("pk"))
+    for order in orders:
+        order.last_synced_at = now
+        if order.status not in OPEN_UPSTREAM:
+            continue  # finished since it was listed
+        answer = answers.get(order.provider_order_id)
         # Counted per sync, so that one glitch is no alarm; a normal answer starts the count again.
-        if accounted:
-            Order.objects.filter(pk__in=accounted).update(
-                unaccounted_since=None, unaccounted_syncs=0, unaccounted_reason=""
-            )
-        for reason, ids in unaccounted.items():
-            Order.objects.filter(pk__in=ids).update(
-                unaccounted_since=Coalesce("unaccounted_since", Value(now)),
-                unaccounted_syncs=F("unaccounted_syncs") + 1,
-                unaccounted_reason=reason,
-            )
-        Order.objects.filter(pk__in=batch).update(last_synced_at=now)
+        if (reason := _unaccounted_reason(answer)) is not None:
+            order.unaccounted_since = order.unaccounted_since or now
+            order.unaccounted_syncs += 1
+            order.unaccounted_reason = reason[:255]
+        else:
+            order.unaccounted_since, order.unaccounted_syncs, order.unaccounted_reason = None, 0, ""
+        if isinstance(answer, RemoteOrderStatus):
+            moved += _status_applied(order=order, remote=answer, settlements=settlements)
+    settlements.write()
+    rows_update(
+        Order, [(order.pk, {name: getattr(order, name) for name in SYNC_WRITTEN}, {}) for order in orders]
+    )
     return moved
 
 

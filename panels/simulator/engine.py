@@ -225,8 +225,17 @@ class Simulator:
             self._services.update((service.id, service) for service in added)
             return [service.id for service in added]
 
-    def seed_orders(self, service_id: int, count: int, *, quantity: int = 100) -> list[str]:
-        """Put ``count`` Pending orders straight into the books (benchmarks; no charge, no checks)."""
+    def seed_orders(
+        self,
+        service_id: int,
+        count: int,
+        *,
+        quantity: int = 100,
+        status: str = "Pending",
+        remains: int | None = None,
+    ) -> list[str]:
+        """Put ``count`` orders straight into the books, Pending unless ``status`` and ``remains`` say
+        otherwise (benchmarks; no charge, no checks)."""
         with self._lock:
             ids = []
             for _ in range(count):
@@ -240,7 +249,8 @@ class Simulator:
                     quantity=quantity,
                     charge=Decimal(0),
                     start_count=0,
-                    remains=quantity,
+                    remains=quantity if remains is None else remains,
+                    status=status,
                 )
                 ids.append(order_id)
             return ids

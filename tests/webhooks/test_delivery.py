@@ -195,7 +195,8 @@ def test_a_subscriptions_pause_without_a_transition_is_an_event(on_sale, custome
         provider_order_id="77",
         provider_status="Active",
     )
-    _apply_batch({order.pk: "77"}, {"77": order_status_parse({"status": "Paused", "posts": "0"})})
+    with transaction.atomic():  # a batch's transaction is its caller's (the sync's worker)
+        _apply_batch({order.pk: "77"}, {"77": order_status_parse({"status": "Paused", "posts": "0"})})
     send_all()
     payload = Webhook(secret).verify(receiver.received[0].body, receiver.received[0].headers)
     assert payload["data"]["status"] == "Paused"

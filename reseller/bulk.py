@@ -1,0 +1,48 @@
+"""Many rows of one table changed in one statement, each with values of its own."""
+
+from collections.abc import Mapping, Sequence
+
+from django.db import connection
+
+
+def rows_update(model, rows: Sequence[tuple[object, Mapping, Mapping]]) -> int:
+    """For each ``(pk, values, expected)`` set the row's fields to ``values`` where its fields still equal
+    ``expected`` (a compare-and-set; empty: no condition). Every row names the same fields. Returns how
+    many rows changed.
+
+    On PostgreSQL one ``UPDATE … FROM unnest(…)``, an array per field (scalar types; no JSON): Django's
+    ``bulk_update`` builds a CASE per field and row (~150 ms of CPU per 100 rows), and a ``VALUES`` list has a
+    placeholder per field and row, a statement too long for psycopg's cache of parsed queries. Elsewhere one
+    ``UPDATE`` per row.
+    """
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        return sum(
+            model._base_manager.filter(pk=pk, **expected).update(**values) for pk, values, expected in rows
+        )
+    meta = model._meta
+    _, first_values, first_expected = rows[0]
+    setting = [meta.get_field(name) for name in first_values]
+    matching = [meta.get_field(name) for name in first_expected]
+    fields = [meta.pk, *setting, *matching]
+    aliases = [
+        "pk",
+        *(f"set_{field.column}" for field in setting),
+        *(f"was_{field.column}" for field in matching),
+    ]
+    # One array per column: a short statement whatever the rows, parsed once by psycopg and the server.
+    columns = zip(*([pk, *values.values(), *expected.values()] for pk, values, expected in rows), strict=True)
+    # As they are: psycopg adapts them and the casts give them the columns' types (a field's own conversion,
+    # per row and field, cost more CPU than the statement).
+    params = [list(column) for column in columns]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    assignments = ", ".join(f"{field.column} = v.set_{field.column}" for field in setting)
+    conditions = "".join(f" AND t.{field.column} = v.was_{field.column}" for field in matching)
+    sql = (
+        f"UPDATE {meta.db_table} AS t SET {assignments} "  # noqa: S608 - names from the model, values as parameters
+        f"FROM unnest({arrays}) AS v({', '.join(aliases)}) WHERE t.{meta.pk.column} = v.pk{conditions}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
