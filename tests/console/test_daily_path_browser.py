@@ -14,15 +14,13 @@ from playwright.sync_api import expect
 
 from billing.services import account_for
 from orders.models import Order
-from tests.browser import shoot
+from tests.browser import admin_login, shoot
 
 pytestmark = pytest.mark.slow
 S = Order.Status
 
 
-def test_review_queue_to_customer_page_to_a_manual_action(
-    transactional_db, chromium, live_server, placed, settings
-):
+def test_review_queue_to_customer_page_to_a_manual_action(transactional_db, browser_page, placed, settings):
     settings.OTP_REQUIRED_FOR_OWNERS = True
     owner = User.objects.create_user("olga", password="Owner-pass-42", is_staff=True)
     owner.groups.add(Group.objects.get(name="Owner"))
@@ -37,13 +35,9 @@ def test_review_queue_to_customer_page_to_a_manual_action(
     customer = order.user
     before = account_for(customer).balance
 
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto("/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("olga")
-    page.get_by_label("Password").fill("Owner-pass-42")
-    page.get_by_role("button", name="Log in").click()
+    page = browser_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    admin_login(page, "olga", "Owner-pass-42")
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     page.get_by_role("textbox", name="Code").fill(f"{TOTP(device.bin_key).token():06d}")
     page.get_by_role("button", name="Log in").click()
@@ -90,5 +84,4 @@ def test_review_queue_to_customer_page_to_a_manual_action(
     expect(newest).to_contain_text("olga")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     shoot(page, "admin-customer-page")
-    context.close()
     assert account_for(customer).balance == before + refund + 5
