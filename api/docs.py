@@ -14,8 +14,10 @@ def api_title() -> str:
 
 
 def schema_branded(result, generator, request, public):
-    """drf-spectacular's postprocessing hook: the schema says ``api_title`` (TITLE is a fixed setting)."""
-    result["info"]["title"] = api_title()
+    """drf-spectacular's postprocessing hook: the schema a panel serves says ``api_title``. One made without a
+    request (``manage.py spectacular``, the API fuzzer's collection) is the software's: TITLE, no database."""
+    if request is not None:
+        result["info"]["title"] = api_title()
     return result
 
 

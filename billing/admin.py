@@ -71,9 +71,12 @@ class AccountAdmin(CustomerPageLink, admin.ModelAdmin):
         if not moves_money(request.user):
             return redirect("admin:index")
         account = get_object_or_404(Account.objects.select_related("user"), pk=pk)
-        # Where the form was posted from (the customer page), else the account's page.
+        # Where the form was posted from (the customer page): a path of this site, else the account's page.
         back = request.POST.get("next") or request.GET.get("next", "")
-        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        if not (
+            back.startswith("/")
+            and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())
+        ):
             back = reverse("admin:billing_account_change", args=[account.pk])
         form = AdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

@@ -102,12 +102,13 @@ def test_adjusting_from_the_page_comes_back_to_it_with_the_ledger_row(client, cu
     assert response.status_code == 302 and response["Location"] == page
     html = page_of(client, customer)
     assert "87.5000 USD" in html and "Refund of a double charge" in html and "-12.5000 USD" in html
-    # Elsewhere than the panel: the account's page instead.
-    response = client.post(
-        reverse("admin:billing_account_adjust", args=[account.pk]),
-        {"amount": "1", "reason": "x", "next": "https://evil.example/"},
-    )
-    assert response["Location"] == reverse("admin:billing_account_change", args=[account.pk])
+    # Elsewhere than a path of the panel: the account's page instead.
+    for elsewhere in ["https://evil.example/", "//evil.example/", "sNaN"]:
+        response = client.post(
+            reverse("admin:billing_account_adjust", args=[account.pk]),
+            {"amount": "1", "reason": "x", "next": elsewhere},
+        )
+        assert response["Location"] == reverse("admin:billing_account_change", args=[account.pk])
 
 
 def test_the_ledger_is_paged(client, customer):
