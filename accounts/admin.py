@@ -17,7 +17,7 @@ from accounts.services import customers_disable, customers_enable
 from audit.services import audit_changes, audit_record
 from catalogue.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
 from catalogue.models import CustomerPricing, CustomerServicePrice
-from reseller.admin_tools import FINITE_DECIMALS
+from reseller.admin_tools import FINITE_DECIMALS, CustomerPageLink
 from reseller.csv_export import CsvExportAdmin
 
 User = get_user_model()
@@ -59,17 +59,32 @@ class CustomPriceInline(admin.TabularInline):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(CustomerPageLink, admin.ModelAdmin):
     list_display = ["user", "timezone"]
     search_fields = ["user__username"]
 
 
 admin.site.unregister(User)
 
+# Django's user page fields that make and shape staff: never on a customer's page. Staff are added as such on
+# *Add user* (the Owner's), with their role; a customer's account is not turned into an operator's.
+STAFF_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permissions"})
+
 
 @admin.register(User)
-class CustomerAdmin(CsvExportAdmin, UserAdmin):
-    list_display = ["username", "email", "is_active", "is_staff", "balance", "order_count", "date_joined"]
+class CustomerAdmin(CustomerPageLink, CsvExportAdmin, UserAdmin):
+    customer_field = ""
+    list_display = [
+        "username",
+        "customer_page",
+        "email",
+        "is_active",
+        "is_staff",
+        "balance",
+        "order_count",
+        "date_joined",
+    ]
+    add_fieldsets = [*UserAdmin.add_fieldsets, ("Staff", {"fields": ["is_staff", "groups"]})]
     list_filter = ["is_active", "is_staff", "groups", "date_joined"]
     list_select_related = ["account"]
     inlines = [ProfileInline, PricingInline, CustomPriceInline]
@@ -119,15 +134,22 @@ class CustomerAdmin(CsvExportAdmin, UserAdmin):
             shown if request.user.has_perm("billing.view_account") else [n for n in shown if n != "balance"]
         )
 
+    @admin.display(description="Customer page")
+    def customer_page(self, user):
+        return format_html('<a href="{}">Customer page</a>', reverse("console:customer", args=[user.pk]))
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or self.has_change_permission(request, obj):
+        if obj is None:
             return fieldsets
-        # Read-only staff: the password field's help leads to a form they may not use.
-        return [
-            (name, {**opts, "fields": [f for f in opts["fields"] if f != "password"]})
+        hidden = set() if obj.is_staff else set(STAFF_FIELDS)
+        if not self.has_change_permission(request, obj):
+            hidden.add("password")  # read-only staff: its help leads to a form they may not use
+        shown = [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
             for name, opts in fieldsets
         ]
+        return [(name, opts) for name, opts in shown if opts["fields"]]
 
     def get_inlines(self, request, obj):
         # Support staff see customers, not their prices.

@@ -5,12 +5,21 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from billing.models import Account, LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.money import MONEY_PLACES
 from billing.services import BalanceLimit, InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
-from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from console.roles import moves_money
+from reseller.admin_tools import (
+    ActionForm,
+    ActionsOnlyAdmin,
+    CustomerPageLink,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    asks,
+)
 from reseller.csv_export import CsvExportAdmin
 
 
@@ -40,7 +49,7 @@ class LedgerInline(ReadOnlyInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(CustomerPageLink, admin.ModelAdmin):
     list_display = ["user", "balance", "currency", "created_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
@@ -59,9 +68,16 @@ class AccountAdmin(admin.ModelAdmin):
         return [path("<int:pk>/adjust/", adjust, name="billing_account_adjust"), *super().get_urls()]
 
     def adjust_view(self, request, pk):
-        if not self.has_change_permission(request):
+        if not moves_money(request.user):
             return redirect("admin:index")
         account = get_object_or_404(Account.objects.select_related("user"), pk=pk)
+        # Where the form was posted from (the customer page): a path of this site, else the account's page.
+        back = request.POST.get("next") or request.GET.get("next", "")
+        if not (
+            back.startswith("/")
+            and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())
+        ):
+            back = reverse("admin:billing_account_change", args=[account.pk])
         form = AdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -79,12 +95,13 @@ class AccountAdmin(admin.ModelAdmin):
                     f"{account.user}: {entry.amount:+} → balance {entry.balance_after}",
                     messages.SUCCESS,
                 )
-                return redirect(reverse("admin:billing_account_change", args=[account.pk]))
+                return redirect(back)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Adjust the balance of {account.user}",
             "account": account,
             "form": form,
+            "next": back,
             "opts": self.model._meta,
         }
         return render(request, "admin/billing/account/adjust.html", context)

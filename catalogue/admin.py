@@ -46,7 +46,7 @@ from content.services import service_seen, service_updates_record
 from orders.auto_refill import auto_refill_enrol
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
-from reseller.admin_tools import ActionForm, asks
+from reseller.admin_tools import ActionForm, CustomerPageLink, asks
 
 
 def accept_loss_field():
@@ -480,7 +480,7 @@ class CurrencyRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerServicePrice)
-class CustomerServicePriceAdmin(MarginsOnTheList, admin.ModelAdmin):
+class CustomerServicePriceAdmin(CustomerPageLink, MarginsOnTheList, admin.ModelAdmin):
     form = CustomPriceForm
     list_display = ["user", "service", "price", "margin"]
     list_select_related = ["user", "service__provider_service__provider"]
@@ -499,7 +499,7 @@ class CustomerServicePriceAdmin(MarginsOnTheList, admin.ModelAdmin):
 
 
 @admin.register(CustomerPricing)
-class CustomerPricingAdmin(admin.ModelAdmin):
+class CustomerPricingAdmin(CustomerPageLink, admin.ModelAdmin):
     form = DiscountForm
     list_display = ["user", "discount_percent"]
     search_fields = ["user__username"]

@@ -1,10 +1,10 @@
 """The two staff roles, as Django groups.
 
 Owner: everything in the panel, its staff and roles, the schedule of background work and login lockouts.
-Support: sees orders and customers, answers support tickets, resolves reviews (the order and refill actions
-need the change permission on them), unlocks customers locked out by failed logins and posts announcements;
-no prices, providers, balances, payments or the terms, FAQ and privacy pages. Each reads the audit trail: the
-Owner all of it, Support only its own rows.
+Support: sees orders and customers, answers support tickets, resolves reviews without moving money (the
+order and refill actions need the change permission on them; refunds by hand need ``moves_money``), unlocks
+customers locked out by failed logins and posts announcements; no prices, providers, balances, payments or the
+terms, FAQ and privacy pages. Each reads the audit trail: the Owner all of it, Support only its own rows.
 
 Kept in step after every ``migrate`` (and test-database flush), so permissions of models added later reach
 the Owner too.
@@ -66,6 +66,15 @@ def sees_providers(user) -> bool:
     The Owner may (``panels.view_provider``); Support may not, wherever orders, refills and their history
     are shown. One rule, derived from a permission, so a new role gets it right by its permissions."""
     return user.has_perm("panels.view_provider")
+
+
+def moves_money(user) -> bool:
+    """Whether ``user`` may move a customer's money on their own word: adjust a balance, or refund an order by
+    hand (refund in full, settle, mark completed or partial, cancel an order placed upstream). The Owner may
+    (``billing.change_account``); Support may not: it resolves what needs no money (attach, resend, mark
+    resolved, set figures) and leaves the rest to the Owner. One rule for the admin's actions, the review
+    queue, the customer page and the services that refund."""
+    return user is not None and user.has_perm("billing.change_account")
 
 
 def roles_sync(apps=global_apps) -> None:

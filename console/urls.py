@@ -6,4 +6,5 @@ app_name = "console"
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("review/", views.review, name="review"),
+    path("customer/<int:pk>/", views.customer, name="customer"),
 ]

@@ -1,14 +1,17 @@
-"""The operator's console beyond the model pages: the dashboard and the review queue."""
+"""The operator's console beyond the model pages: the dashboard, the review queue and the customer page."""
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
+from billing.admin import AdjustmentForm
 from catalogue.margins import storefront_losses
 from console.charts import money_chart
+from console.customers import customer_page, sections_for
 from console.heartbeat import heartbeats
-from console.roles import sees_providers
+from console.roles import moves_money, sees_providers
 from console.selectors import (
     SENDING_WINDOW,
     auto_refills,
@@ -83,5 +86,28 @@ def review(request):
         "refills": review_refills(limit=REVIEW_PAGE_SIZE, provider_details=shown),
         "refills_total": refills_total,
         "sees_providers": shown,
+        "moves_money": moves_money(request.user),
     }
     return render(request, "console/review_queue.html", context)
+
+
+@staff_member_required
+@permission_required("auth.view_user", raise_exception=True)  # Owner and Support: customers, by section
+def customer(request, pk: int):
+    user = get_object_or_404(
+        get_user_model().objects.select_related("profile", "account", "pricing", "affiliate"), pk=pk
+    )
+    page = customer_page(
+        user, sections=sections_for(request.user), ledger_page=request.GET.get("ledger_page")
+    )
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Customer {user.get_username()}",
+        "page": page,
+        "moves_money": moves_money(request.user),
+        # The balance form is billing's own; it posts to its page, which comes back here.
+        "adjust_form": AdjustmentForm() if page.account is not None else None,
+        "revokes_keys": request.user.has_perm("api.change_apikey"),
+        "changes_users": request.user.has_perm("auth.change_user"),
+    }
+    return render(request, "console/customer.html", context)

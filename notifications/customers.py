@@ -23,6 +23,7 @@ from notifications.kinds import CustomerKind as K
 from notifications.models import CustomerPreferences, Notification
 from notifications.transport import TRANSPORT_ERRORS
 from notifications.unsubscribe import unsubscribe_url
+from storefront.money import display_currency_for, money_text
 
 logger = logging.getLogger(__name__)
 N = Notification.Status
@@ -56,22 +57,30 @@ def customer_notify(
     a mail went. Call it from a worker. ``template`` names two templates, ``<template>.txt`` and
     ``<template>.html``; ``subject`` (a lazy translation, ``%(name)s`` filled from ``subject_params``) and
     both bodies are rendered in the customer's language and time zone. Each mail carries a one-click
-    unsubscribe for its kind, in its body and as RFC 8058 headers (when ``PANEL_URL`` is set)."""
+    unsubscribe for its kind, in its body and as RFC 8058 headers (when ``PANEL_URL`` is set). Amounts are
+    shown as the storefront shows them to this customer, in their display currency: ``{% money %}`` in the
+    bodies, and each ``Decimal`` of ``subject_params`` (an amount in the panel currency) in the subject."""
     if kind not in K.values:
         raise ValueError(f"Unknown kind of notification: {kind}")
     if not user.email or not preferences_for(user).wants(kind):
         return False
     profile = profile_for(user)
     unsubscribe = unsubscribe_url(user=user, kind=kind)
+    currency = display_currency_for(user)
+    params = {
+        name: money_text(value, currency) if isinstance(value, Decimal) else value
+        for name, value in (subject_params or {}).items()
+    }
     with translation.override(profile.language), timezone.override(profile.timezone):
         full = {
             **context,
+            "display_currency": currency,
             "user": user,
             "kind_label": K(kind).label,
             "unsubscribe_url": unsubscribe,
             "settings_url": panel_link("accounts:notifications"),
         }
-        title = str(subject) % dict(subject_params or {}) if subject_params else str(subject)
+        title = str(subject) % params if params else str(subject)
         text = render_to_string(f"{template}.txt", full)
         html = render_to_string(f"{template}.html", full)
     headers = {}
@@ -181,13 +190,13 @@ class Mail:
 
 ORDER_SUBJECTS = {
     K.ORDER_COMPLETED: _("Order #%(number)s is completed"),
-    K.ORDER_PARTIAL: _("Order #%(number)s was partly delivered: %(refund)s %(currency)s refunded"),
-    K.ORDER_CANCELED: _("Order #%(number)s was canceled: %(refund)s %(currency)s refunded"),
+    K.ORDER_PARTIAL: _("Order #%(number)s was partly delivered: %(refund)s refunded"),
+    K.ORDER_CANCELED: _("Order #%(number)s was canceled: %(refund)s refunded"),
 }
 TOPUP_SUBJECTS = {
-    K.TOPUP_CREDITED: _("%(amount)s %(currency)s added to your balance"),
-    K.TOPUP_REJECTED: _("Your payment of %(amount)s %(currency)s was not accepted"),
-    K.TOPUP_REVERSED: _("Your payment of %(amount)s %(currency)s was taken back"),
+    K.TOPUP_CREDITED: _("%(amount)s added to your balance"),
+    K.TOPUP_REJECTED: _("Your payment of %(amount)s was not accepted"),
+    K.TOPUP_REVERSED: _("Your payment of %(amount)s was taken back"),
 }
 
 
@@ -197,12 +206,11 @@ def _order_mail(notification: Notification) -> Mail:
     order = Order.objects.select_related("service").get(pk=notification.target_id)
     return Mail(
         subject=ORDER_SUBJECTS[notification.kind],
-        subject_params={"number": order.pk, "refund": order.refunded, "currency": settings.PANEL_CURRENCY},
+        subject_params={"number": order.pk, "refund": order.refunded},
         template="notifications/emails/order",
         context={
             "order": order,
             "kind": notification.kind,
-            "currency": settings.PANEL_CURRENCY,
             "order_url": panel_link("storefront:order", order.pk),
         },
     )
@@ -230,7 +238,7 @@ def _topup_mail(notification: Notification) -> Mail:
     topup = TopUp.objects.get(pk=notification.target_id)
     return Mail(
         subject=TOPUP_SUBJECTS[notification.kind],
-        subject_params={"amount": topup.amount, "currency": topup.currency},
+        subject_params={"amount": topup.amount},
         template="notifications/emails/topup",
         context={"topup": topup, "funds_url": panel_link("storefront:funds")},
     )
@@ -244,13 +252,12 @@ def _low_balance_mail(notification: Notification) -> Mail | None:
     if threshold is None:  # turned off since
         return None
     return Mail(
-        subject=_("Your balance is below %(threshold)s %(currency)s"),
-        subject_params={"threshold": threshold, "currency": entry.account.currency},
+        subject=_("Your balance is below %(threshold)s"),
+        subject_params={"threshold": threshold},
         template="notifications/emails/low_balance",
         context={
             "balance": entry.balance_after,
             "threshold": threshold,
-            "currency": entry.account.currency,
             "funds_url": panel_link("storefront:funds"),
         },
     )

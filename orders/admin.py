@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from audit.services import audit_record
-from console.roles import sees_providers
+from console.roles import moves_money, sees_providers
 from orders.models import Order, OrderEvent, Refill
 from orders.refills import refill_attach_provider_id, refill_close
 from orders.selectors import orders_needing_review
@@ -25,7 +25,14 @@ from orders.services import (
 from orders.tasks import sync_order_statuses
 from panels.admin import ProviderAdmin
 from panels.models import Provider, ProviderService
-from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.admin_tools import (
+    ActionForm,
+    ActionsOnlyAdmin,
+    CustomerPageLink,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    asks,
+)
 from reseller.csv_export import CsvExportAdmin
 from reseller.numbers import DIGITS_ONLY, digits_written_oddly, whole_number
 from reseller.states import TransitionRefused
@@ -189,7 +196,7 @@ class AttachProviderIdForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
+class OrderAdmin(CustomerPageLink, CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -285,7 +292,7 @@ class OrderAdmin(CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
         )
         return None
 
-    @admin.action(description="Refund in full (never placed upstream)…", permissions=["change"])
+    @admin.action(description="Refund in full (never placed upstream)…", permissions=["refund"])
     @asks(
         ProviderCheckedForm,
         title="Refund {count} order(s)",
@@ -322,7 +329,7 @@ class OrderAdmin(CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
         return None
 
     @admin.action(
-        description="Settle: how many were not delivered (refunds that part)…", permissions=["change"]
+        description="Settle: how many were not delivered (refunds that part)…", permissions=["refund"]
     )
     @asks(
         SettleForm,
@@ -347,10 +354,10 @@ class OrderAdmin(CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
         )
         return None
 
-    # Closing an order by hand refunds from the panel's money on the operator's word alone: who may change
-    # balances (the Owner) does it. Support reports it, or settles the review queue's unsettled orders.
+    # Refunding an order by hand (refund, settle, finish, cancel placed) moves the panel's money on the
+    # operator's word alone: who may move money (the Owner). The services refuse anyone else too.
     def has_refund_permission(self, request) -> bool:
-        return request.user.has_perm("billing.change_account")
+        return moves_money(request.user)
 
     # Choosing the provider service names providers: only who sees them (``sees_providers``).
     def has_reroute_permission(self, request) -> bool:

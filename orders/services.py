@@ -22,7 +22,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
@@ -36,6 +36,7 @@ from billing.services import BalanceChange, InsufficientFunds, account_for, bala
 from catalogue.models import Service
 from catalogue.orderable import service_orderable
 from catalogue.pricing import customer_price
+from console.roles import moves_money
 from notifications.operators import provider_out_of_funds_alert
 from orders.models import Order, OrderEvent
 from orders.order_types import order_spec
@@ -999,8 +1000,15 @@ def order_resend(*, order: Order, actor) -> None:
         dispatch_after_commit(order.provider_id)
 
 
+def _refund_by_hand_allowed(actor) -> None:
+    """Refunding on an operator's word moves the panel's money: only who may (``roles.moves_money``)."""
+    if not moves_money(actor):
+        raise PermissionDenied("Refunding an order by hand moves a balance: the Owner's to do.")
+
+
 def order_fail_and_refund(*, order: Order, actor, reason: str) -> None:
     """The operator gives up on an order that was never placed upstream: refund all of it."""
+    _refund_by_hand_allowed(actor)
     with transaction.atomic():
         order = _locked(order.pk)
         if order.status not in (S.NEEDS_REVIEW, S.QUEUED, S.WAITING):
@@ -1102,6 +1110,7 @@ def _close_with_refund(
 ) -> Decimal:
     """Close ``order`` (locked by the caller) on the operator's count of undelivered units — Completed,
     Partial or Canceled unless ``target`` says — refunding exactly that part, once; audited as ``verb``."""
+    _refund_by_hand_allowed(actor)
     if not 0 <= undelivered <= order.units:
         raise ValidationError(f"Order #{order.pk} has {order.units} units: give 0 to {order.units}.")
     before = _order_state(order)

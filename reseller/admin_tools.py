@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
+from django.urls import reverse
 
 from reseller.states import TransitionRefused
 
@@ -25,6 +26,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class CustomerPageLink:
+    """A change page of something one customer owns (their user, account, profile, prices, orders) leads to
+    the console's customer page, where all of it is together: *Customer page* among the object tools."""
+
+    customer_field = "user"  # the record's foreign key to its customer; "" for the user itself
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk and request.user.has_perm("auth.view_user"):
+            customer_id = getattr(obj, f"{self.customer_field}_id") if self.customer_field else obj.pk
+            context["customer_page_url"] = reverse("console:customer", args=[customer_id])
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 class ActionsOnlyAdmin(admin.ModelAdmin):

@@ -26,6 +26,14 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def admin_login(page, username: str, password: str) -> None:
+    """Log in on the admin's login page (a code is asked next when two-factor is on)."""
+    page.goto("/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def htmx_settled(page) -> None:
     """Wait until htmx has swapped in the new part of the page and wired it up."""
     page.wait_for_function(

@@ -106,7 +106,17 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.attempt_username"
 # Two-factor authentication (django-otp: TOTP apps plus one-time recovery codes), optional for everyone;
 # required before an Owner (or a superuser) reaches anything when this is on — always in production.
 OTP_REQUIRED_FOR_OWNERS = env.bool("OTP_REQUIRED_FOR_OWNERS", default=False)
-OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Reseller panel")
+
+
+def _totp_issuer(device) -> str:
+    """The name authenticator apps show beside the code: the panel's name as the Owner set it (branding),
+    read when a device's QR code is made (django-otp calls this with the device)."""
+    from content.branding import branding_current
+
+    return branding_current().panel_name
+
+
+OTP_TOTP_ISSUER = _totp_issuer
 # Each wrong code doubles the wait before the next try (1 s, 2 s, 4 s, …), on top of django-axes counting
 # wrong codes as failed logins.
 OTP_TOTP_THROTTLE_FACTOR = 1
@@ -432,7 +442,8 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Reseller panel REST API",
+    # The pages and the schema say the panel's name as branded (api.docs); this only if that fails.
+    "TITLE": "REST API",
     "DESCRIPTION": (
         "Services, orders (with their history), refills, cancels, balance and ledger of the calling "
         "customer. Authenticate with your API key: `Authorization: Bearer <key>` or `X-Api-Key: <key>`. "
@@ -444,6 +455,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.docs.schema_branded"],
     # No badge image from the public validator: the docs load nothing from another host.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # ReDoc's default fonts would come from a CDN (templates/api/redoc.html loads none): the system's.

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
-from tests.browser import shoot
+from tests.browser import admin_login, shoot
 
 pytestmark = pytest.mark.slow
 
@@ -17,20 +17,13 @@ def app_code(secret: str, steps: int) -> str:
     return f"{TOTP(b32decode(secret.replace(' ', '')), drift=steps).token():06d}"
 
 
-def admin_login(page, password: str) -> None:
-    page.goto("/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("olga")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_an_owner_sets_up_two_factor_and_logs_in_with_a_code(transactional_db, browser_page, settings):
     settings.OTP_REQUIRED_FOR_OWNERS = True
     owner = User.objects.create_user("olga", password="Owner-pass-42", is_staff=True)
     owner.groups.add(Group.objects.get(name="Owner"))
     page = browser_page
 
-    admin_login(page, "Owner-pass-42")
+    admin_login(page, "olga", "Owner-pass-42")
     expect(page.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
     expect(page.locator("figure.qr svg")).to_be_visible()
     shoot(page, "two-factor-setup")
@@ -42,7 +35,7 @@ def test_an_owner_sets_up_two_factor_and_logs_in_with_a_code(transactional_db, b
     expect(page.get_by_role("link", name="Needs review")).to_be_visible()  # the admin's front page
 
     page.locator("#logout-form button").click()
-    admin_login(page, "Owner-pass-42")
+    admin_login(page, "olga", "Owner-pass-42")
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     page.get_by_role("textbox", name="Code").fill(app_code(secret, 1))
     page.get_by_role("button", name="Log in").click()

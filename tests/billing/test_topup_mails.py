@@ -40,7 +40,7 @@ def test_an_approved_payment_is_mailed_once_with_a_link(customer, admin_user, de
     assert sent.to == [customer.email] and sent.subject == "40.0000 USD added to your balance"
     assert f"payment #{topup.pk} arrived" in sent.body and "https://panel.example.com/funds/" in sent.body
     [(html, kind)] = sent.alternatives
-    assert kind == "text/html" and "<strong>40.0000 USD</strong>" in html
+    assert kind == "text/html" and '<strong><span class="money">40.0000 USD</span></strong>' in html
 
 
 def test_a_rejected_payment_is_mailed_with_the_reason_and_no_link_without_panel_url(

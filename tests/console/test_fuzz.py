@@ -152,7 +152,7 @@ def test_every_admin_and_console_page_with_hostile_ids_and_query_strings(owner_c
 
     @given(
         path=paths(routes(under="admin/"), ids),
-        pairs=pairs_of(["days", "q", "o", "p", "_changelist_filters"]),
+        pairs=pairs_of(["days", "q", "o", "p", "_changelist_filters", "ledger_page"]),
     )
     @FUZZ
     def fuzz(path, pairs):
@@ -160,9 +160,11 @@ def test_every_admin_and_console_page_with_hostile_ids_and_query_strings(owner_c
         assert response.status_code < 500, (path, pairs)
 
     fuzz()
+    customer = f"/admin/console/customer/{User.objects.filter(is_staff=False).earliest('pk').pk}/"
     for value in [*CLASSES, "7", "30", "90", "-7", "999999999"]:
-        for page in ["/admin/console/dashboard/", "/admin/console/review/"]:
-            assert get(owner_console, page, [("days", value), ("page", value)]).status_code < 500, (
+        for page in ["/admin/console/dashboard/", "/admin/console/review/", customer]:
+            pairs = [("days", value), ("page", value), ("ledger_page", value)]
+            assert get(owner_console, page, pairs).status_code < 500, (
                 page,
                 value,
             )

@@ -4,6 +4,7 @@ is refused over HTTP. A model page or action added later fails here until its ro
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.urls import reverse
 
 from billing.services import account_for
 from tests.console.support import actions_for, label
@@ -13,9 +14,10 @@ pytestmark = pytest.mark.django_db
 
 # What Support staff reach: orders (and their resolution), customers and their keys, read-only.
 SUPPORT = {
-    # Figures by hand; never the refunds of closing by hand (balances are the Owner's) nor choosing a
+    # Resolving what moves no money (resend, mark resolved, figures by hand); never a refund by hand —
+    # refund, settle, finish, cancel placed: balances are the Owner's (``moves_money``) — nor choosing a
     # provider service (providers are hidden from Support).
-    "orders.order": {"resend", "refund", "mark_resolved", "settle", "set_figures"},
+    "orders.order": {"resend", "mark_resolved", "set_figures"},
     "orders.orderevent": set(),
     "orders.refill": {"attach", "close"},
     "auth.user": set(),
@@ -114,6 +116,19 @@ OWNER = {
 }
 
 
+# The console's own pages (console/urls.py), and which roles reach each: a page added later fails
+# ``test_every_console_page_has_its_roles_decided`` until it has a row.
+CONSOLE_PAGES = {
+    "dashboard": {"Owner"},  # money and providers
+    "review": {"Owner", "Support"},
+    "customer": {"Owner", "Support"},  # each section by its own permission (console.customers.SECTIONS)
+}
+
+
+def console_url(name: str, customer) -> str:
+    return reverse(f"console:{name}", kwargs={"pk": customer.pk} if name == "customer" else {})
+
+
 def changelist(model) -> str:
     return f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
 
@@ -138,6 +153,20 @@ def test_each_role_gets_exactly_its_actions(role, expected):
     for model, model_admin in admin.site._registry.items():
         if label(model) in expected:
             assert actions_for(user, model_admin) == expected[label(model)], (role, label(model))
+
+
+def test_every_console_page_has_its_roles_decided():
+    from console.urls import urlpatterns
+
+    assert {pattern.name for pattern in urlpatterns} == set(CONSOLE_PAGES), "decide who may use it"
+
+
+@pytest.mark.parametrize("role", ["Owner", "Support"])
+def test_each_role_reaches_its_console_pages_and_no_others(client, customer, role):
+    client.force_login(member(role))
+    for name, roles in CONSOLE_PAGES.items():
+        status = client.get(console_url(name, customer)).status_code
+        assert status == (200 if role in roles else 403), (role, name, status)
 
 
 def test_support_cannot_run_owner_actions_by_posting_them(client, customer):
@@ -179,8 +208,10 @@ def test_staff_without_a_role_and_customers_get_nothing(client, customer):
     client.force_login(nobody)
     for model in admin.site._registry:
         assert client.get(changelist(model)).status_code == 403, label(model)
-    assert client.get("/admin/console/review/").status_code == 403
+    for name in CONSOLE_PAGES:
+        assert client.get(console_url(name, customer)).status_code == 403, name
     client.force_login(customer)
-    for path in ["/admin/", "/admin/console/review/", "/admin/console/dashboard/", "/admin/orders/order/"]:
+    pages = [console_url(name, customer) for name in CONSOLE_PAGES]
+    for path in ["/admin/", *pages, "/admin/orders/order/"]:
         response = client.get(path)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], path

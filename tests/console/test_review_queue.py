@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from billing.services import account_for
@@ -60,14 +61,62 @@ def test_queue_actions_resolve_orders(client, placed):
     assert "Topped up the provider" in Order.objects.get(pk=waiting.pk).events.last().message
     assert Order.objects.get(pk=unknown.pk).review_resolved_at is None
 
+    # Refunding moves a balance: Support gets no button, and a hand-made POST refunds nothing.
     balance = account_for(unknown.user).balance
-    client.post(
-        "/admin/orders/order/",
-        {"action": "refund", "_selected_action": [unknown.pk], "confirmed": "1", "checked": "on"},
-    )
+    refund = {"action": "refund", "_selected_action": [unknown.pk], "confirmed": "1", "checked": "on"}
+    assert 'value="refund"' not in client.get("/admin/console/review/").content.decode()
+    client.post("/admin/orders/order/", refund)
+    assert Order.objects.get(pk=unknown.pk).status == S.NEEDS_REVIEW
+    assert account_for(unknown.user).balance == balance
+
+    staff(client, "olive", "Owner")
+    assert 'value="refund"' in client.get("/admin/console/review/").content.decode()
+    client.post("/admin/orders/order/", refund)
     assert Order.objects.get(pk=unknown.pk).status == S.FAILED
     assert account_for(unknown.user).balance == balance + unknown.charge
     assert selectors.review_queue() == []
+
+
+def test_support_settles_nothing_and_the_services_refuse_its_refunds(client, placed):
+    """One rule (``console.roles.moves_money``) for every refund by hand: the admin offers Support none,
+    and the services refuse one asked for in Support's name anyway."""
+    from orders.services import (
+        order_cancel_placed,
+        order_fail_and_refund,
+        order_finish,
+        order_settle_undelivered,
+    )
+
+    unsettled = placed(S.IN_PROGRESS, provider_order_id="5", figures_missing_since=timezone.now())
+    unknown = placed(S.NEEDS_REVIEW)
+    support = staff(client, "sue", "Support")
+    page = client.get("/admin/console/review/").content.decode()
+    assert 'value="settle"' not in page and "Settling refunds: the Owner's." in page
+    settle_form = {
+        "action": "settle",
+        "_selected_action": [unsettled.pk],
+        "confirmed": "1",
+        "undelivered": "0",
+    }
+    client.post("/admin/orders/order/", settle_form)
+    assert Order.objects.get(pk=unsettled.pk).status == S.IN_PROGRESS
+
+    balance = account_for(unknown.user).balance
+    for refund in [
+        lambda: order_fail_and_refund(order=unknown, actor=support, reason="x"),
+        lambda: order_settle_undelivered(order=unsettled, undelivered=10, actor=support),
+        lambda: order_finish(order=unsettled, undelivered=10, actor=support),
+        lambda: order_cancel_placed(order=unsettled, actor=support, provider_checked=True),
+    ]:
+        with pytest.raises(PermissionDenied):
+            refund()
+    assert account_for(unknown.user).balance == balance
+    assert Order.objects.get(pk=unsettled.pk).status == S.IN_PROGRESS
+
+    staff(client, "olive", "Owner")
+    assert 'value="settle"' in client.get("/admin/console/review/").content.decode()
+    client.post("/admin/orders/order/", settle_form)
+    assert Order.objects.get(pk=unsettled.pk).status == S.COMPLETED
 
 
 @pytest.fixture

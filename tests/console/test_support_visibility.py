@@ -116,6 +116,7 @@ def crawl(client, orders, refill) -> list[str]:
         urls.append(changelist)
         urls += [f"{changelist}{pk}/change/" for pk in model.objects.values_list("pk", flat=True)[:20]]
     urls += [f"/admin/orders/order/{order.pk}/attach/" for order in orders]
+    urls += [f"/admin/console/customer/{user_id}/" for user_id in {order.user_id for order in orders}]
     urls += [f"/admin/orders/order/?status__exact={status}" for status in S.values]
     pages = [client.get(url) for url in urls]
     # The forms the resolution actions ask first list what they act on.

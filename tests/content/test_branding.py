@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.services import customer_sign_up
 from accounts.sign_up import sign_up_request
@@ -199,3 +200,19 @@ def test_operator_alerts_begin_with_the_panel_name_unless_a_prefix_is_set(owner,
     settings.EMAIL_SUBJECT_PREFIX_SET, settings.EMAIL_SUBJECT_PREFIX = True, "[ops] "
     operator_message_send(channel=Channel.EMAIL, kind="test", message="Provider down")
     assert mail.outbox[-1].subject == "[ops] Provider down"
+
+
+def test_authenticator_apps_and_the_api_docs_say_the_branded_name(owner, customer):
+    """Read when shown: a device set up before the rename shows the new name in its next QR code."""
+    device = TOTPDevice.objects.create(user=customer, name="phone", confirmed=False)
+    assert "&issuer=Reseller%20panel" in device.config_url
+    owner.post(CHANGE, form(panel_name="Acme: Boost"))
+    # django-otp drops the colon, which separates the issuer from the account in the label.
+    assert device.config_url.startswith("otpauth://totp/Acme%20Boost%3Adave?")
+    assert device.config_url.endswith("&issuer=Acme%20Boost")
+
+    anyone = Client()
+    schema = anyone.get("/api/v1/schema/", {"format": "json"}).json()
+    assert schema["info"]["title"] == "Acme: Boost REST API"
+    for page in ["/api/v1/docs/", "/api/v1/redoc/"]:
+        assert "<title>Acme: Boost REST API</title>" in anyone.get(page).content.decode(), page

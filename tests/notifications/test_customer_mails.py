@@ -2,6 +2,7 @@
 after it commits, as they chose, in their language, with a one-click unsubscribe (issue 15)."""
 
 import datetime
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
@@ -12,7 +13,8 @@ from accounts.models import Profile
 from billing.models import TopUp
 from billing.services import account_for, balance_change
 from billing.topups import topup_approve, topup_reject, topup_request
-from notifications.customers import customer_event, notification_send
+from catalogue.models import CurrencyRate
+from notifications.customers import customer_event, notification_send, preferences_update
 from notifications.kinds import CustomerKind as K
 from notifications.models import Notification
 from orders.models import Order, Refill
@@ -76,7 +78,31 @@ def test_a_partial_order_says_what_was_refunded(committed, sent_order, erin):
     refund = f"{sent_order.refunded} USD"
     assert sent.subject == f"Order #{sent_order.pk} was partly delivered: {refund} refunded"
     assert f"{sent_order.units // 2} were not delivered, and {refund} was refunded" in sent.body
-    assert f"<strong>{refund}</strong>" in sent.alternatives[0][0]
+    assert f'<strong><span class="money">{refund}</span></strong>' in sent.alternatives[0][0]
+
+
+def test_amounts_are_in_the_currency_the_customer_sees_on_the_storefront(committed, sent_order, erin):
+    """As ``{% money %}`` shows them there (storefront.money): converted at the stored rate and marked
+    approximate, the panel's exact figure beside a refund in the HTML part."""
+    CurrencyRate.objects.create(currency="EUR", rate=D("1.1"))  # 1 EUR buys 1.10 USD
+    Profile.objects.update_or_create(user=erin, defaults={"display_currency": "EUR"})
+    committed(lambda: provider_says(sent_order, OrderStatus.PARTIAL, remains=sent_order.units // 2))
+    sent_order.refresh_from_db()
+
+    euros = (sent_order.refunded / D("1.1")).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    [sent] = mail.outbox
+    assert sent.subject == f"Order #{sent_order.pk} was partly delivered: ≈ {euros} EUR refunded"
+    assert f"and ≈ {euros} EUR was refunded" in sent.body and "USD" not in sent.body
+    html = sent.alternatives[0][0]
+    assert f"≈ {euros} EUR" in html and f"({sent_order.refunded} USD)" in html
+
+    # The threshold and balance of the low-balance mail alike.
+    preferences_update(user=erin, wanted=set(K.values), low_balance_threshold=D("99"))
+    committed(lambda: balance_change(account=account_for(erin), amount=D(-10), kind="charge"))
+    low = mail.outbox[-1]
+    assert low.subject == "Your balance is below ≈ 90.00 EUR"
+    balance = (account_for(erin).balance / D("1.1")).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    assert f"Your balance is ≈ {balance} EUR" in low.body
 
 
 def test_a_canceled_order_is_mailed_with_its_full_refund(committed, on_sale, erin):

@@ -26,6 +26,7 @@ from orders.services import (
 from panels.client import RemoteOrderStatus
 from panels.normalize import order_status
 from tests.orders.support import service_of
+from tests.staff import member
 
 S = Order.Status
 LATER = timedelta(minutes=31)
@@ -33,7 +34,7 @@ LATER = timedelta(minutes=31)
 
 @pytest.fixture
 def operator(db):
-    return User.objects.create_user("olga", is_staff=True)
+    return member("Owner")  # settling refunds: who may move money
 
 
 def sent(provider, customer, link, quantity=300):
