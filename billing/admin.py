@@ -10,7 +10,7 @@ from billing.models import Account, LedgerEntry, PaymentMethod, PaymentNotificat
 from billing.money import MONEY_PLACES
 from billing.services import BalanceLimit, InsufficientFunds, balance_adjust
 from billing.topups import topup_approve, topup_reject
-from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
 from reseller.csv_export import CsvExportAdmin
 
 
@@ -40,7 +40,7 @@ class LedgerInline(ReadOnlyInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(ModelAdmin):
     list_display = ["user", "balance", "currency", "created_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
@@ -114,7 +114,7 @@ class LedgerEntryAdmin(CsvExportAdmin, ReadOnlyAdmin):
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(ModelAdmin):
     """The ways customers may add funds: a processor's page or a manual transfer, each with its limits, fee,
     bonus and (manual) instructions. A processor's method is offered only where the processor is enabled
     (``PAYMENT_GATEWAYS`` and its secrets); one that top-ups used is disabled, never deleted."""

@@ -11,6 +11,7 @@ from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from audit.services import audit_changes, audit_record
+from reseller.admin_tools import ModelAdmin
 
 CRON_FIELDS = ["minute", "hour", "day_of_week", "day_of_month", "month_of_year"]
 
@@ -70,7 +71,7 @@ def _audited(action):
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
     form = PeriodicTaskForm
     enable_tasks = _audited(beat_admin.PeriodicTaskAdmin.enable_tasks)
     disable_tasks = _audited(beat_admin.PeriodicTaskAdmin.disable_tasks)
@@ -79,5 +80,13 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
 
 
 @admin.register(CrontabSchedule)
-class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
+class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin, ModelAdmin):
     form = CrontabScheduleForm
+
+
+# The packages' other pages (schedules, lockout logs, two-factor devices, groups) drawn like the panel's:
+# their own admin with the console's base behind it. Their apps come before this one: all are registered.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, ModelAdmin):
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(type(_model_admin).__name__, (type(_model_admin), ModelAdmin), {}))

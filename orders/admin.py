@@ -198,7 +198,6 @@ class OrderAdmin(CsvExportAdmin, ProviderSideHidden, ActionsOnlyAdmin):
         "link",
         "units",
         "charge",
-        "refunded",
         "status",
         "provider",
         "provider_order_id",

@@ -13,10 +13,11 @@ from playwright.sync_api import expect
 SCREENSHOTS = Path(settings.BASE_DIR) / os.environ.get("SCREENSHOTS", "var/screenshots")
 
 
-def shoot(page, name: str) -> None:
-    """Save the whole page as <SCREENSHOTS>/<name>.png."""
+def shoot(page, name: str, *, full_page: bool = True) -> None:
+    """Save the whole page (or what the window shows: the console's sidebar and bars stay in place) as
+    <SCREENSHOTS>/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def htmx_settled(page) -> None:
