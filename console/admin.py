@@ -11,7 +11,7 @@ from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from audit.services import audit_changes, audit_record
-from reseller.admin_tools import ModelAdmin
+from reseller.admin_tools import ModelAdmin, StackedInline, TabularInline
 
 CRON_FIELDS = ["minute", "hour", "day_of_week", "day_of_month", "month_of_year"]
 
@@ -84,9 +84,24 @@ class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin, ModelAdmin):
     form = CrontabScheduleForm
 
 
-# The packages' other pages (schedules, lockout logs, two-factor devices, groups) drawn like the panel's:
-# their own admin with the console's base behind it. Their apps come before this one: all are registered.
+def _themed_inline(inline):
+    """A package's inline drawn like the panel's: itself with the console's inline base behind it."""
+    if issubclass(inline, TabularInline | StackedInline):
+        return inline
+    base = StackedInline if issubclass(inline, admin.StackedInline) else TabularInline
+    return type(inline.__name__, (inline, base), {})
+
+
+# The packages' other pages (schedules, lockout logs, two-factor devices, groups) and their inlines drawn like
+# the panel's: their own admin with the console's base behind it. Their apps come before this one: all are
+# registered.
 for _model, _model_admin in list(admin.site._registry.items()):
-    if not isinstance(_model_admin, ModelAdmin):
+    _inlines = [_themed_inline(inline) for inline in _model_admin.inlines]
+    if not isinstance(_model_admin, ModelAdmin) or _inlines != list(_model_admin.inlines):
+        _bases = (
+            (type(_model_admin),)
+            if isinstance(_model_admin, ModelAdmin)
+            else (type(_model_admin), ModelAdmin)
+        )
         admin.site.unregister(_model)
-        admin.site.register(_model, type(type(_model_admin).__name__, (type(_model_admin), ModelAdmin), {}))
+        admin.site.register(_model, type(type(_model_admin).__name__, _bases, {"inlines": _inlines}))
