@@ -11,24 +11,25 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from accounts.models import Profile
 from accounts.services import customers_disable, customers_enable
 from audit.services import audit_changes, audit_record
 from catalogue.admin import CustomPriceForm, DiscountForm, custom_price_margin, discount_lowest_margin
 from catalogue.models import CustomerPricing, CustomerServicePrice
-from reseller.admin_tools import FINITE_DECIMALS, CustomerPageLink
+from reseller.admin_tools import FINITE_DECIMALS, CustomerPageLink, ModelAdmin, StackedInline, TabularInline
 from reseller.csv_export import CsvExportAdmin
 
 User = get_user_model()
 
 
-class ProfileInline(admin.StackedInline):
+class ProfileInline(StackedInline):
     model = Profile
     can_delete = False
 
 
-class PricingInline(admin.StackedInline):
+class PricingInline(StackedInline):
     model = CustomerPricing
     form = DiscountForm
     formfield_overrides = FINITE_DECIMALS
@@ -41,7 +42,7 @@ class PricingInline(admin.StackedInline):
         return discount_lowest_margin(pricing)
 
 
-class CustomPriceInline(admin.TabularInline):
+class CustomPriceInline(TabularInline):
     model = CustomerServicePrice
     form = CustomPriceForm
     formfield_overrides = FINITE_DECIMALS
@@ -59,7 +60,7 @@ class CustomPriceInline(admin.TabularInline):
 
 
 @admin.register(Profile)
-class ProfileAdmin(CustomerPageLink, admin.ModelAdmin):
+class ProfileAdmin(CustomerPageLink, ModelAdmin):
     list_display = ["user", "timezone"]
     search_fields = ["user__username"]
 
@@ -72,8 +73,12 @@ STAFF_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permission
 
 
 @admin.register(User)
-class CustomerAdmin(CustomerPageLink, CsvExportAdmin, UserAdmin):
+class CustomerAdmin(CustomerPageLink, CsvExportAdmin, UserAdmin, ModelAdmin):
     customer_field = ""
+    # Django's user forms drawn with the theme's widgets.
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = [
         "username",
         "customer_page",
@@ -186,7 +191,7 @@ admin.site.unregister(AccessAttempt)
 
 
 @admin.register(AccessAttempt)
-class LoginAttemptAdmin(AccessAttemptAdmin):
+class LoginAttemptAdmin(AccessAttemptAdmin, ModelAdmin):
     @admin.action(description="Clean up expired attempts")
     def cleanup_expired_attempts(self, request, queryset):
         # django-axes' action reads the time its login handler stamps on a request: a 500 without it.

@@ -5,7 +5,6 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME, login, user_login_failed
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -225,7 +224,7 @@ def admin_login(request):
         context[REDIRECT_FIELD_NAME] = reverse("admin:index")
     request.current_app = admin.site.name
     return LoginView.as_view(
-        authentication_form=AdminAuthenticationForm, template_name="admin/login.html", extra_context=context
+        authentication_form=admin.site.login_form, template_name="admin/login.html", extra_context=context
     )(request)
 
 

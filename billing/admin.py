@@ -16,6 +16,7 @@ from reseller.admin_tools import (
     ActionForm,
     ActionsOnlyAdmin,
     CustomerPageLink,
+    ModelAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     asks,
@@ -49,7 +50,7 @@ class LedgerInline(ReadOnlyInline):
 
 
 @admin.register(Account)
-class AccountAdmin(CustomerPageLink, admin.ModelAdmin):
+class AccountAdmin(CustomerPageLink, ModelAdmin):
     list_display = ["user", "balance", "currency", "created_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
@@ -131,7 +132,7 @@ class LedgerEntryAdmin(CsvExportAdmin, ReadOnlyAdmin):
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(ModelAdmin):
     """The ways customers may add funds: a processor's page or a manual transfer, each with its limits, fee,
     bonus and (manual) instructions. A processor's method is offered only where the processor is enabled
     (``PAYMENT_GATEWAYS`` and its secrets); one that top-ups used is disabled, never deleted."""

@@ -46,7 +46,7 @@ from content.services import service_seen, service_updates_record
 from orders.auto_refill import auto_refill_enrol
 from panels.admin import ProviderServiceAdmin
 from panels.models import ProviderService
-from reseller.admin_tools import ActionForm, CustomerPageLink, asks
+from reseller.admin_tools import ActionForm, CustomerPageLink, ModelAdmin, TabularInline, asks
 
 
 def accept_loss_field():
@@ -213,7 +213,7 @@ def services_with_margins(services) -> list[str]:
 AUTO_REFILL_FIELDS = {"refill", "refill_days", "auto_refill", "auto_refill_days"}
 
 
-class ServiceRouteInline(admin.TabularInline):
+class ServiceRouteInline(TabularInline):
     """The service's routes, edited on its page (recorded by the page's audit row): where its orders go,
     each with its cost and the margin the service's price earns there."""
 
@@ -258,7 +258,7 @@ class UnderCostFilter(admin.SimpleListFilter):
 
 
 @admin.register(Service)
-class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
+class ServiceAdmin(MarginsOnTheList, ModelAdmin):
     form = ServiceForm
     list_display = [
         "id",
@@ -421,7 +421,7 @@ class ServiceAdmin(MarginsOnTheList, admin.ModelAdmin):
 
 
 @admin.register(MarkupRule)
-class MarkupRuleAdmin(MarginsOnTheList, admin.ModelAdmin):
+class MarkupRuleAdmin(MarginsOnTheList, ModelAdmin):
     form = MarkupRuleForm
     list_display = [
         "__str__",
@@ -463,7 +463,7 @@ class MarkupRuleAdmin(MarginsOnTheList, admin.ModelAdmin):
 
 
 @admin.register(CurrencyRate)
-class CurrencyRateAdmin(admin.ModelAdmin):
+class CurrencyRateAdmin(ModelAdmin):
     list_display = ["currency", "rate", "updated_at"]
 
     def save_model(self, request, obj, form, change):
@@ -480,7 +480,7 @@ class CurrencyRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerServicePrice)
-class CustomerServicePriceAdmin(CustomerPageLink, MarginsOnTheList, admin.ModelAdmin):
+class CustomerServicePriceAdmin(CustomerPageLink, MarginsOnTheList, ModelAdmin):
     form = CustomPriceForm
     list_display = ["user", "service", "price", "margin"]
     list_select_related = ["user", "service__provider_service__provider"]
@@ -499,7 +499,7 @@ class CustomerServicePriceAdmin(CustomerPageLink, MarginsOnTheList, admin.ModelA
 
 
 @admin.register(CustomerPricing)
-class CustomerPricingAdmin(CustomerPageLink, admin.ModelAdmin):
+class CustomerPricingAdmin(CustomerPageLink, ModelAdmin):
     form = DiscountForm
     list_display = ["user", "discount_percent"]
     search_fields = ["user__username"]

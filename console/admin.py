@@ -11,6 +11,7 @@ from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from audit.services import audit_changes, audit_record
+from reseller.admin_tools import ModelAdmin, StackedInline, TabularInline
 
 CRON_FIELDS = ["minute", "hour", "day_of_week", "day_of_month", "month_of_year"]
 
@@ -70,7 +71,7 @@ def _audited(action):
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
     form = PeriodicTaskForm
     enable_tasks = _audited(beat_admin.PeriodicTaskAdmin.enable_tasks)
     disable_tasks = _audited(beat_admin.PeriodicTaskAdmin.disable_tasks)
@@ -79,5 +80,28 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
 
 
 @admin.register(CrontabSchedule)
-class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
+class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin, ModelAdmin):
     form = CrontabScheduleForm
+
+
+def _themed_inline(inline):
+    """A package's inline drawn like the panel's: itself with the console's inline base behind it."""
+    if issubclass(inline, TabularInline | StackedInline):
+        return inline
+    base = StackedInline if issubclass(inline, admin.StackedInline) else TabularInline
+    return type(inline.__name__, (inline, base), {})
+
+
+# The packages' other pages (schedules, lockout logs, two-factor devices, groups) and their inlines drawn like
+# the panel's: their own admin with the console's base behind it. Their apps come before this one: all are
+# registered.
+for _model, _model_admin in list(admin.site._registry.items()):
+    _inlines = [_themed_inline(inline) for inline in _model_admin.inlines]
+    if not isinstance(_model_admin, ModelAdmin) or _inlines != list(_model_admin.inlines):
+        _bases = (
+            (type(_model_admin),)
+            if isinstance(_model_admin, ModelAdmin)
+            else (type(_model_admin), ModelAdmin)
+        )
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(type(_model_admin).__name__, _bases, {"inlines": _inlines}))

@@ -30,3 +30,12 @@ class ConsoleConfig(AppConfig):
         # After the auth app's own post_migrate handler (connected first) made the permissions of new models.
         post_migrate.connect(_roles_in_step, dispatch_uid="console-roles")
         post_migrate.connect(_cache_tables_in_step, sender=self, dispatch_uid="console-cache-tables")
+        _json_fields_as_text()
+
+
+def _json_fields_as_text():
+    """django-unfold colours a read-only JSON field with pygments' ``style`` attributes, which the
+    Content-Security-Policy refuses: such a field is shown as its JSON text instead (unfold's fallback)."""
+    import unfold.fields
+
+    unfold.fields.prettify_json = lambda data, encoder: None

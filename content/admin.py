@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from content.branding import branding_row, image_checked, image_described
 from content.models import Announcement, Branding, Page, ServiceUpdate
-from reseller.admin_tools import ReadOnlyAdmin
+from reseller.admin_tools import ModelAdmin, ReadOnlyAdmin
 from reseller.markdown import markdown_html
 
 
@@ -23,7 +23,7 @@ class RenderedPreview:
 
 
 @admin.register(Announcement)
-class AnnouncementAdmin(RenderedPreview, admin.ModelAdmin):
+class AnnouncementAdmin(RenderedPreview, ModelAdmin):
     list_display = ["title", "severity", "pinned", "public", "starts_at", "ends_at", "live", "dismissed_by"]
     list_filter = ["severity", "pinned", "public"]
     search_fields = ["title", "body"]
@@ -71,7 +71,7 @@ class ServiceUpdateAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Page)
-class PageAdmin(RenderedPreview, admin.ModelAdmin):
+class PageAdmin(RenderedPreview, ModelAdmin):
     list_display = ["title", "slug", "updated_at"]
     fields = ["slug", "title", "body", "preview", "updated_at"]
     readonly_fields = ["preview", "updated_at"]
@@ -121,7 +121,7 @@ class BrandingForm(forms.ModelForm):
 
 
 @admin.register(Branding)
-class BrandingAdmin(admin.ModelAdmin):
+class BrandingAdmin(ModelAdmin):
     """The panel's name, logo, favicon, colours and footer: the Owner's (Support has no permission on it)."""
 
     form = BrandingForm

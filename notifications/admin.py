@@ -8,7 +8,7 @@ from django.contrib import admin
 from notifications.kinds import OperatorKind
 from notifications.models import Notification, OperatorAlert, OperatorSettings
 from notifications.operators import operator_settings, operator_test_message
-from reseller.admin_tools import ReadOnlyAdmin
+from reseller.admin_tools import ModelAdmin, ReadOnlyAdmin
 
 
 class OperatorSettingsForm(forms.ModelForm):
@@ -67,7 +67,7 @@ class OperatorSettingsForm(forms.ModelForm):
 
 
 @admin.register(OperatorSettings)
-class OperatorSettingsAdmin(admin.ModelAdmin):
+class OperatorSettingsAdmin(ModelAdmin):
     form = OperatorSettingsForm
     fieldsets = [
         ("Email", {"fields": ["email_kinds", "email_to"]}),

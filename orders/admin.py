@@ -205,7 +205,6 @@ class OrderAdmin(CustomerPageLink, CsvExportAdmin, ProviderSideHidden, ActionsOn
         "link",
         "units",
         "charge",
-        "refunded",
         "status",
         "provider",
         "provider_order_id",

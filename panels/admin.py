@@ -23,7 +23,7 @@ from panels.services import (
     provider_services_mark_reviewed,
     provider_test_connection,
 )
-from reseller.admin_tools import ActionForm, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.admin_tools import ActionForm, ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -110,7 +110,7 @@ def breaker_html(provider: Provider) -> str:
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(ModelAdmin):
     form = ProviderForm
     list_display = [
         "name",
@@ -248,7 +248,7 @@ class ProviderServiceChangeInline(ReadOnlyInline):
 
 
 @admin.register(ProviderService)
-class ProviderServiceAdmin(admin.ModelAdmin):
+class ProviderServiceAdmin(ModelAdmin):
     list_display = [
         "remote_id",
         "name",

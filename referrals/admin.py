@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from referrals.models import Affiliate, AffiliateEntry, AffiliatePayout, Referral
 from referrals.selectors import affiliates_with_figures
 from referrals.services import commission_percent, payout_approve, payout_reject
-from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
+from reseller.admin_tools import ActionForm, ActionsOnlyAdmin, ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, asks
 
 
 class AffiliateEntryInline(ReadOnlyInline):
@@ -19,7 +19,7 @@ class AffiliateEntryInline(ReadOnlyInline):
 
 
 @admin.register(Affiliate)
-class AffiliateAdmin(admin.ModelAdmin):
+class AffiliateAdmin(ModelAdmin):
     list_display = ["user", "code", "rate", "referral_count", "paying_count", "earned", "available"]
     search_fields = ["user__username", "user__email", "=code"]
     list_select_related = ["user"]

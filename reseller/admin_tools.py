@@ -4,18 +4,32 @@ import functools
 from datetime import date
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
+from unfold import admin as unfold
 
 from reseller.states import TransitionRefused
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ModelAdmin(unfold.ModelAdmin):
+    """The base of every console page (django-unfold's look: its widgets, list and form templates). The
+    packages' own pages get the same base in ``console/admin.py``."""
+
+
+class TabularInline(unfold.TabularInline):
+    """The base of every table of rows under a record."""
+
+
+class StackedInline(unfold.StackedInline):
+    """The base of every form of a related record under its parent."""
+
+
+class ReadOnlyAdmin(ModelAdmin):
     """Records written by the system (logs, ledgers): the operator reads them, never edits them."""
 
     def has_add_permission(self, request, obj=None):
@@ -41,7 +55,7 @@ class CustomerPageLink:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
-class ActionsOnlyAdmin(admin.ModelAdmin):
+class ActionsOnlyAdmin(ModelAdmin):
     """Records that change only through their actions (the services behind them): every field read-only,
     nothing added or deleted, no save buttons. The change permission is what the actions ask for."""
 
@@ -75,7 +89,7 @@ class ActionsOnlyAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{name} #{obj.pk}: {done}", messages.SUCCESS)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     """A history shown under its parent: every listed field read-only, nothing added, changed or removed —
     also when the posted form says otherwise (another row's id, a negative count of initial forms)."""
 

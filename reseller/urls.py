@@ -1,16 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.utils.functional import lazy
 
 from accounts.views import LoginView, admin_login, password_reset
 from api.v2 import ApiV2View
-from content.branding import branding_current
 from referrals.views import referral_link, referrals
 
-# The panel's name as the Owner set it (branding), read when a page shows it: lazy, never frozen at start-up.
-admin.site.site_header = lazy(lambda: f"{branding_current().panel_name} — operator console", str)()
-admin.site.site_title = lazy(lambda: branding_current().panel_name, str)()
 admin.site.index_template = "admin/console_index.html"
+admin.site.index_title = "Front page"
 
 urlpatterns = [
     path("admin/console/", include("console.urls")),

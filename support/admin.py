@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from console.roles import sees_providers
 from console.templatetags.console import duration
-from reseller.admin_tools import ActionsOnlyAdmin
+from reseller.admin_tools import ActionsOnlyAdmin, ModelAdmin
 from reseller.states import TransitionRefused
 from support.forms import AssignForm, CarryOutForm, NoteForm, StaffReplyForm
 from support.models import Attachment, CannedReply, Ticket
@@ -234,7 +234,7 @@ def _refused(error: Exception) -> str:
 
 
 @admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
+class CannedReplyAdmin(ModelAdmin):
     list_display = ["title", "position", "start"]
     search_fields = ["title", "body"]
 

@@ -20,10 +20,11 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 
 
-def shoot(page, name: str) -> None:
-    """Save the whole page as <SCREENSHOTS>/<name>.png."""
+def shoot(page, name: str, *, full_page: bool = True) -> None:
+    """Save the whole page (or what the window shows: the console's sidebar and bars stay in place) as
+    <SCREENSHOTS>/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def admin_login(page, username: str, password: str) -> None:

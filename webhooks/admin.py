@@ -6,14 +6,14 @@ from django.contrib import admin, messages
 from audit.services import audit_record
 from orders.admin import StatusSyncingProviderAdmin
 from panels.models import Provider
-from reseller.admin_tools import ReadOnlyAdmin
+from reseller.admin_tools import ModelAdmin, ReadOnlyAdmin
 from webhooks.models import Delivery, Endpoint, UpstreamWebhook
 from webhooks.services import endpoint_remove, endpoint_rotate
 from webhooks.upstream import RegistrationFailed, upstream_register
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(ModelAdmin):
     """Changed only by its actions, each audited; the URL is the customer's to set."""
 
     list_display = ["user", "url", "created_at", "secret_rotated_at"]

@@ -4,10 +4,17 @@ from django import template
 
 from billing.selectors import manual_topups_waiting, topups_taken_back
 from catalogue.margins import storefront_losses
+from console.navigation import sections
 from console.selectors import review_queue_count
 from support.selectors import tickets_awaiting_staff_count
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def console_sections(context) -> list[dict]:
+    """The pages the user may open, by section (the front page's grid; the sidebar draws the same)."""
+    return sections(context["request"])
 
 
 @register.simple_tag

@@ -28,6 +28,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
+    "unfold",  # the console's theme (django-unfold): before the admin, whose templates it overrides
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -128,6 +129,25 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # recipient ("N/hour"; limits' syntax), so they can neither fill the users table nor flood an inbox.
 ACCOUNT_FORMS_PER_CLIENT = env.str("ACCOUNT_FORMS_PER_CLIENT", default="10/hour")
 ACCOUNT_MAILS_PER_ADDRESS = env.str("ACCOUNT_MAILS_PER_ADDRESS", default="5/hour")
+
+# The console's look (django-unfold): the panel's name, logo and accent colour from the branding, and the
+# sidebar grouped by the business (console/navigation.py), the system's pages last and folded.
+UNFOLD = {
+    "SITE_TITLE": "console.theme.site_title",
+    "SITE_HEADER": "console.theme.site_header",
+    "SITE_SUBHEADER": "Operator console",
+    "SITE_LOGO": "console.theme.site_logo",
+    "SITE_FAVICONS": [{"rel": "icon", "href": "console.theme.favicon"}],
+    "SITE_URL": "/",
+    "COLORS": {"primary": "console.theme.primary_colours"},
+    "STYLES": ["console.theme.stylesheet"],
+    "SIDEBAR": {
+        "show_search": False,
+        "command_search": False,
+        "show_all_applications": False,
+        "navigation": "console.navigation.sidebar",
+    },
+}
 
 ROOT_URLCONF = "reseller.urls"
 WSGI_APPLICATION = "reseller.wsgi.application"

@@ -109,8 +109,18 @@ def test_the_owner_brands_the_panel_and_customers_see_it(owner):
     assert favicon.status_code == 200 and favicon.content == png(1, 1)
     assert f'rel="icon" href="/favicon.ico?v={brand.favicon_version}"' in page
 
-    # The console's header too.
-    assert "Acme Boost — operator console" in owner.get("/admin/").content.decode()
+    # The console too (django-unfold's look): the name in its title, the logo in its sidebar, the favicon, and
+    # the accent as the theme's primary colour (its style tag carries the response's nonce).
+    console = owner.get("/admin/")
+    html = console.content.decode()
+    assert "| Acme Boost</title>" in html
+    assert f'src="/brand/logo-{brand.logo_version}"' in html
+    assert f'href="/favicon.ico?v={brand.favicon_version}"' in html
+    nonce = re.search(r"'nonce-([^']+)'", console["Content-Security-Policy"]).group(1)
+    colours = re.search(
+        rf'<style id="unfold-theme-colors" nonce="{re.escape(nonce)}">(.*?)</style>', html, re.S
+    )
+    assert "--color-primary-600: rgb(170, 51, 0);" in colours.group(1)
 
     # Removing the logo: the name again.
     owner.post(CHANGE, form(panel_name="Acme Boost", remove_logo="on"))

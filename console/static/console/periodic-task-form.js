@@ -3,11 +3,14 @@
 "use strict";
 {
   const $ = django.jQuery;
-  const help = document.getElementById("periodic-task-overrides").dataset.crontabHelp;
   const readableCrontabs = JSON.parse(document.getElementById("readable-crontabs").textContent);
   $(".field-crontab_translation").hide();
   $(".field-crontab").change(() => {
     const translation = readableCrontabs[$("#id_crontab").val()];
-    $(".field-crontab .help").empty().append(document.createTextNode(help), "<br>", document.createTextNode(`Translation: ${translation}`));
+    let line = $("#crontab-translation");
+    if (!line.length) {
+      line = $('<div id="crontab-translation" class="help leading-relaxed mt-2 text-xs"></div>').appendTo(".field-crontab");
+    }
+    line.text(`Translation: ${translation}`);
   });
 }
