@@ -161,7 +161,7 @@ def test_disabled_two_factor_and_referral_facts(client, customer):
 def test_the_model_pages_of_a_customer_lead_to_the_page(client, busy_customer):
     staff(client, "olive", "Owner")
     target = reverse("console:customer", args=[busy_customer.pk])
-    link = f'<a href="{target}" id="customer-page-link">Customer page</a>'
+    link = f'<a href="{target}" id="customer-page-link"'  # among the theme's buttons above the record
     for url in [
         reverse("admin:auth_user_change", args=[busy_customer.pk]),
         reverse("admin:billing_account_change", args=[account_for(busy_customer).pk]),
