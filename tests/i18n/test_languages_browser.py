@@ -1,6 +1,7 @@
 """The language switch in a real browser, at a phone's width and a laptop's (issue 16): from the header (the
 folded menu on a phone), the page comes back in the language chosen; a customer's choice sticks to their
-account; the main customer pages still fit in Russian, whose words run longest."""
+account; the main customer pages still fit in Russian, whose words run longest. The operator's branding
+(name, colours, footer) shows at both widths, as the README's screenshots show."""
 
 from decimal import Decimal
 
@@ -10,6 +11,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Profile
 from billing.services import account_for, balance_deposit
+from content.branding import branding_forget
+from content.models import Branding
 from orders.models import Order
 from support.services import ticket_open
 from tests.browser import DESKTOP, PHONE, assert_fits, shoot
@@ -29,6 +32,24 @@ MAIN_PAGES = [
 ]
 
 
+BRAND = {
+    "panel_name": "SMM Zvezda",
+    "accent_colour": "#7c3aed",
+    "footer_text": "Поддержка 24/7: @zvezda_support",
+}
+ACCENT_RGB = "rgb(124, 58, 237)"
+
+
+def assert_branded(page) -> None:
+    expect(page.locator("header a.brand")).to_have_text(BRAND["panel_name"])
+    expect(page.locator("#brand-footer")).to_contain_text(BRAND["footer_text"])
+    # The brand stylesheet (not inline: CSP) sets the accent the buttons are drawn in.
+    assert (
+        page.locator("main button[type=submit]").first.evaluate("b => getComputedStyle(b).backgroundColor")
+        == ACCENT_RGB
+    )
+
+
 def switch_to(page, code: str, *, phone: bool) -> None:
     if phone:
         page.locator("label[for=menu-toggle]").click()
@@ -46,6 +67,8 @@ def test_the_language_switch_at_a_phones_and_a_laptops_width(
     order = order_in(Order.Status.IN_PROGRESS, user=customer, service=on_sale("Default", refill=True))
     ticket_open(user=customer, kind="other", subject="Где мой заказ?", body="Подскажите, пожалуйста.")
     pages = [*MAIN_PAGES, f"/orders/{order.pk}/"]
+    Branding.objects.create(pk=1, **BRAND)
+    branding_forget()
 
     for name, options in (("phone", PHONE), ("desktop", DESKTOP)):
         Profile.objects.filter(user=customer).update(language="en")
@@ -78,5 +101,6 @@ def test_the_language_switch_at_a_phones_and_a_laptops_width(
             assert_fits(page, path, width)
         expect(page.locator("#order-status")).to_have_text(said("ru", "In progress", "order status"))
         page.goto("/orders/")
+        assert_branded(page)
         shoot(page, f"storefront-{name}-orders-ru")
         context.close()
