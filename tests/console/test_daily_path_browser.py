@@ -42,7 +42,7 @@ def test_review_queue_to_customer_page_to_a_manual_action(transactional_db, brow
     page.get_by_role("textbox", name="Code").fill(f"{TOTP(device.bin_key).token():06d}")
     page.get_by_role("button", name="Log in").click()
 
-    page.get_by_role("link", name="Needs review").click()
+    page.locator("#console-links").get_by_role("link", name="Needs review").click()  # also in the sidebar
     row = page.locator("#review-queue tbody tr", has_text=f"#{order.pk}")
     expect(row).to_contain_text("never confirmed the cancel")
     row.locator("a.customer-page").click()
@@ -55,11 +55,11 @@ def test_review_queue_to_customer_page_to_a_manual_action(transactional_db, brow
     # The order list, filtered to the customer: cancel and refund the order placed upstream.
     page.locator(f"input[name=_selected_action][value='{order.pk}']").check()
     page.locator("select[name=action]").select_option("cancel_placed")
-    page.get_by_role("button", name="Go").click()
+    page.get_by_role("button", name="Run").click()
     page.get_by_label("I checked the provider").check()
     page.get_by_label("What you checked").fill("canceled in its panel")
     page.get_by_role("button", name="Cancel and refund").click()
-    expect(page.locator(".messagelist")).to_contain_text("canceled and refunded.")
+    expect(page.locator("#messages")).to_contain_text("canceled and refunded.")
 
     # Back to the customer through the order's own page.
     page.locator("#result_list").get_by_role("link", name=str(order.pk), exact=True).click()
@@ -76,7 +76,7 @@ def test_review_queue_to_customer_page_to_a_manual_action(transactional_db, brow
     form.get_by_label("Amount").fill("5")
     form.get_by_label("Reason").fill("Sorry for the slow cancel")
     form.get_by_role("button", name="Adjust balance").click()
-    expect(page.locator(".messagelist")).to_contain_text(f"+5.0000 → balance {before + refund + 5}")
+    expect(page.locator("#messages")).to_contain_text(f"+5.0000 → balance {before + refund + 5}")
     expect(page.locator("#balance-amount")).to_have_text(f"{before + refund + 5:f} USD")
     newest = page.locator("#ledger-table tbody tr").first
     expect(newest).to_contain_text("Adjustment")

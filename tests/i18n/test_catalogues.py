@@ -70,13 +70,17 @@ def test_the_extraction_finds_the_customer_strings_and_not_the_consoles(extracte
 def test_every_customer_string_is_translated(extracted, code):
     shipped = read(catalogue(code))
     translations = entries(shipped)
-    missing = sorted(msgid for key, msgid in extracted.items() if key not in translations)
+    missing = sorted((msgid for key, msgid in extracted.items() if key not in translations), key=str)
     untranslated = sorted(
-        msgid
-        for (_, msgid), string in translations.items()
-        if not all(string if isinstance(string, tuple) else [string])
+        (
+            msgid
+            for (_, msgid), string in translations.items()
+            if not all(string if isinstance(string, tuple) else [string])
+        ),
+        key=str,
     )
-    fuzzy = sorted(message.id for message in shipped if message.id and message.fuzzy)
+    # A plural's id is a tuple: sorted as text beside the others.
+    fuzzy = sorted((message.id for message in shipped if message.id and message.fuzzy), key=str)
     fix = f"run makemessages -l {code}, translate locale/{code}, compilemessages (README 'Languages')"
     assert not missing, f"{len(missing)} strings missing from locale/{code} ({fix}): {missing[:10]}"
     assert not untranslated, f"{len(untranslated)} untranslated in locale/{code}: {untranslated[:10]}"

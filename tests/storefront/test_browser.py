@@ -38,7 +38,7 @@ def add_manual_funds_approved_in_admin(page, chromium, live_server, amount: str)
     operator.get_by_role("button", name="Log in").click()
     operator.locator("input[name=_selected_action]").first.check()
     operator.locator("select[name=action]").select_option("approve")
-    operator.get_by_role("button", name="Go").click()
+    operator.get_by_role("button", name="Run").click()
     operator.get_by_role("button", name="Credit the balances").click()  # after reading who gets what
     expect(operator.get_by_text("1 payment(s) credited")).to_be_visible()
     operator.context.close()

@@ -20,6 +20,7 @@ NOT_CUSTOMER_FACING = [
     "reseller/admin_tools.py",
     "templates/admin/*",
     "templates/console/*",
+    "templates/unfold/*",  # the console's theme
     "templates/api/*",
     "templates/rest_framework/*",
 ]
