@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from content.branding import branding_row, image_checked, image_described
 from content.models import Announcement, Branding, Page, ServiceUpdate
-from reseller.admin_tools import ModelAdmin, ReadOnlyAdmin
+from reseller.admin_tools import ModelAdmin, ReadOnlyAdmin, SingletonAdmin
 from reseller.markdown import markdown_html
 
 
@@ -121,9 +121,10 @@ class BrandingForm(forms.ModelForm):
 
 
 @admin.register(Branding)
-class BrandingAdmin(ModelAdmin):
+class BrandingAdmin(SingletonAdmin):
     """The panel's name, logo, favicon, colours and footer: the Owner's (Support has no permission on it)."""
 
+    singleton = staticmethod(branding_row)
     form = BrandingForm
     list_display = ["panel_name", "accent_colour", "background_colour", "updated_at"]
     fieldsets = [
@@ -153,14 +154,3 @@ class BrandingAdmin(ModelAdmin):
     @admin.display(description="Favicon now")
     def current_favicon(self, branding):
         return branding.favicon or "— (the panel's default icon)"
-
-    def has_add_permission(self, request):
-        return False  # one row, made on first use
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        if self.has_view_or_change_permission(request):
-            branding_row()  # the one row, listed to open
-        return super().changelist_view(request, extra_context)

@@ -8,7 +8,7 @@ from django.contrib import admin
 from notifications.kinds import OperatorKind
 from notifications.models import Notification, OperatorAlert, OperatorSettings
 from notifications.operators import operator_settings, operator_test_message
-from reseller.admin_tools import ModelAdmin, ReadOnlyAdmin
+from reseller.admin_tools import ReadOnlyAdmin, SingletonAdmin
 
 
 class OperatorSettingsForm(forms.ModelForm):
@@ -67,7 +67,8 @@ class OperatorSettingsForm(forms.ModelForm):
 
 
 @admin.register(OperatorSettings)
-class OperatorSettingsAdmin(ModelAdmin):
+class OperatorSettingsAdmin(SingletonAdmin):
+    singleton = staticmethod(operator_settings)
     form = OperatorSettingsForm
     fieldsets = [
         ("Email", {"fields": ["email_kinds", "email_to"]}),
@@ -87,17 +88,6 @@ class OperatorSettingsAdmin(ModelAdmin):
     def send_test_alert(self, request, queryset):
         channels = operator_test_message(actor=request.user)
         self.message_user(request, f"A test alert is on its way by {' and '.join(channels)}.")
-
-    def has_add_permission(self, request):
-        return False  # one row, made on first use
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        if self.has_view_or_change_permission(request):
-            operator_settings()  # the one row, listed to open
-        return super().changelist_view(request, extra_context)
 
 
 @admin.register(OperatorAlert)

@@ -21,6 +21,24 @@ class ModelAdmin(unfold.ModelAdmin):
     packages' own pages get the same base in ``console/admin.py``."""
 
 
+class SingletonAdmin(ModelAdmin):
+    """The page of a model with one row (settings): the row is made on first use, listed to open, and never
+    added or deleted by hand. ``singleton`` returns it."""
+
+    singleton = None  # staticmethod(a function returning the one row, made with its defaults when missing)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if self.has_view_or_change_permission(request):
+            self.singleton()
+        return super().changelist_view(request, extra_context)
+
+
 class TabularInline(unfold.TabularInline):
     """The base of every table of rows under a record."""
 
