@@ -1,9 +1,11 @@
 """Processes a test starts: Celery workers and beat on the test's database, broker queues and cache."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,24 @@ def celery(*argv: str, log: Path, **env: str) -> subprocess.Popen:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+
+
+def worker_started(name: str, *argv: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """A Celery worker (``celery worker …``) named apart from every other run's and test's (they share the
+    broker, and a ping must reach this one): the process and its node name, for ``workers_ready``."""
+    node = f"{name}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    return celery("worker", *argv, "-n", node, log=log), node
+
+
+def workers_ready(*nodes: str, seconds: float = 120) -> None:
+    """Wait until each worker answers a ping: on a loaded machine a worker takes tens of seconds to start,
+    which the waits of a test that times what the workers do must not count."""
+    from reseller.celery import app
+
+    deadline, answered = time.monotonic() + seconds, set()
+    while not answered >= set(nodes):
+        assert time.monotonic() < deadline, f"workers not up after {seconds} s: {set(nodes) - answered}"
+        answered |= {node for reply in app.control.ping(destination=list(nodes), timeout=1) for node in reply}
 
 
 def stop(*processes: subprocess.Popen, seconds: float = 20) -> None:

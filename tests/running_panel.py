@@ -54,9 +54,9 @@ class RunningPanel:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                requests.get(f"{self.url}/api/", timeout=1)
+                requests.get(f"{self.url}/api/", timeout=5)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a slow first answer
                 time.sleep(0.3)
         raise AssertionError("the panel did not start:\n" + self.logs())
 

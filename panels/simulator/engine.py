@@ -168,6 +168,7 @@ class Simulator:
         self._order_numbers = itertools.count(10001)
         self._refill_numbers = itertools.count(501)
         self._faults: list[Fault] = []
+        self._faults_cleared = threading.Event()  # wakes the slow answers still waiting
         self._recent_calls: deque[float] = deque()
         self._last_tick = time.monotonic()
         self.calls: Counter[str] = Counter()
@@ -265,8 +266,11 @@ class Simulator:
             self._faults.append(Fault(kind=kind, action=action, times=times, delay=delay))
 
     def clear_faults(self) -> None:
+        """Faults off; the slow answers still waiting are given at once."""
         with self._lock:
             self._faults.clear()
+            self._faults_cleared.set()
+            self._faults_cleared = threading.Event()
 
     def set_option(self, name: str, value: object) -> None:
         """Switch a data-shape quirk (a constructor option) at run time."""
@@ -342,8 +346,9 @@ class Simulator:
             if self._over_rate_limit():
                 return Reply(429, b'{"error":"Too many requests"}', headers={"Retry-After": "60"})
             fault = self._take_fault(action)
+            faults_cleared = self._faults_cleared
         if fault is not None and fault.kind == "slow":
-            time.sleep(fault.delay)
+            faults_cleared.wait(fault.delay)
         if fault is not None and (early := self._early_failure(fault)) is not None:
             return early  # the request never reached the panel's application
         with self._lock:

@@ -28,8 +28,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "unfold",  # the console's theme (django-unfold): before the admin, whose templates it overrides
-    "django.contrib.admin",
+    "unfold.apps.BasicAppConfig",  # the console's theme: before the admin, whose templates it overrides
+    "console.sites.ConsoleAdminConfig",  # django.contrib.admin on the console's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

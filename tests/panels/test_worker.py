@@ -13,7 +13,7 @@ from orders.services import UNSENT, order_place
 from panels import tasks
 from panels.models import SyncRun
 from tests.orders.support import data_for
-from tests.processes import celery, stop, with_shared_services
+from tests.processes import celery, stop, with_shared_services, worker_started, workers_ready
 
 pytestmark = [pytest.mark.slow, with_shared_services]
 
@@ -21,9 +21,12 @@ pytestmark = [pytest.mark.slow, with_shared_services]
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     queue = f"test-{os.getpid()}"
-    process = celery("worker", "--pool=solo", "-Q", queue, log=tmp_path / "worker.log")
-    yield queue
-    stop(process)
+    process, node = worker_started("solo", "--pool=solo", "-Q", queue, log=tmp_path / "worker.log")
+    try:
+        workers_ready(node)
+        yield queue
+    finally:
+        stop(process)
 
 
 def test_worker_syncs_a_provider_sent_through_the_broker(worker, make_provider, simulator):
@@ -44,13 +47,20 @@ def panel_workers(transactional_db, tmp_path):
     """The deployment's shape: one worker for sends, one for periodic work, and beat (status syncs every
     2 s). Requested after the simulators, so they stop first, while the simulators still answer."""
     sending, periodic = settings.CELERY_TASK_DEFAULT_QUEUE, settings.PERIODIC_QUEUE
+    (sending_worker, sending_node), (periodic_worker, periodic_node) = (
+        worker_started("sending", "--pool=solo", "-Q", sending, log=tmp_path / "sending.log"),
+        worker_started("periodic", "--pool=solo", "-Q", periodic, log=tmp_path / "periodic.log"),
+    )
     processes = [
-        celery("worker", "--pool=solo", "-Q", sending, "-n", "sending@%h", log=tmp_path / "sending.log"),
-        celery("worker", "--pool=solo", "-Q", periodic, "-n", "periodic@%h", log=tmp_path / "periodic.log"),
+        sending_worker,
+        periodic_worker,
         celery("beat", log=tmp_path / "beat.log", STATUS_SYNC_SECONDS="2"),
     ]
-    yield
-    stop(*processes)
+    try:
+        workers_ready(sending_node, periodic_node)
+        yield
+    finally:
+        stop(*processes)
 
 
 def test_status_syncs_keep_their_schedule_while_a_backlog_of_sends_drains(shop, customer, panel_workers):
