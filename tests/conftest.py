@@ -21,7 +21,7 @@ from panels.client import ProviderClient
 from panels.models import ProviderService
 from panels.services import balance_sync, provider_upsert
 from panels.simulator import Simulator, SimulatorServer
-from tests import databases
+from tests import databases, profiles  # noqa: F401 - profiles registers the thorough profile
 from tests.builders import order_in
 from tests.fakes.nowpayments import FakeNowPayments
 from tests.fakes.stripe import FakeStripe

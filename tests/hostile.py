@@ -9,9 +9,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from tests.profiles import examples
+
 # Bounded and reproducible: the same examples on every run, a few seconds per test on two cores.
 FUZZ = settings(
-    max_examples=120,
+    max_examples=examples(120),
     derandomize=True,
     deadline=None,
     database=None,

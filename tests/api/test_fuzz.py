@@ -12,11 +12,12 @@ from api.v2_actions import ACTIONS, KNOWN_FIELDS
 from billing.models import LedgerEntry
 from orders.models import Order, Refill
 from tests.orders.support import data_for, service_of
+from tests.profiles import examples
 
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,

@@ -18,6 +18,7 @@ from billing.services import (
     balance_deposit,
     ledger_audit,
 )
+from tests.profiles import examples
 
 D = Decimal
 
@@ -178,7 +179,9 @@ operations = st.lists(
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(operations)
 def test_balance_always_equals_the_ledger_and_refunds_never_exceed_charges(ops):
     with transaction.atomic():

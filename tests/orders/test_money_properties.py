@@ -26,6 +26,7 @@ from panels.client import RemoteOrderStatus
 from panels.models import Provider, ProviderService
 from panels.normalize import OrderStatus
 from reseller.states import transition
+from tests.profiles import examples
 
 D = Decimal
 S = Order.Status
@@ -85,7 +86,9 @@ def service(db):
     )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps)
 def test_the_ledger_always_explains_the_balance(service, monkeypatch, ops):
     monkeypatch.setattr("orders.tasks.dispatch_orders.apply_async", lambda *args, **kwargs: None)
