@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.profiles import examples
+from tests.profiles import examples, thorough
 
 # Bounded and reproducible: the same examples on every run, a few seconds per test on two cores.
 FUZZ = settings(
@@ -79,6 +79,16 @@ CLASSES = [
     "\u2028",
     "[]",
 ]
+# Outside the thorough profile (tests/profiles.py): a number of another script, one past any integer, a NUL,
+# a byte sequence that is not UTF-8, a text past any column.
+CLASSES_FEW = ["\uff11", "9" * 40, "\x00", "\ud800", "x" * 5000]
+
+
+def classes() -> list[str]:
+    """The values the sweeps send to every parameter of every page."""
+    return CLASSES if thorough() else CLASSES_FEW
+
+
 hostile = st.one_of(
     st.sampled_from(HOSTILE),
     st.text(max_size=12),

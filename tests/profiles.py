@@ -1,7 +1,8 @@
-"""How hard the fuzzers and the admin sweep try. The suite people run while working (``bin/test``) tries a
-quarter of the examples each fuzzer asks for, and one hostile value of each kind in the admin sweep; CI runs
-the thorough profile (``bin/test --hypothesis-profile=thorough``), which tries all of them. Examples are
-derandomized in both: a run repeats the run before, and a failure found once is found again."""
+"""How hard the fuzzers and sweeps try. The suite people run while working (``bin/test``) tries a quarter of
+the examples each fuzzer asks for, two hostile values of each kind per admin form field
+(tests/console/test_form_mutations.py) and five classes of value in the page sweeps (``tests.hostile.classes``);
+CI runs the thorough profile (``bin/test --hypothesis-profile=thorough``), which tries every one. The page
+fuzzers' examples are derandomized in both: a run repeats the run before."""
 
 from hypothesis import settings
 
