@@ -66,7 +66,7 @@ def rows_insert_new(model, rows: Sequence[Mapping], *, unique: str) -> list:
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     instances = [model(**values) for values in rows]
-    params = [[getattr(instance, field.attname) for instance in instances] for field in fields]
+    params = [[field.pre_save(instance, True) for instance in instances] for field in fields]
     arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
     sql = (
         f"INSERT INTO {meta.db_table} ({', '.join(field.column for field in fields)}) "  # noqa: S608 - names from the model
