@@ -236,6 +236,28 @@ def test_a_mail_that_fails_to_go_is_retried_and_sent_once(committed, sent_order,
     assert told.status == Notification.Status.SENT and told.attempts == 3
 
 
+def test_a_mail_that_fails_in_a_batch_holds_none_back_and_each_goes_once(
+    committed, sent_order, erin, settings
+):
+    """A transaction's events go in one message; the first fails on its way: the others are sent first, then it
+    is retried alone."""
+    from tests.notifications.support import FlakyBackend
+
+    settings.EMAIL_BACKEND = "tests.notifications.support.FlakyBackend"
+    FlakyBackend.failures = 1
+    events = [
+        CustomerEvent(user_id=erin.pk, kind=K.ORDER_COMPLETED, key=f"event:{n}", target_id=sent_order.pk)
+        for n in range(3)
+    ]
+    first, *others = committed(lambda: customer_events(events))
+
+    assert len(mail.outbox) == 3
+    told = {n.pk: n for n in Notification.objects.all()}
+    assert {n.status for n in told.values()} == {Notification.Status.SENT}
+    assert [told[pk].attempts for pk in (first, *others)] == [2, 1, 1]
+    assert told[first].sent_at > max(told[pk].sent_at for pk in others)
+
+
 def test_no_mail_to_a_customer_without_an_address(committed, on_sale, customer):
     order = order_in(S.QUEUED, user=customer, service=cancelable(on_sale))
     committed(lambda: order_cancel(order=order, actor=customer))
