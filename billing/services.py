@@ -20,8 +20,10 @@ from billing.models import Account, LedgerEntry
 from billing.money import MONEY_LIMIT, to_money
 from reseller.bulk import rows_update
 
-# Sent by ``balance_change`` inside its transaction, the account locked: ``account``, ``before`` and ``after``
-# (the balance), ``entry``. Receivers that tell anyone outside (the low-balance mail) defer with on_commit.
+# Sent by ``balance_change`` and ``balance_changes`` inside their transaction, the accounts locked, once for
+# all the changes made: ``entries``, the new ledger entries in the order they were made (each with its
+# ``account`` and ``balance_after``). Receivers handle the list at once, in a fixed number of statements, and
+# defer telling anyone outside (the low-balance mail) with on_commit.
 balance_changed = Signal()
 
 
@@ -78,9 +80,7 @@ def balance_change(
             reason=reason,
             created_by=actor,
         )
-        balance_changed.send(
-            sender=Account, account=locked, before=new_balance - amount, after=new_balance, entry=entry
-        )
+        balance_changed.send(sender=Account, entries=[entry])
     account.balance = new_balance
     return entry
 
@@ -120,10 +120,11 @@ class BalanceChange:
 
 def balance_changes(changes: list[BalanceChange]) -> list[LedgerEntry]:
     """Make many changes, each as ``balance_change`` makes it (funds checked under the lock, a ledger entry
-    with the balance after it, once per idempotency key, ``balance_changed`` per entry), in one transaction
-    of a fixed number of statements: the accounts locked in primary-key order (so two such calls never wait
-    on each other in a circle), the keys looked up, the entries inserted, the balances updated. Returns the
-    entries in the order of ``changes`` (an earlier one for a key already used). Any refusal refuses all.
+    with the balance after it, once per idempotency key, ``balance_changed`` for the new entries), in one
+    transaction of a fixed number of statements: the accounts locked in primary-key order (so two such calls
+    never wait on each other in a circle), the keys looked up, the entries inserted, the balances updated.
+    Returns the entries in the order of ``changes`` (an earlier one for a key already used). Any refusal
+    refuses all.
     """
     amounts = [_amount_checked(change.amount) for change in changes]
     with transaction.atomic():
@@ -156,14 +157,8 @@ def balance_changes(changes: list[BalanceChange]) -> list[LedgerEntry]:
         LedgerEntry.objects.bulk_create(new)
         changed = {entry.account_id: entry.account for entry in new}.values()
         rows_update(Account, [(account.pk, {"balance": account.balance}, {}) for account in changed])
-        for entry in new:
-            balance_changed.send(
-                sender=Account,
-                account=entry.account,
-                before=entry.balance_after - entry.amount,
-                after=entry.balance_after,
-                entry=entry,
-            )
+        if new:
+            balance_changed.send(sender=Account, entries=new)
     return entries
 
 

@@ -1,13 +1,14 @@
 """Mails to customers: the one path they all take (``customer_notify``: the customer's switch and address,
 their language and time zone, text and HTML, a one-click unsubscribe), and the events that queue them
-(``customer_event``: one ``Notification`` per event, written in its transaction, sent by a worker after
+(``customer_events``: one ``Notification`` per event, written in its transaction, sent by a worker after
 commit)."""
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -23,6 +24,7 @@ from notifications.kinds import CustomerKind as K
 from notifications.models import CustomerPreferences, Notification
 from notifications.transport import TRANSPORT_ERRORS
 from notifications.unsubscribe import unsubscribe_url
+from reseller.bulk import rows_insert_new, rows_update
 from storefront.money import display_currency_for, money_text
 
 logger = logging.getLogger(__name__)
@@ -98,26 +100,37 @@ def customer_notify(
 # --- events: one notification each, sent after commit ------------------------------------------------------
 
 
-def customer_event(*, user, kind: str, key: str, target_id: int | None = None) -> Notification | None:
-    """Record that ``user`` is to be told of ``kind`` about the event ``key`` (kind, object and state), in the
-    caller's transaction, and queue the mail once it commits. An event already recorded is not told again:
-    None. A rolled-back transaction tells nobody."""
-    notification, created = Notification.objects.get_or_create(
-        key=key[:200], defaults={"kind": kind, "user": user, "target_id": target_id}
-    )
-    if not created:
-        return None
-    transaction.on_commit(lambda: _queue(notification.pk))
-    return notification
+@dataclass(frozen=True)
+class CustomerEvent:
+    """Customer ``user_id`` is to be told of ``kind``, about the event ``key`` (kind, object and state)."""
+
+    user_id: int
+    kind: str
+    key: str
+    target_id: int | None = None
 
 
-def _queue(notification_id: int) -> None:
+def customer_events(events: Iterable[CustomerEvent]) -> list[int]:
+    """Record each event in the caller's transaction and queue their mails once it commits: one statement and
+    one message however many (a status sync's batch moves a hundred orders). An event already recorded is not
+    told again. A rolled-back transaction tells nobody. Returns the ids of the notifications recorded now."""
+    rows = [
+        {"key": event.key[:200], "kind": event.kind, "user_id": event.user_id, "target_id": event.target_id}
+        for event in events
+    ]
+    recorded = rows_insert_new(Notification, rows, unique="key")
+    if recorded:
+        transaction.on_commit(partial(_queue, recorded))
+    return recorded
+
+
+def _queue(notification_ids: list[int]) -> None:
     from notifications.tasks import customer_mail
 
     try:
-        customer_mail.delay(notification_id)
-    except Exception:  # the broker is down: the row stays pending and the periodic check queues it again
-        logger.exception("Could not queue customer notification %s", notification_id)
+        customer_mail.delay(*notification_ids)
+    except Exception:  # the broker is down: the rows stay pending and the periodic check queues them again
+        logger.exception("Could not queue customer notifications %s", notification_ids)
 
 
 def notification_send(*, notification_id: int) -> str:
@@ -164,8 +177,8 @@ def notifications_requeue_lost(*, now=None) -> int:
             status=N.PENDING, created_at__lt=now - LOST_AFTER, created_at__gte=now - LOST_GIVE_UP
         ).values_list("pk", flat=True)[:500]
     )
-    for notification_id in lost:
-        _queue(notification_id)
+    if lost:
+        _queue(lost)
     return len(lost)
 
 
@@ -264,7 +277,7 @@ def _low_balance_mail(notification: Notification) -> Mail | None:
 
 
 # The kinds a ``Notification`` row can be sent for, and what each says. Ticket answers are the support app's:
-# it registers what they say (``customer_mail_register``) and records each answer with ``customer_event``.
+# it registers what they say (``customer_mail_register``) and records each answer with ``customer_events``.
 MAILS: dict[str, Callable[[Notification], Mail | None]] = {
     K.ORDER_COMPLETED: _order_mail,
     K.ORDER_PARTIAL: _order_mail,
@@ -278,7 +291,7 @@ MAILS: dict[str, Callable[[Notification], Mail | None]] = {
 
 
 def customer_mail_register(kind: str, mail: Callable[[Notification], Mail | None]) -> None:
-    """Let ``customer_event`` rows of ``kind`` be sent: ``mail(notification)`` says what (another app's
+    """Let ``customer_events`` rows of ``kind`` be sent: ``mail(notification)`` says what (another app's
     kind, e.g. the support app's ``ticket_answered`` from its ``ready()``)."""
     if kind not in K.values:
         raise ValueError(f"Unknown kind of notification: {kind}")
@@ -309,22 +322,34 @@ def unsubscribe(*, user, kind: str) -> None:
             preferences.save(update_fields=["muted"])
 
 
-def low_balance_check(*, account, after: Decimal, entry) -> None:
-    """Inside a balance change (the account locked): tell the customer once when their balance falls below
-    their threshold; once it is back at or above it, the next fall is told again."""
-    preferences = CustomerPreferences.objects.filter(
-        user_id=account.user_id, low_balance_threshold__isnull=False
-    ).first()
-    if preferences is None:
-        return
-    below = after < preferences.low_balance_threshold
-    if below == preferences.low_balance_told:
-        return
-    CustomerPreferences.objects.filter(pk=preferences.pk).update(low_balance_told=below)
-    if below:
-        customer_event(
-            user=account.user,
-            kind=K.LOW_BALANCE,
-            key=f"low_balance:{account.user_id}:{entry.pk}",
-            target_id=entry.pk,
+def low_balance_check(*, entries) -> None:
+    """Inside balance changes (their accounts locked), for their ledger ``entries`` in the order they were
+    made: tell each customer once when their balance falls below their threshold; once it is back at or above
+    it, the next fall is told again. A fixed number of statements for any number of entries and customers."""
+    thresholds = {
+        preferences.user_id: preferences
+        for preferences in CustomerPreferences.objects.filter(
+            user_id__in={entry.account.user_id for entry in entries}, low_balance_threshold__isnull=False
         )
+    }
+    flipped, falls = {}, []
+    for entry in entries:
+        preferences = thresholds.get(entry.account.user_id)
+        if preferences is None:
+            continue
+        below = entry.balance_after < preferences.low_balance_threshold
+        if below == preferences.low_balance_told:
+            continue
+        preferences.low_balance_told = below
+        flipped[preferences.pk] = below
+        if below:
+            falls.append(
+                CustomerEvent(
+                    user_id=preferences.user_id,
+                    kind=K.LOW_BALANCE,
+                    key=f"low_balance:{preferences.user_id}:{entry.pk}",
+                    target_id=entry.pk,
+                )
+            )
+    rows_update(CustomerPreferences, [(pk, {"low_balance_told": told}, {}) for pk, told in flipped.items()])
+    customer_events(falls)

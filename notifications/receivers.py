@@ -1,13 +1,15 @@
 """What the notifications hear: status moves customers see (``public_status_changed``), balance changes
 (``billing.services.balance_changed``), new manual top-ups and new support tickets. Each is heard inside the
-change's transaction and tells anyone only once it commits."""
+change's transaction and tells anyone only once it commits; the first two are heard once for all the rows a
+transaction changed together (a status sync's batch), in a fixed number of statements."""
 
+from django.db.models import prefetch_related_objects
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from billing.models import TopUp
 from billing.services import balance_changed
-from notifications.customers import customer_event, low_balance_check
+from notifications.customers import CustomerEvent, customer_events, low_balance_check
 from notifications.kinds import CustomerKind as K
 from notifications.operators import ticket_opened_alert, topup_waiting_alert
 from orders.models import Order, Refill
@@ -31,26 +33,30 @@ TOLD = {
 }
 
 
-def _customer_of(instance):
-    return instance.order.user if isinstance(instance, Refill) else instance.user
+def _customer_of(instance) -> int:
+    return instance.order.user_id if isinstance(instance, Refill) else instance.user_id
 
 
 @receiver(public_status_changed, dispatch_uid="notifications-status")
-def _status_changed(sender, instance, before, after, **kwargs):
-    kind = TOLD.get(sender, {}).get(after)
-    if kind is None:
-        return
-    customer_event(
-        user=_customer_of(instance),
-        kind=kind,
-        key=f"{sender._meta.model_name}:{instance.pk}:{kind}",
-        target_id=instance.pk,
+def _status_changed(sender, changes, **kwargs):
+    told = TOLD.get(sender, {})
+    if sender is Refill:  # a refill's customer is its order's: one query for all of them
+        prefetch_related_objects([change.instance for change in changes], "order")
+    customer_events(
+        CustomerEvent(
+            user_id=_customer_of(change.instance),
+            kind=kind,
+            key=f"{sender._meta.model_name}:{change.instance.pk}:{kind}",
+            target_id=change.instance.pk,
+        )
+        for change in changes
+        if (kind := told.get(change.after)) is not None
     )
 
 
 @receiver(balance_changed, dispatch_uid="notifications-low-balance")
-def _balance_changed(sender, account, before, after, entry, **kwargs):
-    low_balance_check(account=account, after=after, entry=entry)
+def _balance_changed(sender, entries, **kwargs):
+    low_balance_check(entries=entries)
 
 
 @receiver(post_save, sender=TopUp, dispatch_uid="notifications-topup-waiting")

@@ -64,7 +64,7 @@ from panels.models import Provider
 from panels.normalize import OrderStatus
 from panels.services import provider_calls_record, provider_client
 from reseller.bulk import rows_update
-from reseller.states import Move, TransitionRefused, public_status_changed, transition, transitions_apply
+from reseller.states import Move, TransitionRefused, public_status_announce, transition, transitions_apply
 
 logger = logging.getLogger(__name__)
 
@@ -479,11 +479,13 @@ def _refund_event(order: Order, amount: Decimal, reason: str, *, actor=None) -> 
 
 @dataclass
 class _Settlements:
-    """The refunds and moves status answers call for, written together by ``write``: a fixed number of
-    statements however many orders a batch settles."""
+    """The refunds, moves and announcements status answers call for, written together by ``write``: a fixed
+    number of statements however many orders a batch settles."""
 
     refunds: list[tuple[Order, Decimal, str]] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
+    # Orders whose public status changed without a move (their public status before), announced together.
+    shown: list[tuple[Order, str]] = field(default_factory=list)
 
     def refund(self, order: Order, amount: Decimal, reason: str) -> None:
         if amount := _refund_due(order, amount):
@@ -502,10 +504,10 @@ class _Settlements:
                 _refund_event(order, amount, reason) for order, amount, reason in self.refunds
             )
         if self.moves:
-            # A move to Completed reads the order's service (its auto-refill), the customer's mail its user:
-            # one query each for all of them.
-            prefetch_related_objects([move.instance for move in self.moves], "service", "user")
+            # A move to Completed reads the order's service (its auto-refill): one query for all of them.
+            prefetch_related_objects([move.instance for move in self.moves], "service")
             transitions_apply(self.moves)
+        public_status_announce(Order, self.shown)
 
 
 def undelivered_units(order: Order, remote: RemoteOrderStatus, target: str) -> int | None:
@@ -552,10 +554,10 @@ def _status_applied(*, order: Order, remote: RemoteOrderStatus, settlements: "_S
     """``order_apply_status``, its refund and move left to ``settlements``."""
     shown_before, planned = order.public_status, len(settlements.moves)
     saved = _apply_status(order=order, remote=remote, settlements=settlements)
-    if len(settlements.moves) == planned and (shown := order.public_status) != shown_before:
+    if len(settlements.moves) == planned and order.public_status != shown_before:
         # A subscription's Active <-> Paused is the provider's word, not a move of ours: no transition
-        # announces it to customers' webhooks, so it is announced here.
-        public_status_changed.send(sender=Order, instance=order, before=shown_before, after=shown)
+        # announces it to customers' webhooks, so the settlements do.
+        settlements.shown.append((order, shown_before))
     return saved
 
 

@@ -1,4 +1,4 @@
-"""Many rows of one table changed in one statement, each with values of its own."""
+"""Many rows of one table written in one statement, each with values of its own."""
 
 from collections.abc import Mapping, Sequence
 
@@ -46,3 +46,33 @@ def rows_update(model, rows: Sequence[tuple[object, Mapping, Mapping]]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def rows_insert_new(model, rows: Sequence[Mapping], *, unique: str) -> list:
+    """Insert each of ``rows`` (field name → value, the model's defaults for the others) whose ``unique``
+    field holds a value no row holds yet; returns the primary keys of the rows inserted, in order. A value
+    another transaction inserts meanwhile is skipped, not an error (the statement waits for that one's end).
+
+    On PostgreSQL one ``INSERT … SELECT … FROM unnest(…) ON CONFLICT DO NOTHING RETURNING``, an array per
+    column (scalar types; no JSON) as ``rows_update`` writes; elsewhere ``get_or_create`` per row.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        made = [
+            model._base_manager.get_or_create(**{unique: values[unique]}, defaults=values) for values in rows
+        ]
+        return [instance.pk for instance, created in made if created]
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    instances = [model(**values) for values in rows]
+    params = [[field.pre_save(instance, True) for instance in instances] for field in fields]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    sql = (
+        f"INSERT INTO {meta.db_table} ({', '.join(field.column for field in fields)}) "  # noqa: S608 - names from the model
+        f"SELECT * FROM unnest({arrays}) ON CONFLICT ({meta.get_field(unique).column}) DO NOTHING "
+        f"RETURNING {meta.pk.column}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(pk for (pk,) in cursor.fetchall())

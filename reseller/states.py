@@ -21,10 +21,33 @@ from django.utils.text import slugify
 
 from reseller.bulk import rows_update
 
-# Sent by ``transition()`` inside the move's transaction when what customers see (``public_status``) changed:
-# ``sender`` the model, ``instance``, ``before`` and ``after`` (public spellings). Receivers that tell anyone
-# outside (mails, webhooks) defer that work with ``transaction.on_commit``: a rolled-back move tells nobody.
+# Sent by ``transition()`` and ``transitions_apply()`` (``public_status_announce``) inside the moves'
+# transaction, once for all the rows of ``sender`` (the model) whose status as customers see it
+# (``public_status``) changed: ``changes``, a list of ``StatusChange`` — one for ``transition()``, a hundred
+# for a status sync's batch. Receivers handle the list at once, in a fixed number of statements, and defer
+# telling anyone outside (mails, webhooks) with ``transaction.on_commit``: a rolled-back move tells nobody.
 public_status_changed = Signal()
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A row whose public status moved from ``before`` to ``after`` (public spellings)."""
+
+    instance: models.Model
+    before: str
+    after: str
+
+
+def public_status_announce(model, moved: Iterable[tuple[models.Model, str]]) -> None:
+    """Send ``public_status_changed`` once for the rows of ``moved`` (a row, its public status before) whose
+    public status is another now."""
+    changes = [
+        StatusChange(instance, before, instance.public_status)
+        for instance, before in moved
+        if instance.public_status != before
+    ]
+    if changes:
+        public_status_changed.send(sender=model, changes=changes)
 
 
 class TransitionRefused(Exception):
@@ -132,7 +155,7 @@ def transition(instance, to: str, *, message: str, public: str = "", actor=None,
         instance.record_transition(
             source=source, message=message, public=public, actor=actor, shown_before=shown_before
         )
-        _announce(instance, shown_before)
+        public_status_announce(model, [(instance, shown_before)])
 
 
 @dataclass(frozen=True)
@@ -147,9 +170,10 @@ class Move:
 
 def transitions_apply(moves: list[Move]) -> None:
     """Make many moves of one model's rows as ``transition`` makes each — the table, known fields only,
-    compare-and-set on the status, an event per move, the signal per row whose public status changed — in a
-    fixed number of statements: one ``UPDATE`` of every row and one ``INSERT`` of every event (the model's
-    ``transition_event``). The caller holds the rows' locks; a row that moved anyway refuses them all."""
+    compare-and-set on the status, an event per move, the signal for the rows whose public status changed — in
+    a fixed number of statements: one ``UPDATE`` of every row, one ``INSERT`` of every event (the model's
+    ``transition_event``) and one signal. The caller holds the rows' locks; a row that moved anyway refuses
+    them all."""
     if not moves:
         return
     model = type(moves[0].instance)
@@ -185,8 +209,7 @@ def transitions_apply(moves: list[Move]) -> None:
                 move.instance.transition_event(source=source, message=move.message, shown_before=shown_before)
             )
         type(events[0]).objects.bulk_create(events)
-        for move, _, shown_before, _ in planned:
-            _announce(move.instance, shown_before)
+        public_status_announce(model, [(move.instance, shown_before) for move, _, shown_before, _ in planned])
 
 
 def _move_fields(instance, to: str, changes) -> dict:
@@ -207,11 +230,6 @@ def _move_fields(instance, to: str, changes) -> dict:
     now = timezone.now()
     fields |= {name: now for name, f in concrete.items() if getattr(f, "auto_now", False)}
     return fields
-
-
-def _announce(instance, shown_before: str) -> None:
-    if (shown := instance.public_status) != shown_before:
-        public_status_changed.send(sender=type(instance), instance=instance, before=shown_before, after=shown)
 
 
 def transition_many(queryset: models.QuerySet, to: str, **changes) -> int:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
-from notifications.customers import customer_event
+from notifications.customers import CustomerEvent, customer_events
 from notifications.kinds import CustomerKind
 from orders.models import Order
 from orders.refills import refill_request
@@ -136,11 +136,15 @@ def ticket_staff_reply(*, ticket: Ticket, actor, body: str, files: Sequence = ()
 def _tell_customer(message: TicketMessage) -> None:
     """Mail the customer the answer: recorded in the answer's transaction, sent by a worker once it commits
     (and again by the periodic check if the broker lost it)."""
-    customer_event(
-        user=message.ticket.user,
-        kind=CustomerKind.TICKET_ANSWERED,
-        key=f"ticket_answered:{message.pk}",
-        target_id=message.pk,
+    customer_events(
+        [
+            CustomerEvent(
+                user_id=message.ticket.user_id,
+                kind=CustomerKind.TICKET_ANSWERED,
+                key=f"ticket_answered:{message.pk}",
+                target_id=message.pk,
+            )
+        ]
     )
 
 

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -124,25 +124,46 @@ def endpoint_remove(*, user, actor=None) -> bool:
 # --- events ----------------------------------------------------------------------------------------
 
 
-def event_queue(*, user_id: int, event_type: str, data: dict, subject: str = "") -> Delivery | None:
-    """Queue an event for ``user_id``'s endpoint (none: nothing) in the caller's transaction; a sending run
-    is started once it commits."""
-    endpoint = Endpoint.objects.filter(user_id=user_id).only("pk").first()
-    if endpoint is None:
-        return None
-    now = timezone.now()
-    body = {"type": event_type, "timestamp": now.isoformat(), "data": data}
-    delivery = Delivery.objects.create(
-        endpoint=endpoint,
-        msg_id=f"msg_{uuid.uuid4().hex}",
-        event_type=event_type,
-        subject=subject,
-        payload=json.dumps(body, separators=(",", ":")),
-        created_at=now,
-        next_attempt_at=now,
+@dataclass(frozen=True)
+class WebhookEvent:
+    """An event for customer ``user_id``'s endpoint: its type, its data, and what it is about (``subject``:
+    an order's events go out in the order they happened)."""
+
+    user_id: int
+    event_type: str
+    data: dict
+    subject: str = ""
+
+
+def events_queue(events: list[WebhookEvent]) -> list[Delivery]:
+    """Queue each event for its customer's endpoint (none: nothing) in the caller's transaction, and start a
+    sending run once it commits: one query of the endpoints and one insert however many events."""
+    if not events:
+        return []
+    endpoints = dict(
+        Endpoint.objects.filter(user_id__in={event.user_id for event in events}).values_list("user_id", "pk")
     )
-    _kick_after_commit()
-    return delivery
+    now = timezone.now()
+    deliveries = [
+        Delivery(
+            endpoint_id=endpoints[event.user_id],
+            msg_id=f"msg_{uuid.uuid4().hex}",
+            event_type=event.event_type,
+            subject=event.subject,
+            payload=json.dumps(
+                {"type": event.event_type, "timestamp": now.isoformat(), "data": event.data},
+                separators=(",", ":"),
+            ),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for event in events
+        if event.user_id in endpoints
+    ]
+    if deliveries:
+        Delivery.objects.bulk_create(deliveries)
+        _kick_after_commit()
+    return deliveries
 
 
 def order_event_data(order: Order) -> dict:
@@ -150,32 +171,39 @@ def order_event_data(order: Order) -> dict:
     return {"order": order.pk, **status_answer(order)}
 
 
-def on_public_status_changed(sender, instance, before: str, after: str, **kwargs) -> None:
-    """``reseller.states.public_status_changed``: an order's or refill's status as customers see it moved."""
-    if sender is Order:
-        event_queue(
-            user_id=instance.user_id,
-            event_type=EVENT_ORDER,
-            data=order_event_data(instance),
-            subject=f"order:{instance.pk}",
-        )
-    elif sender is Refill:
-        order = instance.order
-        event_queue(
-            user_id=order.user_id,
+def _status_event(change) -> WebhookEvent:
+    instance = change.instance
+    if isinstance(instance, Refill):
+        return WebhookEvent(
+            user_id=instance.order.user_id,
             event_type=EVENT_REFILL,
-            data={"refill": instance.pk, "order": order.pk, "status": after},
-            subject=f"order:{order.pk}",
+            data={"refill": instance.pk, "order": instance.order_id, "status": change.after},
+            subject=f"order:{instance.order_id}",
         )
+    return WebhookEvent(
+        user_id=instance.user_id,
+        event_type=EVENT_ORDER,
+        data=order_event_data(instance),
+        subject=f"order:{instance.pk}",
+    )
+
+
+def on_public_status_changed(sender, changes, **kwargs) -> None:
+    """``reseller.states.public_status_changed``: orders' or refills' statuses as customers see them moved."""
+    if sender is Refill:  # a refill's customer is its order's: one query for all of them
+        prefetch_related_objects([change.instance for change in changes], "order")
+    events_queue([_status_event(change) for change in changes])
 
 
 def send_test_event(*, user) -> Delivery:
     """A test event for ``user``'s endpoint, sent like any other."""
     with transaction.atomic():
-        delivery = event_queue(user_id=user.pk, event_type=EVENT_TEST, data={"message": "A test event."})
-    if delivery is None:
+        deliveries = events_queue(
+            [WebhookEvent(user_id=user.pk, event_type=EVENT_TEST, data={"message": "A test event."})]
+        )
+    if not deliveries:
         raise ValidationError("Set a webhook URL first.")
-    return delivery
+    return deliveries[0]
 
 
 def _kick_after_commit() -> None:

@@ -14,7 +14,7 @@ from billing.models import TopUp
 from billing.services import account_for, balance_change
 from billing.topups import topup_approve, topup_reject, topup_request
 from catalogue.models import CurrencyRate
-from notifications.customers import customer_event, notification_send, preferences_update
+from notifications.customers import CustomerEvent, customer_events, notification_send, preferences_update
 from notifications.kinds import CustomerKind as K
 from notifications.models import Notification
 from orders.models import Order, Refill
@@ -152,14 +152,21 @@ def test_a_done_refill_is_mailed(committed, on_sale, erin):
 
 def test_an_event_announced_twice_and_a_task_run_twice_mail_once(committed, sent_order, erin):
     def announce():
-        return customer_event(
-            user=erin, kind=K.ORDER_COMPLETED, key=f"order:{sent_order.pk}:x", target_id=sent_order.pk
+        return customer_events(
+            [
+                CustomerEvent(
+                    user_id=erin.pk,
+                    kind=K.ORDER_COMPLETED,
+                    key=f"order:{sent_order.pk}:x",
+                    target_id=sent_order.pk,
+                )
+            ]
         )
 
-    first = committed(announce)
-    assert committed(announce) is None  # the same event: recorded once
+    [first] = committed(announce)
+    assert committed(announce) == []  # the same event: recorded once
 
-    assert notification_send(notification_id=first.pk) == Notification.Status.SENT  # a redelivered task
+    assert notification_send(notification_id=first) == Notification.Status.SENT  # a redelivered task
     assert len(mail.outbox) == 1
 
 
@@ -227,6 +234,28 @@ def test_a_mail_that_fails_to_go_is_retried_and_sent_once(committed, sent_order,
     assert len(mail.outbox) == 1 and FlakyBackend.failures == 0
     told = Notification.objects.get()
     assert told.status == Notification.Status.SENT and told.attempts == 3
+
+
+def test_a_mail_that_fails_in_a_batch_holds_none_back_and_each_goes_once(
+    committed, sent_order, erin, settings
+):
+    """A transaction's events go in one message; the first fails on its way: the others are sent first, then it
+    is retried alone."""
+    from tests.notifications.support import FlakyBackend
+
+    settings.EMAIL_BACKEND = "tests.notifications.support.FlakyBackend"
+    FlakyBackend.failures = 1
+    events = [
+        CustomerEvent(user_id=erin.pk, kind=K.ORDER_COMPLETED, key=f"event:{n}", target_id=sent_order.pk)
+        for n in range(3)
+    ]
+    first, *others = committed(lambda: customer_events(events))
+
+    assert len(mail.outbox) == 3
+    told = {n.pk: n for n in Notification.objects.all()}
+    assert {n.status for n in told.values()} == {Notification.Status.SENT}
+    assert [told[pk].attempts for pk in (first, *others)] == [2, 1, 1]
+    assert told[first].sent_at > max(told[pk].sent_at for pk in others)
 
 
 def test_no_mail_to_a_customer_without_an_address(committed, on_sale, customer):

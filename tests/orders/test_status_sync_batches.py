@@ -1,22 +1,30 @@
-"""A status sync's cost per batch: the sync's own statements do not grow with the orders a batch holds nor with
-how many of them move; every move still has its event, its signal and (Partial, Canceled) its refund, once."""
+"""A status sync's cost per batch: its statements do not grow with the orders a batch holds nor with how many of
+them move — the receivers that mail, queue webhooks and check low balances included, and one message per kind
+of work a batch queues; every move still has its event, its signal and (Partial, Canceled) its refund, once,
+and every customer is told what they were told order by order."""
 
 import math
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import LedgerEntry
 from billing.money import to_money
 from billing.services import account_for, balance_changed, balance_deposit, ledger_audit
+from notifications.kinds import CustomerKind as K
+from notifications.models import CustomerPreferences, Notification
+from notifications.tasks import customer_mail
 from orders.models import Order, OrderEvent
 from orders.services import orders_sync_statuses
 from reseller.states import public_status_changed
 from tests.builders import order_in
 from tests.orders.support import service_of
+from webhooks.models import Delivery
+from webhooks.services import endpoint_set
 
 S = Order.Status
 
@@ -27,11 +35,11 @@ def heard():
     set aside: their statements are theirs (tests/notifications, tests/webhooks), not the sync's."""
     heard = {"status": [], "balance": []}
 
-    def status(sender, instance, before, after, **kwargs):
-        heard["status"].append((instance.pk, before, after))
+    def status(sender, changes, **kwargs):
+        heard["status"].extend((change.instance.pk, change.before, change.after) for change in changes)
 
-    def balance(sender, entry, **kwargs):
-        heard["balance"].append(entry.pk)
+    def balance(sender, entries, **kwargs):
+        heard["balance"].extend(entry.pk for entry in entries)
 
     kept = public_status_changed.receivers, balance_changed.receivers
     public_status_changed.receivers, balance_changed.receivers = [], []
@@ -155,3 +163,81 @@ def test_every_order_ending_partial_costs_the_same_statements_and_is_refunded_on
     assert OrderEvent.objects.count() == events + len(orders)  # the moves again, no second refund line
     for customer in sent_orders.customers:
         assert ledger_audit(account=account_for(customer)).ok
+
+
+def test_every_order_ending_partial_costs_the_same_statements_and_messages_with_its_customers_told(
+    sent_orders, published, django_capture_on_commit_callbacks
+):
+    """The receivers at work: every customer has an address and a threshold above their balance (each batch's
+    refunds leave them below it, told afresh), two of the three a webhook."""
+    customers = sent_orders.customers
+    for n, customer in enumerate(customers):
+        customer.email = f"customer-{n}@example.com"
+        customer.save(update_fields=["email"])
+        CustomerPreferences.objects.create(user=customer, low_balance_threshold=Decimal(10_000))
+    for customer in customers[:2]:
+        endpoint_set(user=customer, url="http://127.0.0.1:9/hook")
+
+    def sync(count) -> tuple[list[Order], int, list]:
+        orders = sent_orders(count, status="Partial", remains=3)
+        CustomerPreferences.objects.update(low_balance_told=False)
+        published.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            statements, calls = synced(sent_orders)
+        # Done, as a commit does (the test's transaction never commits): the next batch's work is its own.
+        connection.run_on_commit.clear()
+        assert calls == 1
+        return orders, statements, sorted(published)
+
+    _, few, few_published = sync(10)
+    Order.objects.update(status=S.COMPLETED)  # out of the next sync
+    orders, many, many_published = sync(60)
+
+    assert many == few
+    mails, kick = "notifications.tasks.customer_mail", "webhooks.tasks.deliver_webhooks"
+    # One message for the orders' mails, one for the low-balance mails, one sending run for the webhooks.
+    assert [task for task, _, _ in few_published] == [mails, mails, kick]
+    assert [task for task, _, _ in many_published] == [mails, mails, kick]
+
+    told = Notification.objects.filter(kind=K.ORDER_PARTIAL, target_id__in=[order.pk for order in orders])
+    assert sorted(told.values_list("target_id", "user_id")) == [(order.pk, order.user_id) for order in orders]
+    refunds = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND).values("pk")
+    low = Notification.objects.filter(kind=K.LOW_BALANCE, target_id__in=refunds)  # (not the orders' charges)
+    assert sorted(low.values_list("user_id", flat=True)) == sorted(
+        2 * [customer.pk for customer in customers]
+    )
+    hooked = {customer.pk for customer in customers[:2]}
+    deliveries = Delivery.objects.filter(subject__in=[f"order:{order.pk}" for order in orders])
+    assert sorted(deliveries.values_list("subject", flat=True)) == sorted(
+        f"order:{order.pk}" for order in orders if order.user_id in hooked
+    )
+
+    # What the messages ask a worker to send: each order's mail to its customer, and each low balance, once.
+    for _, _, ids in many_published:
+        if ids:  # the webhook run carries none
+            customer_mail(*ids)
+            customer_mail(*ids)  # a redelivered message mails nothing more
+    address = {customer.pk: customer.email for customer in customers}
+    partly = [message for message in mail.outbox if "partly delivered" in message.subject]
+    assert sorted((message.to, message.subject) for message in partly) == sorted(
+        (
+            [address[order.user_id]],
+            f"Order #{order.pk} was partly delivered: {order_refund(order)} USD refunded",
+        )
+        for order in orders
+    )
+    assert sorted(message.to[0] for message in mail.outbox if "below" in message.subject) == sorted(
+        address.values()
+    )
+
+    # Asked again (a retried batch): nothing is told twice.
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=S.PENDING)
+    notifications = Notification.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_sync_statuses(provider=sent_orders.provider)
+    assert Notification.objects.count() == notifications
+
+
+def order_refund(order: Order):
+    order.refresh_from_db()
+    return order.refunded

@@ -231,8 +231,8 @@ def test_the_event_names_the_actor_and_the_customer_sees_the_status_they_see(an_
 def test_a_move_customers_see_is_announced_once_and_a_move_they_do_not_see_is_not(an_order):
     heard = []
 
-    def receiver(sender, instance, before, after, **kwargs):
-        heard.append((sender, instance.pk, before, after))
+    def receiver(sender, changes, **kwargs):
+        heard.extend((sender, change.instance.pk, change.before, change.after) for change in changes)
 
     public_status_changed.connect(receiver)
     try:
