@@ -53,10 +53,14 @@ def _figures(row: str, sign: str, completion: str) -> str:
 
 
 _PG_COMPLETION = "COALESCE({row}.finished_at - {row}.sent_at, interval '0')"
-# SQLite keeps a duration as microseconds; julianday is exact to a few of them.
-_SQLITE_COMPLETION = (
-    "COALESCE(CAST(ROUND((julianday({row}.finished_at) - julianday({row}.sent_at)) * 86400000000) "
-    "AS integer), 0)"
+# SQLite keeps a duration as microseconds, a moment as text ('YYYY-MM-DD HH:MM:SS[.ffffff]', UTC): whole
+# seconds and microseconds apart, exact (julianday is off by a few microseconds).
+_SQLITE_MICROSECONDS = (
+    "(CAST(strftime('%s', {at}) AS integer) * 1000000 + CAST(substr({at} || '.000000', 21, 6) AS integer))"
+)
+_SQLITE_COMPLETION = "COALESCE({finished} - {sent}, 0)".format(
+    finished=_SQLITE_MICROSECONDS.format(at="{row}.finished_at"),
+    sent=_SQLITE_MICROSECONDS.format(at="{row}.sent_at"),
 )
 _CHANGED = "({old}) IS DISTINCT FROM ({new})".format(
     old=", ".join(f"o.{column}" for column in WATCHED), new=", ".join(f"n.{column}" for column in WATCHED)
