@@ -3,7 +3,7 @@
 Database triggers on ``orders_order`` append a row to ``OrderTallyChange`` for every change of what the
 dashboard adds up — an order inserted (+), deleted (-), or updated in its day, provider, service, status,
 cost currency, charge, refund, cost or times (- the old figures, + the new) — whatever made the change: the
-ORM, the status sync's bulk updates, raw SQL. ``tally_fold`` (beat, every minute) moves them into
+ORM, the status sync's bulk updates, raw SQL (an update that changes none of those columns writes nothing). ``tally_fold`` (beat, every minute) moves them into
 ``OrderTally``, one row per (day, provider, service, status, cost currency); ``tally`` reads the folded rows
 plus the changes not folded yet, so the figures are exact at any moment, however late the fold.
 
@@ -63,38 +63,37 @@ _SQLITE_COMPLETION = "COALESCE({finished} - {sent}, 0)".format(
     sent=_SQLITE_MICROSECONDS.format(at="{row}.sent_at"),
 )
 _CHANGED = "({old}) IS DISTINCT FROM ({new})".format(
-    old=", ".join(f"o.{column}" for column in WATCHED), new=", ".join(f"n.{column}" for column in WATCHED)
+    old=", ".join(f"OLD.{column}" for column in WATCHED), new=", ".join(f"NEW.{column}" for column in WATCHED)
 )
 _TABLE = OrderTallyChange._meta.db_table
+_INSERT = f"INSERT INTO {_TABLE} ({_CHANGE_COLUMNS}) VALUES"
 
-# PostgreSQL: statement triggers with transition tables, one INSERT per statement however many rows it
-# wrote (the status sync updates a batch in one statement).
-_PLUS, _MINUS = _figures("n", "", _PG_COMPLETION), _figures("o", "-", _PG_COMPLETION)
-_BOTH = f"removed o JOIN added n ON n.id = o.id WHERE {_CHANGED}"
+# PostgreSQL. Inserts and deletes: statement triggers with a transition table, one INSERT per statement
+# however many rows it wrote. Updates: a row trigger whose WHEN, checked before any function is called,
+# passes only the rows whose figures changed — most updates (the status sync's figures and sync times, a
+# sending claim) cost nothing; a transition-table join of every updated row cost 5 to 20 ms per 100.
 _POSTGRESQL = f"""
 CREATE OR REPLACE FUNCTION orders_tally_change() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO {_TABLE} ({_CHANGE_COLUMNS}) SELECT {_PLUS} FROM added n;
+        INSERT INTO {_TABLE} ({_CHANGE_COLUMNS}) SELECT {_figures("n", "", _PG_COMPLETION)} FROM added n;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO {_TABLE} ({_CHANGE_COLUMNS}) SELECT {_MINUS} FROM removed o;
+        INSERT INTO {_TABLE} ({_CHANGE_COLUMNS}) SELECT {_figures("o", "-", _PG_COMPLETION)} FROM removed o;
     ELSE
-        INSERT INTO {_TABLE} ({_CHANGE_COLUMNS})
-        SELECT {_MINUS} FROM {_BOTH} UNION ALL SELECT {_PLUS} FROM {_BOTH};
+        {_INSERT} ({_figures("OLD", "-", _PG_COMPLETION)}), ({_figures("NEW", "", _PG_COMPLETION)});
     END IF;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
 CREATE OR REPLACE TRIGGER orders_tally_insert AFTER INSERT ON orders_order REFERENCING NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION orders_tally_change();
-CREATE OR REPLACE TRIGGER orders_tally_update AFTER UPDATE ON orders_order
-    REFERENCING OLD TABLE AS removed NEW TABLE AS added
-    FOR EACH STATEMENT EXECUTE FUNCTION orders_tally_change();
+DROP TRIGGER IF EXISTS orders_tally_update ON orders_order;
+CREATE TRIGGER orders_tally_update AFTER UPDATE ON orders_order FOR EACH ROW WHEN ({_CHANGED})
+    EXECUTE FUNCTION orders_tally_change();
 CREATE OR REPLACE TRIGGER orders_tally_delete AFTER DELETE ON orders_order REFERENCING OLD TABLE AS removed
     FOR EACH STATEMENT EXECUTE FUNCTION orders_tally_change();
 """  # noqa: S608 - no outside text in the SQL
 _SQLITE_CHANGED = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in WATCHED)
-_INSERT = f"INSERT INTO {_TABLE} ({_CHANGE_COLUMNS}) VALUES"
 _SQLITE = [
     f"""CREATE TRIGGER IF NOT EXISTS orders_tally_insert AFTER INSERT ON orders_order BEGIN
     {_INSERT} ({_figures("NEW", "", _SQLITE_COMPLETION)}); END""",
