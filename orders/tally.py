@@ -3,9 +3,10 @@
 Database triggers on ``orders_order`` append a row to ``OrderTallyChange`` for every change of what the
 dashboard adds up — an order inserted (+), deleted (-), or updated in its day, provider, service, status,
 cost currency, charge, refund, cost or times (- the old figures, + the new) — whatever made the change: the
-ORM, the status sync's bulk updates, raw SQL (an update that changes none of those columns writes nothing). ``tally_fold`` (beat, every minute) moves them into
-``OrderTally``, one row per (day, provider, service, status, cost currency); ``tally`` reads the folded rows
-plus the changes not folded yet, so the figures are exact at any moment, however late the fold.
+ORM, the status sync's bulk updates, raw SQL (an update of none of those columns writes nothing).
+``tally_fold`` (beat, every minute) moves them into ``OrderTally``, one row per (day, provider, service,
+status, cost currency); ``tally`` reads the folded rows plus the changes not folded yet, so the figures are
+exact at any moment, however late the fold.
 
 SQLite drops a table's triggers when a migration rebuilds it: ``tally_triggers_make`` runs again after every
 ``migrate`` (``orders.apps``), and ``tests/orders/test_tally.py`` checks they are there.
