@@ -5,21 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalogue', '0005_one_route_per_service_from_its_provider_service'),
-        ('orders', '0013_order_route_outcomes'),
-        ('panels', '0005_provider_circuit_breaker'),
+        ("catalogue", "0005_one_route_per_service_from_its_provider_service"),
+        ("orders", "0013_order_route_outcomes"),
+        ("panels", "0005_provider_circuit_breaker"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='order',
-            name='orders_orde_user_id_0ae59f_idx',
+            model_name="order",
+            name="orders_orde_user_id_0ae59f_idx",
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['user', '-created_at', '-id'], include=('status',), name='order_customer_list'),
+            model_name="order",
+            index=models.Index(
+                fields=["user", "-created_at", "-id"], include=("status",), name="order_customer_list"
+            ),
         ),
     ]

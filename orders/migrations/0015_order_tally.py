@@ -18,52 +18,154 @@ def stop_tally(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalogue', '0005_one_route_per_service_from_its_provider_service'),
-        ('orders', '0014_order_customer_list'),
-        ('panels', '0005_provider_circuit_breaker'),
+        ("catalogue", "0005_one_route_per_service_from_its_provider_service"),
+        ("orders", "0014_order_customer_list"),
+        ("panels", "0005_provider_circuit_breaker"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OrderTallyChange',
+            name="OrderTallyChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('waiting', 'Waiting (will retry)'), ('sending', 'Sending'), ('needs_review', 'Needs review'), ('failed', 'Failed (refunded)'), ('pending', 'Pending'), ('in_progress', 'In progress'), ('processing', 'Processing'), ('completed', 'Completed'), ('partial', 'Partial'), ('canceled', 'Canceled')], max_length=16)),
-                ('cost_currency', models.CharField(blank=True, max_length=8)),
-                ('orders', models.BigIntegerField(default=0)),
-                ('revenue', models.DecimalField(decimal_places=4, default=0, max_digits=24)),
-                ('cost', models.DecimalField(decimal_places=8, default=0, max_digits=28)),
-                ('costed', models.BigIntegerField(default=0, help_text='Orders with a cost (of the others it is unknown).')),
-                ('completion', models.DurationField(default=datetime.timedelta(0), help_text='Sent to finished, summed.')),
-                ('timed', models.BigIntegerField(default=0, help_text='Orders sent and finished.')),
-                ('created_at', models.DateTimeField(help_text="The order's.")),
-                ('provider', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='panels.provider')),
-                ('service', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalogue.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("waiting", "Waiting (will retry)"),
+                            ("sending", "Sending"),
+                            ("needs_review", "Needs review"),
+                            ("failed", "Failed (refunded)"),
+                            ("pending", "Pending"),
+                            ("in_progress", "In progress"),
+                            ("processing", "Processing"),
+                            ("completed", "Completed"),
+                            ("partial", "Partial"),
+                            ("canceled", "Canceled"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("cost_currency", models.CharField(blank=True, max_length=8)),
+                ("orders", models.BigIntegerField(default=0)),
+                ("revenue", models.DecimalField(decimal_places=4, default=0, max_digits=24)),
+                ("cost", models.DecimalField(decimal_places=8, default=0, max_digits=28)),
+                (
+                    "costed",
+                    models.BigIntegerField(
+                        default=0, help_text="Orders with a cost (of the others it is unknown)."
+                    ),
+                ),
+                (
+                    "completion",
+                    models.DurationField(
+                        default=datetime.timedelta(0), help_text="Sent to finished, summed."
+                    ),
+                ),
+                ("timed", models.BigIntegerField(default=0, help_text="Orders sent and finished.")),
+                ("created_at", models.DateTimeField(help_text="The order's.")),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="panels.provider",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="catalogue.service",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='OrderTally',
+            name="OrderTally",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('waiting', 'Waiting (will retry)'), ('sending', 'Sending'), ('needs_review', 'Needs review'), ('failed', 'Failed (refunded)'), ('pending', 'Pending'), ('in_progress', 'In progress'), ('processing', 'Processing'), ('completed', 'Completed'), ('partial', 'Partial'), ('canceled', 'Canceled')], max_length=16)),
-                ('cost_currency', models.CharField(blank=True, max_length=8)),
-                ('orders', models.BigIntegerField(default=0)),
-                ('revenue', models.DecimalField(decimal_places=4, default=0, max_digits=24)),
-                ('cost', models.DecimalField(decimal_places=8, default=0, max_digits=28)),
-                ('costed', models.BigIntegerField(default=0, help_text='Orders with a cost (of the others it is unknown).')),
-                ('completion', models.DurationField(default=datetime.timedelta(0), help_text='Sent to finished, summed.')),
-                ('timed', models.BigIntegerField(default=0, help_text='Orders sent and finished.')),
-                ('day', models.DateField()),
-                ('provider', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='panels.provider')),
-                ('service', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalogue.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("waiting", "Waiting (will retry)"),
+                            ("sending", "Sending"),
+                            ("needs_review", "Needs review"),
+                            ("failed", "Failed (refunded)"),
+                            ("pending", "Pending"),
+                            ("in_progress", "In progress"),
+                            ("processing", "Processing"),
+                            ("completed", "Completed"),
+                            ("partial", "Partial"),
+                            ("canceled", "Canceled"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("cost_currency", models.CharField(blank=True, max_length=8)),
+                ("orders", models.BigIntegerField(default=0)),
+                ("revenue", models.DecimalField(decimal_places=4, default=0, max_digits=24)),
+                ("cost", models.DecimalField(decimal_places=8, default=0, max_digits=28)),
+                (
+                    "costed",
+                    models.BigIntegerField(
+                        default=0, help_text="Orders with a cost (of the others it is unknown)."
+                    ),
+                ),
+                (
+                    "completion",
+                    models.DurationField(
+                        default=datetime.timedelta(0), help_text="Sent to finished, summed."
+                    ),
+                ),
+                ("timed", models.BigIntegerField(default=0, help_text="Orders sent and finished.")),
+                ("day", models.DateField()),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="panels.provider",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="catalogue.service",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'provider', 'service', 'status', 'cost_currency'), name='one_tally_per_group')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "provider", "service", "status", "cost_currency"),
+                        name="one_tally_per_group",
+                    )
+                ],
             },
         ),
         migrations.RunPython(start_tally, stop_tally),

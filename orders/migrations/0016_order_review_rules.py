@@ -5,25 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalogue', '0005_one_route_per_service_from_its_provider_service'),
-        ('orders', '0015_order_tally'),
-        ('panels', '0005_provider_circuit_breaker'),
+        ("catalogue", "0005_one_route_per_service_from_its_provider_service"),
+        ("orders", "0015_order_tally"),
+        ("panels", "0005_provider_circuit_breaker"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('figures_missing_since__isnull', False)), fields=['figures_missing_since'], name='order_figures_missing_since'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("figures_missing_since__isnull", False)),
+                fields=["figures_missing_since"],
+                name="order_figures_missing_since",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('cancel_requested_at__isnull', False)), fields=['cancel_requested_at'], name='order_cancel_requested_at'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("cancel_requested_at__isnull", False)),
+                fields=["cancel_requested_at"],
+                name="order_cancel_requested_at",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('unaccounted_since__isnull', False)), fields=['unaccounted_since'], name='order_unaccounted_since'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("unaccounted_since__isnull", False)),
+                fields=["unaccounted_since"],
+                name="order_unaccounted_since",
+            ),
         ),
     ]
