@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from api.filters import OrderFilter, RefillFilter, ServiceFilter
 from api.models import ApiRequest
+from api.pagination import OrderCursorPagination
 from api.request_log import LoggedRequestsMixin
 from api.serializers import (
     ApiRequestSerializer,
@@ -78,6 +79,7 @@ class OrderViewSet(RestView, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
     queryset = Order.objects.none()  # for the schema; get_queryset scopes to the caller
 
     filterset_class = OrderFilter
+    pagination_class = OrderCursorPagination
 
     def get_queryset(self):
         orders = orders_of(self.request.user).select_related("service")

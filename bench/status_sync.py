@@ -79,9 +79,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def _load_orders(*, count: int, first_remote_id: int, service, provider, users: list[int]) -> None:
+def load_orders(
+    *,
+    count: int,
+    first_remote_id: int,
+    service,
+    provider,
+    users: list[int],
+    generated: dict[str, str] | None = None,
+    params: dict | None = None,
+) -> None:
     """``count`` Pending orders sent to ``provider`` (remote ids from ``first_remote_id`` on), spread over
-    ``users``: one made by the ORM, the rest copied from it in one statement."""
+    ``users``: one made by the ORM, the rest copied from it in one statement. ``generated`` gives more
+    columns an SQL expression of the row number ``g`` (its ``params`` passed along)."""
     from django.db import connection
 
     from orders.models import Order
@@ -104,6 +114,7 @@ def _load_orders(*, count: int, first_remote_id: int, service, provider, users: 
         "user_id": "(%(users)s::bigint[])[1 + g %% %(customers)s]",
         "link": "'https://seed/' || (%(first)s + g)::text",
         "provider_order_id": "(%(first)s + g)::text",
+        **(generated or {}),
     }
     columns = [field.column for field in Order._meta.concrete_fields if not field.primary_key]
     selected = ", ".join(generated.get(column, f"o.{column}") for column in columns)
@@ -118,6 +129,7 @@ def _load_orders(*, count: int, first_remote_id: int, service, provider, users: 
         "first": first_remote_id,
         "last": count - 1,
         "template": template.pk,
+        **(params or {}),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -136,7 +148,7 @@ def measure(
         cursor.execute(f"TRUNCATE {Order._meta.db_table} CASCADE")
     status, remains = CASES[case]
     sim.send(("seed", count, status, remains))
-    _load_orders(count=count, first_remote_id=sim.recv(), service=service, provider=provider, users=users)
+    load_orders(count=count, first_remote_id=sim.recv(), service=service, provider=provider, users=users)
     sim.send(("calls",))
     calls_before = sim.recv()
     rss_before = peak_rss_mb()

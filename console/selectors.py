@@ -5,8 +5,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
 from billing.models import Account
@@ -15,6 +14,7 @@ from catalogue.models import CurrencyRate, Service, ServiceRoute
 from orders.dispatch import LimitedBy, dispatch_states, is_due
 from orders.models import Order, Refill
 from orders.selectors import orders_needing_review, refills_needing_review
+from orders.tally import tally
 from panels.health import breaker_state
 from panels.models import Provider, ProviderCall, SyncRun
 from panels.ratelimit import ProviderBudget
@@ -131,8 +131,21 @@ def review_counts() -> tuple[int, int]:
     return orders_needing_review().count(), refills_needing_review().count()
 
 
+# The dashboard and the front page count the queue up to this many and show more as "1,000+": an exact count
+# reads every order in the queue, and past this many the number tells the operator nothing more.
+REVIEW_COUNT_SHOWN = 1000
+
+
 def review_queue_count() -> int:
-    return sum(review_counts())
+    """How many orders and refill requests wait for an operator, counted up to ``REVIEW_COUNT_SHOWN`` + 1
+    (``review_count_shown`` writes that as "1,000+")."""
+    limit = REVIEW_COUNT_SHOWN + 1
+    orders = orders_needing_review().order_by()[:limit].count()
+    return min(orders + refills_needing_review().order_by()[:limit].count(), limit)
+
+
+def review_count_shown(count: int) -> str:
+    return f"{REVIEW_COUNT_SHOWN:,}+" if count > REVIEW_COUNT_SHOWN else str(count)
 
 
 # --- the dashboard ----------------------------------------------------------------------------------------
@@ -153,50 +166,63 @@ def _rates() -> dict[str, Decimal]:
     return {settings.PANEL_CURRENCY: Decimal(1), **dict(CurrencyRate.objects.values_list("currency", "rate"))}
 
 
+def period_start(*, days: int, now=None) -> date:
+    """The first of the last ``days`` days, today included: every period figure of the dashboard is of the
+    orders placed on those days (in the panel's time zone)."""
+    return timezone.localdate(now or timezone.now()) - timedelta(days=days - 1)
+
+
 def money_by_day(*, days: int = 30, now=None) -> tuple[list[Day], list[str]]:
     """Revenue (charges less refunds), provider cost (converted at today's rates) and profit per day of
-    orders placed in the last ``days`` days; also the cost currencies without a rate (left out)."""
-    now = now or timezone.now()
-    first = (now - timedelta(days=days - 1)).date()
-    rows = (
-        Order.objects.filter(created_at__date__gte=first)
-        .exclude(status=S.FAILED)
-        .annotate(day=TruncDate("created_at"))
-        .values("day", "cost_currency")
-        .annotate(revenue=Sum(F("charge") - F("refunded")), cost=Sum("cost"))
-    )
+    orders placed in the last ``days`` days; also the cost currencies without a rate (left out). From the
+    orders' tally (``orders.tally``): two queries over days, not orders."""
+    first = period_start(days=days, now=now)
     rates, unknown = _rates(), set()
     by_day = {
         first + timedelta(days=n): Day(first + timedelta(days=n), Decimal(0), Decimal(0)) for n in range(days)
     }
-    for row in rows:
-        entry = by_day.get(row["day"])
-        if entry is None:
+    for (day, status, currency), figures in tally("day", "status", "cost_currency", since=first).items():
+        entry = by_day.get(day)
+        if entry is None or status == S.FAILED:
             continue
-        entry.revenue += to_money(row["revenue"] or 0)
-        if row["cost"] is not None:
-            if row["cost_currency"] in rates:
-                entry.cost += to_money(row["cost"] * rates[row["cost_currency"]])
+        entry.revenue += to_money(figures.revenue)
+        if figures.costed:
+            if currency in rates:
+                entry.cost += to_money(figures.cost * rates[currency])
             else:
-                unknown.add(row["cost_currency"])
+                unknown.add(currency)
     return list(by_day.values()), sorted(unknown)
 
 
 def orders_by_status() -> list[tuple[str, int]]:
-    counts = dict(Order.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    counts = {status: figures.orders for (status,), figures in tally("status").items()}
     return [(label, counts.get(value, 0)) for value, label in S.choices]
 
 
 def top_services(*, days: int = 30, limit: int = 10, now=None) -> list[dict]:
-    since = (now or timezone.now()) - timedelta(days=days)
-    rows = list(
-        Order.objects.filter(created_at__gte=since)
-        .exclude(status=S.FAILED)
-        .values("service_id", "service__name")
-        .annotate(revenue=Sum(F("charge") - F("refunded")), orders=Count("pk"))
-        .order_by("-revenue", "service_id")[:limit]
-    )
-    return [{**row, "revenue": to_money(row["revenue"])} for row in rows]
+    """The services that made the most revenue on the last ``days`` days, with their orders (failed ones
+    left out)."""
+    by_service: dict[int, list] = {}
+    for (service_id, status), figures in tally(
+        "service_id", "status", since=period_start(days=days, now=now)
+    ).items():
+        if status != S.FAILED:
+            revenue, orders = by_service.get(service_id, (Decimal(0), 0))
+            by_service[service_id] = (revenue + figures.revenue, orders + figures.orders)
+    top = sorted(
+        ((service_id, revenue, orders) for service_id, (revenue, orders) in by_service.items() if orders),
+        key=lambda row: (-row[1], row[0]),
+    )[:limit]
+    names = dict(Service.objects.filter(pk__in=[row[0] for row in top]).values_list("pk", "name"))
+    return [
+        {
+            "service_id": service_id,
+            "service__name": names.get(service_id),
+            "revenue": to_money(revenue),
+            "orders": orders,
+        }
+        for service_id, revenue, orders in top
+    ]
 
 
 @dataclass
@@ -245,34 +271,23 @@ class SyncState:
 
 def provider_health(*, days: int = 30, now=None) -> list[Provider]:
     """Per provider: error rate of the last 24 h, share of partial and canceled among finished orders and
-    average time from sending to completion over ``days`` days, and each kind of sync's last success, late
-    when it has not worked for ``LATE_AFTER_INTERVALS`` of its intervals (or, never, since the provider was
-    added)."""
+    average time from sending to completion of the orders placed on the last ``days`` days, and each kind
+    of sync's last success, late when it has not worked for ``LATE_AFTER_INTERVALS`` of its intervals (or,
+    never, since the provider was added)."""
     now = now or timezone.now()
-    since = now - timedelta(days=days)
-    # Order figures in a query of their own: joined to the provider's services they would multiply.
-    figures = {
-        row["provider"]: row
-        for row in Order.objects.filter(created_at__gte=since, provider__isnull=False)
-        .values("provider")
-        .annotate(
-            finished=Count("pk", filter=Q(status__in=ENDED_UPSTREAM)),
-            partials=Count("pk", filter=Q(status=S.PARTIAL)),
-            cancels=Count("pk", filter=Q(status=S.CANCELED)),
-            completion=Avg(
-                ExpressionWrapper(F("finished_at") - F("sent_at"), output_field=DurationField()),
-                filter=Q(status=S.COMPLETED),
-            ),
-        )
-        .order_by()
-    }
+    # Order figures from the orders' tally, by provider and status.
+    by_status = tally("provider_id", "status", since=period_start(days=days, now=now))
     providers = list(providers_with_health().order_by("name"))
     for provider in providers:
-        row = figures.get(provider.pk, {})
-        provider.finished = row.get("finished", 0)
-        provider.partials = row.get("partials", 0)
-        provider.cancels = row.get("cancels", 0)
-        provider.completion = row.get("completion")
+        mine = {
+            status: figures
+            for (provider_id, status), figures in by_status.items()
+            if provider_id == provider.pk
+        }
+        provider.finished = sum(mine[status].orders for status in ENDED_UPSTREAM if status in mine)
+        provider.partials = mine[S.PARTIAL].orders if S.PARTIAL in mine else 0
+        provider.cancels = mine[S.CANCELED].orders if S.CANCELED in mine else 0
+        provider.completion = mine[S.COMPLETED].average_completion if S.COMPLETED in mine else None
         provider.error_rate = (
             Decimal(provider.recent_failed_calls or 0) / provider.recent_calls * 100
             if provider.recent_calls
@@ -358,7 +373,9 @@ def sending(*, providers: list[Provider], now=None) -> list[Sending]:
         row["provider"]: row
         for row in Order.objects.filter(status__in=Order.states.group("unsent"))
         .values("provider")
-        .annotate(unsent=Count("pk"), due=Count("pk", filter=is_due(now)))
+        # Counted by provider (never empty), not id: the partial index order_unsent_due holds all it reads,
+        # so it is read alone (index only), however long the backlog.
+        .annotate(unsent=Count("provider"), due=Count("provider", filter=is_due(now)))
         .order_by()
     }
     sent = dict(

@@ -1,5 +1,6 @@
 """Orders, their history and their refills."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -173,7 +174,11 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["provider", "status"]),
-            models.Index(fields=["user", "-created_at"]),
+            # A customer's list, newest first, paged by offset without reading the rows it skips (their
+            # status is in the index, for the tabs); the admin's list filtered to a customer too.
+            models.Index(
+                fields=["user", "-created_at", "-id"], include=["status"], name="order_customer_list"
+            ),
             # The dispatchers' queue: a provider's unsent orders by due time, however long the history.
             models.Index(
                 fields=["provider", "next_attempt_at"],
@@ -182,6 +187,13 @@ class Order(models.Model):
             ),
             # The dashboard's send rate: the orders sent in the last minutes, however long the history.
             models.Index(fields=["sent_at"], name="order_sent_at"),
+            # The review queue's rules (``orders_needing_review``) on columns most orders leave empty.
+            *(
+                models.Index(
+                    fields=[column], condition=Q(**{f"{column}__isnull": False}), name=f"order_{column}"
+                )
+                for column in ("figures_missing_since", "cancel_requested_at", "unaccounted_since")
+            ),
             # Auto-refill's queue: a provider's followed orders by the time they are due to be looked at.
             models.Index(
                 fields=["provider", "auto_refill_check_at"],
@@ -362,3 +374,53 @@ class Refill(models.Model):
         OrderEvent.objects.create(
             order=self.order, message=f"Refill: {message}", public_message=public, actor=actor
         )
+
+
+class OrderTallyFigures(models.Model):
+    """What the dashboard adds up about a group of orders (``orders.tally``): the group's key — the day
+    they were placed (in the panel's time zone), provider, service, status, cost currency — and its sums."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    status = models.CharField(max_length=16, choices=Order.Status.choices)
+    cost_currency = models.CharField(max_length=8, blank=True)
+    orders = models.BigIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=24, decimal_places=MONEY_FIELD["decimal_places"], default=0)
+    cost = models.DecimalField(
+        max_digits=28, decimal_places=PROVIDER_MONEY_FIELD["decimal_places"], default=0
+    )
+    costed = models.BigIntegerField(default=0, help_text="Orders with a cost (of the others it is unknown).")
+    completion = models.DurationField(default=timedelta(0), help_text="Sent to finished, summed.")
+    timed = models.BigIntegerField(default=0, help_text="Orders sent and finished.")
+
+    class Meta:
+        abstract = True
+
+
+class OrderTally(OrderTallyFigures):
+    """The orders' figures by day: every order in exactly one row, by its state as of the last fold. Only
+    ``orders.tally`` writes it; the triggers of ``OrderTallyChange`` feed it."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "provider", "service", "status", "cost_currency"], name="one_tally_per_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.orders} {self.status} orders of {self.day}"
+
+
+class OrderTallyChange(OrderTallyFigures):
+    """A change of the orders' figures not folded into ``OrderTally`` yet: written by database triggers on
+    ``orders_order`` — an order's figures added when it is inserted, taken away when it is deleted, both
+    when a column they depend on changes — so that no write, however made (the ORM, bulk updates, raw
+    SQL), is left out. Append-only until folded; ``orders`` is +1 or -1."""
+
+    created_at = models.DateTimeField(help_text="The order's.")
+
+    def __str__(self) -> str:
+        return f"{self.orders:+} {self.status} order placed {self.created_at}"

@@ -18,6 +18,7 @@ from orders.dispatch import (
 )
 from orders.refills import refill_send, refills_sweep, refills_sync_statuses
 from orders.services import order_cancel_send, orders_sweep, orders_sync_statuses
+from orders.tally import tally_fold
 from panels.models import Provider, SyncRun
 from panels.services import sync_run, sync_run_fail, sync_run_finish
 from reseller.locks import exclusive
@@ -58,6 +59,12 @@ def sweep_orders() -> None:
     counts = orders_sweep() | refills_sweep() | {"dispatchers kicked": dispatch_due()}
     if any(counts.values()):
         logger.info("Order sweep: %s", counts)
+
+
+@shared_task
+def tally_orders() -> None:
+    """The dashboard's figures: the orders' changes of the last minute folded into their days."""
+    tally_fold()
 
 
 @shared_task

@@ -49,6 +49,7 @@ from orders.selectors import orders_of, refills_of
 from orders.services import cancel_refusal, order_cancel, order_place, order_quote
 from panels.normalize import ServiceType
 from reseller.numbers import decimal_number, whole_number
+from reseller.paging import page_without_count
 from reseller.states import StateGroup
 from storefront.forms import MassOrderForm, TopUpForm, order_form, put_errors, raw_order_data
 from storefront.labels import status_label
@@ -287,7 +288,8 @@ def mass_order(request):
 
 @login_required
 def orders(request, kind: str = "all"):
-    """Tabs by status, search by id or link, pagination: the same three queries whatever the count."""
+    """Tabs by status, search by id or link, pages by number without counting the history: the same
+    queries whatever its length."""
     tab, query = request.GET.get("status", ""), query_text(request.GET, "q")
     listed = orders_of(request.user).select_related("service")
     if kind == "drip-feed":
@@ -301,7 +303,7 @@ def orders(request, kind: str = "all"):
     if query:
         order_id = whole_number(query)
         listed = listed.filter(pk=order_id) if order_id else listed.filter(link__icontains=query)
-    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_without_count(listed, request.GET.get("page"), per_page=PAGE_SIZE)
     return render(
         request,
         "storefront/orders.html",

@@ -5,7 +5,7 @@ from django import template
 from billing.selectors import manual_topups_waiting, topups_taken_back
 from catalogue.margins import storefront_losses
 from console.navigation import sections
-from console.selectors import review_queue_count
+from console.selectors import review_count_shown, review_queue_count
 from support.selectors import tickets_awaiting_staff_count
 
 register = template.Library()
@@ -20,6 +20,12 @@ def console_sections(context) -> list[dict]:
 @register.simple_tag
 def needs_review_count() -> int:
     return review_queue_count()
+
+
+@register.filter
+def queue_size(count: int) -> str:
+    """The review queue's size as shown: "1,000+" past ``REVIEW_COUNT_SHOWN``."""
+    return review_count_shown(count)
 
 
 @register.simple_tag

@@ -29,6 +29,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 
 INSTALLED_APPS = [
     "unfold.apps.BasicAppConfig",  # the console's theme: before the admin, whose templates it overrides
+    "unfold.contrib.filters",  # its list filters: searched choices, date ranges
     "console.sites.ConsoleAdminConfig",  # django.contrib.admin on the console's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -290,6 +291,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-orders": {
         "task": "orders.tasks.sweep_orders",
+        "schedule": 60,
+    },
+    "tally-orders": {
+        "task": "orders.tasks.tally_orders",
         "schedule": 60,
     },
     "auto-refill": {

@@ -345,3 +345,17 @@ def test_the_dashboard_shows_routes_shares_and_each_providers_state(client, plac
     providers = page.split('id="provider-health"')[1].split("</table>")[0]
     assert "down by hand" in providers
     assert "down until " in providers and 'title="6 of 8 calls failed"' in providers
+
+
+def test_the_queue_is_counted_up_to_a_bound(client, placed, monkeypatch):
+    """Issue 13: the dashboard and the front page count the review queue up to ``REVIEW_COUNT_SHOWN``; an
+    exact count read every order in a queue of tens of thousands."""
+    monkeypatch.setattr(selectors, "REVIEW_COUNT_SHOWN", 2)
+    staff(client, "olive", "Owner")
+    for _ in range(2):
+        placed(S.NEEDS_REVIEW)
+    assert ">2</a>" in client.get("/admin/console/dashboard/").content.decode()
+    placed(S.NEEDS_REVIEW)
+    assert selectors.review_queue_count() == 3
+    assert ">2+</a>" in client.get("/admin/console/dashboard/").content.decode()
+    assert ">2+</strong> waiting for an operator" in client.get("/admin/").content.decode()
