@@ -31,6 +31,7 @@ class ConsoleConfig(AppConfig):
         post_migrate.connect(_roles_in_step, dispatch_uid="console-roles")
         post_migrate.connect(_cache_tables_in_step, sender=self, dispatch_uid="console-cache-tables")
         _json_fields_as_text()
+        _list_headers_once()
 
 
 def _json_fields_as_text():
@@ -39,3 +40,18 @@ def _json_fields_as_text():
     import unfold.fields
 
     unfold.fields.prettify_json = lambda data, encoder: None
+
+
+def _list_headers_once():
+    """django-unfold's change list works out its column headers (labels, sorting links) again for every row it
+    draws, to label the cells on a phone: the same headers a hundred times a page. Once per list here."""
+    from unfold.templatetags import unfold_list
+
+    headers_of = unfold_list.result_headers
+
+    def result_headers(changelist):
+        if not hasattr(changelist, "unfold_headers"):
+            changelist.unfold_headers = list(headers_of(changelist))
+        return changelist.unfold_headers
+
+    unfold_list.result_headers = result_headers

@@ -174,3 +174,25 @@ def test_only_an_order_of_unknown_outcome_offers_attaching_the_providers_id(oper
 
     attach = "Attach the provider's order id"
     assert attach in page(unknown) and attach not in page(sent)
+
+
+def test_the_order_list_works_out_its_column_headers_once_however_many_rows(client, placed, monkeypatch):
+    """django-unfold labels every cell with the column headers, which it worked out again for each row
+    (console/apps.py): with 100 rows a page, most of the page's time."""
+    from django.contrib.admin.utils import label_for_field
+    from unfold.templatetags import unfold_list
+
+    labelled = []
+
+    def counted(*args, **kwargs):
+        labelled.append(args[0])
+        return label_for_field(*args, **kwargs)
+
+    monkeypatch.setattr(unfold_list, "label_for_field", counted)
+    staff(client, "olive", "Owner")
+    for _ in range(3):
+        placed(S.COMPLETED)
+    response = client.get("/admin/orders/order/")
+    assert len(response.context["cl"].result_list) == 3
+    columns = len(response.context["cl"].list_display)
+    assert len(labelled) == columns  # once per column, not once per column and row
