@@ -38,9 +38,10 @@ class VersionedCache:
 
     def forget(self) -> None:
         """Every entry of the family is stale: now, and again once the caller's transaction commits (a reader
-        in between read the rows as they were before it)."""
+        in between read the rows as they were before it). Outside a transaction the change is committed."""
         self._new_version()
-        transaction.on_commit(self._new_version)
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(self._new_version)
 
     def _new_version(self) -> None:
         cache.set(self.version_key, uuid.uuid4().hex, timeout=None)

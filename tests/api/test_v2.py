@@ -64,6 +64,31 @@ def test_services_lists_what_is_on_sale_at_the_callers_rates(shop, reseller):
     assert entry["service"] == other.pk
 
 
+def test_a_customers_new_price_or_discount_is_charged_at_once(shop, make_reseller):
+    """The customer's own terms are cached (catalogue.pricing.customer_terms): each change below comes right
+    after a call that cached them, and the next order must be charged by it."""
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    reseller = make_reseller(funds="1000")
+    data = {"service": service.pk, **data_for(service)}
+
+    def charged() -> Decimal:
+        return Order.objects.get(pk=reseller.call("add", **data)["order"]).charge
+
+    units = Decimal(data["quantity"]) / 1000
+    assert charged() == (service.price * units).quantize(Decimal("0.0001"))
+    pricing = CustomerPricing.objects.create(user=reseller.user, discount_percent=Decimal(10))
+    assert charged() == (service.price * Decimal("0.9") * units).quantize(Decimal("0.0001"))
+    custom = CustomerServicePrice.objects.create(user=reseller.user, service=service, price=Decimal("2"))
+    assert charged() == Decimal("2") * units
+    custom.price = Decimal("3")
+    custom.save()
+    assert charged() == Decimal("3") * units
+    custom.delete()
+    pricing.delete()
+    assert charged() == (service.price * units).quantize(Decimal("0.0001"))
+
+
 @pytest.mark.parametrize("dialect", ["smmcloud", "smmcool"])
 def test_add_every_order_type_of_both_providers_charges_exactly(shop, make_reseller, dialect):
     _, provider = shop(dialect)
@@ -397,10 +422,10 @@ def test_queries_per_call_do_not_grow_with_the_number_of_ids(shop, make_reseller
         "add", service=service.pk, **data_for(service)
     )
     # Exact, so that one statement more fails (bench/api_throughput.py counts them as served). Here the test's
-    # transaction turns BEGIN/COMMIT into savepoints, the log row is one INSERT of it, and the key comes from
-    # the cache. add: the service, its two prices, its routes, the account; the order and its event; the
-    # charge (lock, idempotency key, balance, ledger entry, low-balance preferences); the log row.
-    assert queries("add", service=service.pk, **data_for(service)) == 17
+    # transaction turns BEGIN/COMMIT into savepoints, the log row is one INSERT of it, and the key and the
+    # customer's prices come from the cache. add: the service, its routes, the account; the order and its
+    # event; the charge (lock, idempotency key, balance, ledger entry, low-balance preferences); the log row.
+    assert queries("add", service=service.pk, **data_for(service)) == 15
     assert queries("status", orders=",".join(map(str, ids))) == 2  # the orders; the log row
 
 
