@@ -78,7 +78,10 @@ def _locked(users):
 
 
 def _set_active(users: list, active: bool, *, actor, verb: str) -> int:
+    from api.services import live_keys
+
     count = get_user_model().objects.filter(pk__in=[user.pk for user in users]).update(is_active=active)
+    live_keys.forget()  # an update sends no post_save: the cached keys carry their user
     audit_records(
         actor=actor, verb=verb, changed=[(user, {"is_active": [not active, active]}) for user in users]
     )

@@ -7,4 +7,4 @@ class ApiConfig(AppConfig):
     verbose_name = "APIs for resellers"
 
     def ready(self):
-        from api import schema  # noqa: F401 - registers the schema extension
+        from api import receivers, schema  # noqa: F401 - connect the receivers, register the schema extension

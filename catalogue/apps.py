@@ -6,4 +6,4 @@ class CatalogueConfig(AppConfig):
     verbose_name = "Catalogue and prices"
 
     def ready(self):
-        from catalogue import following  # noqa: F401 - connects the catalogue_synced receiver
+        from catalogue import following, receivers  # noqa: F401 - connect the receivers

@@ -14,6 +14,7 @@ from django.db.models import Q
 from billing.money import to_money
 from catalogue.models import CurrencyRate, CustomerPricing, CustomerServicePrice, MarkupRule, Service
 from panels.models import Provider, ProviderService
+from reseller.versioned_cache import VersionedCache
 
 
 class PriceUnavailable(Exception):
@@ -95,16 +96,28 @@ def customer_price(*, user, service: Service) -> Decimal:
     return customer_prices(user=user, services=[service])[service.pk]
 
 
+# Each customer's own terms — custom prices by service id, and the discount — as every order and price list
+# reads them; forgotten whenever either kind of row is saved or deleted (catalogue.receivers). The list prices
+# are the services' own, read with them.
+customer_terms = VersionedCache("catalogue:customer-terms")
+
+
+def _terms_of(user) -> tuple[dict[int, Decimal], Decimal | None]:
+    def load():
+        custom = dict(CustomerServicePrice.objects.filter(user=user).values_list("service_id", "price"))
+        discount = (
+            CustomerPricing.objects.filter(user=user).values_list("discount_percent", flat=True).first()
+        )
+        return custom, discount
+
+    return customer_terms.get(str(user.pk), load)
+
+
 def customer_prices(*, user, services: Iterable[Service]) -> dict[int, Decimal]:
     """Each service's price for this customer (their custom price, else the list price less their
-    discount), keyed by service id; two queries however many services."""
-    services = list(services)
-    custom = dict(
-        CustomerServicePrice.objects.filter(user=user, service__in=services).values_list(
-            "service_id", "price"
-        )
-    )
-    discount = CustomerPricing.objects.filter(user=user).values_list("discount_percent", flat=True).first()
+    discount), keyed by service id; from the cache (``customer_terms``), else two queries however many
+    services."""
+    custom, discount = _terms_of(user)
     prices = {}
     for service in services:
         if service.pk in custom:

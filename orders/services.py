@@ -30,9 +30,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from audit.services import audit_changes, audit_record
-from billing.models import Account, LedgerEntry
+from billing.models import LedgerEntry
 from billing.money import to_money
-from billing.services import BalanceChange, InsufficientFunds, account_for, balance_change, balance_changes
+from billing.services import BalanceChange, account_for, balance_change, balance_changes
 from catalogue.models import Service
 from catalogue.orderable import service_orderable
 from catalogue.pricing import customer_price
@@ -157,13 +157,18 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
     # Queued at the first route that can take it now (else the first: its claim makes it wait).
     route = route_first(order) or routes_for(order)[0]
     order.provider_service, order.provider = route.provider_service, route.provider_service.provider
+    account = account_for(user)
     with transaction.atomic():
-        # Funds are checked under the account's lock before the order row exists: a refusal writes nothing.
-        account = Account.objects.select_for_update().get(pk=account_for(user).pk)
-        if account.balance < spec.charge:
-            raise InsufficientFunds(balance=account.balance, needed=spec.charge)
+        # The charge comes last: it locks the account (funds checked under the lock, ``balance_change``),
+        # and every order of this customer waits for that lock until the commit, so it is held for as few
+        # statements as possible. A refusal rolls the order and its event back: nothing is written.
         order.next_attempt_at = timezone.now()
         order.save(force_insert=True)
+        order_event(
+            order=order,
+            message=f"Placed: {spec.units} units, charged {spec.charge}.",
+            public=f"Placed: charged {spec.charge}.",
+        )
         balance_change(
             account=account,
             amount=-spec.charge,
@@ -171,11 +176,6 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
             idempotency_key=f"charge:order:{order.pk}",
             reference=f"order {order.pk}",
             actor=actor,
-        )
-        order_event(
-            order=order,
-            message=f"Placed: {spec.units} units, charged {spec.charge}.",
-            public=f"Placed: charged {spec.charge}.",
         )
         from orders.dispatch import dispatch_after_commit  # the dispatcher imports this module
 

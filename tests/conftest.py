@@ -11,8 +11,10 @@ import pytest
 from celery.signals import after_task_publish
 from django.contrib.auth.models import User
 
+from api.services import live_keys
 from billing.services import account_for, balance_deposit
 from catalogue.models import Service
+from catalogue.pricing import customer_terms
 from catalogue.publishing import services_publish
 from content.branding import branding_forget
 from orders.models import Order
@@ -93,6 +95,14 @@ def _branding_of_its_own():
     branding_forget()
     yield
     branding_forget()
+
+
+@pytest.fixture(autouse=True)
+def _cached_rows_of_its_own():
+    """Copies of rows cached by id outside the database (customers' prices, keys): a test's rows are rolled
+    back without a word to the cache, and on SQLite the next test's rows take the same ids."""
+    customer_terms.forget()
+    live_keys.forget()
 
 
 @pytest.fixture(autouse=True)
