@@ -17,6 +17,7 @@ def test_schedule_is_declared_for_every_periodic_task():
         "orders.tasks.sync_all_order_statuses",
         "orders.tasks.sweep_orders",
         "orders.tasks.auto_refill_all",
+        "orders.tasks.tally_orders",
         "api.tasks.prune_api_requests",
         "accounts.tasks.prune_unconfirmed_sign_ups",
         "storefront.tasks.prune_form_submissions",
