@@ -191,11 +191,13 @@ def test_a_double_clicked_order_button_places_one_order(
     service = on_sale()
     customer = make_customer("dora")
     place = storefront_views.order_place
-    second_click_done = threading.Event()
+    first_placing, second_click_done = threading.Event(), threading.Event()
 
     def slow_place(**kwargs):
-        # The first answer waits for the second click (and, without JavaScript, for its request to leave the
-        # browser): the page still shows the form when the second click comes, however loaded the machine.
+        # The first request holds its form token (the second will wait on it in the database) and waits for the
+        # second click (and, without JavaScript, for its request to leave the browser): the page still shows
+        # the form when the second click comes, and the first request is the one that places, at any load.
+        first_placing.set()
         second_click_done.wait(30)
         return place(**kwargs)
 
@@ -220,6 +222,7 @@ def test_a_double_clicked_order_button_places_one_order(
 
     with page.expect_request(order_posted):
         page.mouse.click(x, y)
+    assert first_placing.wait(15)
     if javascript:
         page.mouse.click(x, y)  # the double click's second, once the first request has left: disabled
     else:
