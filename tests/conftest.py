@@ -9,7 +9,9 @@ from typing import NamedTuple
 
 import pytest
 from celery.signals import after_task_publish
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
+from django.utils import translation
 
 from api.services import live_keys
 from billing.services import account_for, balance_deposit
@@ -86,6 +88,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         baseline = databases.Baseline()
     with databases.flushes_restoring(baseline):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in another language (the test client runs it in this thread) leaves that language active, as
+    Django leaves it in a server's thread for its next request to replace: the next test starts in English."""
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

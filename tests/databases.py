@@ -4,7 +4,7 @@ after each transactional test's flush, a third of a second each.
 
 - In parallel runs the controller migrates one database before the workers start, and each worker takes a
   copy of it (``CREATE DATABASE … TEMPLATE`` on PostgreSQL, a file copy on SQLite) instead of migrating.
-- A transactional test's flush empties the tables with DELETE on PostgreSQL, and puts back the rows the
+- A transactional test's flush empties the tables with DELETE (on PostgreSQL too), and puts back the rows the
   migrated database started with (copied once per worker) instead of making them again through post_migrate. What post_migrate makes after a flush is proven
   by the tests that flush themselves (tests/console/test_roles.py), and migrating by tests/test_migrate.py."""
 
@@ -105,23 +105,32 @@ class Baseline:
                 cursor.executemany(sql, rows)
 
 
+TRIGGERED_TABLES = {
+    "postgresql": "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+    "WHERE NOT t.tgisinternal",
+    "sqlite": "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger'",
+}
+
+
 def sql_flush_deleting(style, connection, reset_sequences=True, allow_cascade=False):
     """Django flushes PostgreSQL with one TRUNCATE of every table, which makes new files for each table and
     index: a third of a second on an idle machine and seconds on a loaded one, after every transactional test.
     Deleting the few rows a test wrote takes milliseconds; the foreign keys wait for the commit (Django makes
-    them deferrable), so the order of the tables does not matter. A table with a trigger of its own (the
-    ledgers refuse deletes) is truncated, first: a table with deletes pending its checks cannot be."""
-    if connection.vendor != "postgresql" or reset_sequences:
+    them deferrable), so the order of the tables does not matter to them. Tables with triggers of their own come
+    first: on PostgreSQL truncated (the ledgers refuse deletes; a table with deletes pending their checks cannot
+    be truncated), on SQLite deleted — there (Django deletes too) the orders' tally triggers record the
+    deletions, in a table emptied after them."""
+    if connection.vendor not in TRIGGERED_TABLES or reset_sequences:
         return sql_flush(style, connection, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
     tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
-        )
-        guarded = sorted({name for (name,) in cursor.fetchall()} & set(tables))
+        cursor.execute(TRIGGERED_TABLES[connection.vendor])
+        triggered = sorted({name for (name,) in cursor.fetchall()} & set(tables))
     quoted = connection.ops.quote_name
-    truncate = [f"TRUNCATE {', '.join(map(quoted, guarded))} CASCADE"] if guarded else []
-    return truncate + [f"DELETE FROM {quoted(table)}" for table in tables if table not in guarded]  # noqa: S608
+    rest = [f"DELETE FROM {quoted(table)}" for table in tables if table not in triggered]  # noqa: S608
+    if connection.vendor == "sqlite":
+        return [f"DELETE FROM {quoted(table)}" for table in triggered] + rest  # noqa: S608
+    return ([f"TRUNCATE {', '.join(map(quoted, triggered))} CASCADE"] if triggered else []) + rest
 
 
 @contextmanager
