@@ -1,3 +1,4 @@
+import fcntl
 import os
 import shutil
 import signal
@@ -5,6 +6,7 @@ import socket
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -30,6 +32,7 @@ from tests.builders import order_in
 from tests.fakes.nowpayments import FakeNowPayments
 from tests.fakes.stripe import FakeStripe
 from tests.orders.support import service_of
+from tests.running_panel import RunningPanel
 
 
 def pytest_configure(config):
@@ -263,6 +266,25 @@ def unused_tcp_port():
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def panel_database(tmp_path_factory, worker_id) -> Path:
+    """The database ``manage.py migrate`` makes for a panel on its embedded defaults, made once per run for
+    every RunningPanel to copy (migrating takes some 15 s of CPU). The pytest-xdist workers share it: the first
+    to ask makes it, under a lock, in the run's directory above theirs."""
+    run_dir = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_dir = run_dir.parent
+    made = run_dir / "migrated-panel"
+    with open(run_dir / "migrated-panel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not made.exists():
+            making = run_dir / "migrating-panel"
+            shutil.rmtree(making, ignore_errors=True)  # a worker that died while making it
+            RunningPanel(making, port=0).manage("migrate", "--verbosity", "0")
+            making.rename(made)  # whole or not at all
+    return made / "panel" / "db.sqlite3"
 
 
 class Published(NamedTuple):

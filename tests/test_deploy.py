@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -84,24 +83,26 @@ def celery_queues_served(pids: list[int]) -> set[str]:
 
 
 @pytest.mark.slow
-def test_runpanel_stops_everything_it_started(tmp_path, unused_tcp_port):
+def test_runpanel_stops_everything_it_started(tmp_path, unused_tcp_port, panel_database):
     """runpanel starts a worker for sends and periodic work, which beat's heartbeat reaches on the embedded
     file broker; Ctrl-C stops the web server, workers and scheduler with it (killed if they
     dawdle): no worker is left behind to take the next run's tasks."""
     panel = RunningPanel(tmp_path, unused_tcp_port)
-    panel.manage("migrate", "--verbosity", "0")
+    panel.migrate(panel_database)
     panel.start()
     try:
         assert len(panel.processes()) >= 4  # runpanel, the worker, beat, web
         assert celery_queues_served(panel.processes()) == {"celery", "periodic"}
-        # Both sides of the heartbeat: the one worker takes the periodic queue and the sending one.
-        heartbeat = "from console.heartbeat import heartbeats; print(not any(b.stale for b in heartbeats()))"
-        deadline = time.monotonic() + 60
-        while (
-            panel.manage("shell", "--no-imports", "-c", heartbeat).strip() != "True"
-            and time.monotonic() < deadline
-        ):
-            time.sleep(1)
+        # Both sides of the heartbeat: the one worker takes the periodic queue and the sending one. Watched
+        # from one process of the panel's for up to a minute.
+        heartbeat = (
+            "import time\n"
+            "from console.heartbeat import heartbeats\n"
+            "deadline = time.monotonic() + 60\n"
+            "while any(b.stale for b in heartbeats()) and time.monotonic() < deadline:\n"
+            "    time.sleep(0.5)\n"
+            "print(not any(b.stale for b in heartbeats()))\n"
+        )
         assert panel.manage("shell", "--no-imports", "-c", heartbeat).strip() == "True", panel.logs()
         panel.process.send_signal(signal.SIGINT)
         panel.process.wait(timeout=30)  # all are asked at once; what is left after 15 s is killed

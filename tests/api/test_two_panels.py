@@ -69,25 +69,36 @@ def panel_b(tmp_path, unused_tcp_port):
     panel.stop()
 
 
-def test_a_panel_is_another_panels_provider(transactional_db, live_server, shop, panel_b):
+def set_up_as_reseller(panel: RunningPanel, migrated, url_of_a, key_at_a, *, funds, webhook=False):
+    """Panel B set up by its operator's own commands: A as its provider, A's catalogue published at a 20 %
+    markup, customer carol with ``funds`` and an API key. What addprovider said, and carol's key."""
+    panel.migrate(migrated)
+    added, synced, _, _, _, key = panel.commands(
+        ("addprovider", "Panel A", url_of_a, key_at_a, "--calls-per-minute", "6000")
+        + (("--register-webhook",) if webhook else ()),
+        ("syncprovider", "Panel A"),
+        ("publishservices", "Panel A", "--markup", "20"),
+        (
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; User.objects.create_user('carol'); "
+            "User.objects.create_user('ops', is_staff=True)",
+        ),
+        ("adjustbalance", "carol", str(funds), "--reason", "test funds", "--operator", "ops"),
+        ("createapikey", "carol"),
+    )
+    assert "services" in synced
+    return added, key.strip()
+
+
+def test_a_panel_is_another_panels_provider(transactional_db, live_server, shop, panel_b, panel_database):
     shops = [shop("smmcloud"), shop("smmcool")]
     reseller_b = User.objects.create_user("panel-b")
     balance_deposit(account=account_for(reseller_b), amount=Decimal("5000"))
     _, key_at_a = api_key_issue(user=reseller_b)
 
     # Panel B: set up from its own commands, A as its provider, then the whole panel running.
-    panel_b.manage("migrate", "--verbosity", "0")
-    panel_b.manage("addprovider", "Panel A", live_server.url, key_at_a, "--calls-per-minute", "6000")
-    assert "services" in panel_b.manage("syncprovider", "Panel A")
-    panel_b.manage("publishservices", "Panel A", "--markup", "20")
-    panel_b.manage(
-        "shell",
-        "-c",
-        "from django.contrib.auth.models import User; User.objects.create_user('carol'); "
-        "User.objects.create_user('ops', is_staff=True)",
-    )
-    panel_b.manage("adjustbalance", "carol", "1000", "--reason", "test funds", "--operator", "ops")
-    key_at_b = panel_b.manage("createapikey", "carol").strip()
+    _, key_at_b = set_up_as_reseller(panel_b, panel_database, live_server.url, key_at_a, funds=1000)
     panel_b.start()
 
     def b(action, **fields):
@@ -203,7 +214,7 @@ def test_a_panel_is_another_panels_provider(transactional_db, live_server, shop,
 
 
 def test_an_orders_completion_reaches_panel_b_by_webhook(
-    transactional_db, live_server, shop, tmp_path, unused_tcp_port
+    transactional_db, live_server, shop, tmp_path, unused_tcp_port, panel_database
 ):
     """B registers its webhook at A (``addprovider --register-webhook``) and polls only once an hour: an
     order completed at A reaches B by A's signed webhook, long before B's next poll."""
@@ -222,29 +233,12 @@ def test_an_orders_completion_reaches_panel_b_by_webhook(
         balance_deposit(account=account_for(reseller_b), amount=Decimal("500"))
         _, key_at_a = api_key_issue(user=reseller_b)
 
-        panel_b.manage("migrate", "--verbosity", "0")
-        registered = panel_b.manage(
-            "addprovider",
-            "Panel A",
-            live_server.url,
-            key_at_a,
-            "--calls-per-minute",
-            "6000",
-            "--register-webhook",
+        registered, key_at_b = set_up_as_reseller(
+            panel_b, panel_database, live_server.url, key_at_a, funds=100, webhook=True
         )
         assert "Webhook registered" in registered
         # A keeps B's URL for panel-b's orders, under a secret only B was told.
         assert Endpoint.objects.get(user=reseller_b).url == f"{panel_b.url}/webhooks/provider/1/"
-        panel_b.manage("syncprovider", "Panel A")
-        panel_b.manage("publishservices", "Panel A", "--markup", "20")
-        panel_b.manage(
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; User.objects.create_user('carol'); "
-            "User.objects.create_user('ops', is_staff=True)",
-        )
-        panel_b.manage("adjustbalance", "carol", "100", "--reason", "test funds", "--operator", "ops")
-        key_at_b = panel_b.manage("createapikey", "carol").strip()
         panel_b.start()
 
         def b(action, **fields):
