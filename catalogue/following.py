@@ -21,6 +21,7 @@ from catalogue.pricing import (
 from content.services import service_seen, service_updates_record
 from panels.catalogue import catalogue_synced
 from panels.models import Provider
+from reseller.bulk import instances_update
 
 VANISHED_REASON = "The provider no longer lists this service."
 TYPE_CHANGED_REASON = (
@@ -129,7 +130,7 @@ def _services_save(changed: list[tuple[Service, tuple]]) -> None:
         )
         by_columns[columns].append(service)
     for columns, services in by_columns.items():
-        Service.objects.bulk_update(services, columns, batch_size=1000)
+        instances_update(services, columns)
     now = timezone.now()
     Service.objects.filter(pk__in=[service.pk for service, _ in changed]).update(updated_at=now)
     for service, _ in changed:

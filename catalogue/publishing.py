@@ -24,6 +24,7 @@ from catalogue.pricing import (
 from catalogue.routes import primary_route_follow
 from content.services import Seen, service_seen, service_updates_record
 from panels.models import Provider, ProviderService
+from reseller.bulk import instances_update
 from reseller.states import transition_many
 
 
@@ -154,9 +155,7 @@ def _markup_rules_set(provider_services: list[ProviderService], **markup) -> Non
             markup["rounding"],
             now,
         )
-    MarkupRule.objects.bulk_update(
-        existing.values(), ["percent", "fixed", "rounding", "updated_at"], batch_size=1000
-    )
+    instances_update(list(existing.values()), ["percent", "fixed", "rounding", "updated_at"])
     MarkupRule.objects.bulk_create(
         [
             MarkupRule(provider=None, category="", provider_service=provider_service, **markup)
@@ -213,7 +212,7 @@ def _publish(provider_services, *, allow_loss: bool) -> PublishResult:
         ServiceRoute(service=service, provider_service=service.provider_service, position=0)
         for service in result.created
     )
-    Service.objects.bulk_update(result.repriced, ["price", "updated_at"])
+    instances_update(result.repriced, ["price", "updated_at"])
     return result
 
 

@@ -29,6 +29,7 @@ from orders.services import STATUS_BATCH, lease_kept, order_event
 from panels.client import ProviderError, RateLimited, RemoteOrderStatus
 from panels.models import Provider
 from panels.services import provider_client
+from reseller.bulk import instances_update
 
 
 def drop_check_interval() -> timedelta:
@@ -77,7 +78,7 @@ def auto_refill_enrol(*, service: Service, now=None) -> int:
             service=service, finished_at=order.finished_at, now=now, last_auto=order.auto_refilled_at
         )
         followed.append(order)
-    Order.objects.bulk_update(followed, ["auto_refill_check_at"], batch_size=500)
+    instances_update(followed, ["auto_refill_check_at"])
     return sum(1 for order in followed if order.auto_refill_check_at)
 
 

@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 
 from django.db import connection
+from django.db.models import Model
 
 
 def rows_update(model, rows: Sequence[tuple[object, Mapping, Mapping]]) -> int:
@@ -46,6 +47,22 @@ def rows_update(model, rows: Sequence[tuple[object, Mapping, Mapping]]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def instances_update(instances: Sequence[Model], fields: Sequence[str]) -> None:
+    """Save ``fields`` of each of ``instances`` (all of one model), as Django's ``bulk_update`` does. On
+    PostgreSQL one ``rows_update``: ``bulk_update``'s CASE has a branch per row, which the database walks for
+    every row — 5,000 services repriced took minutes. Elsewhere ``bulk_update``, whose batches SQLite's
+    999-parameter limit keeps short."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if connection.vendor != "postgresql":
+        model._base_manager.bulk_update(instances, fields)
+        return
+    rows_update(
+        model, [(item.pk, {field: getattr(item, field) for field in fields}, {}) for item in instances]
+    )
 
 
 def rows_insert_new(model, rows: Sequence[Mapping], *, unique: str) -> list:

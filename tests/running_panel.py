@@ -38,7 +38,7 @@ class RunningPanel:
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,  # migrating takes over two minutes on a machine loaded ten times over
         )
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout

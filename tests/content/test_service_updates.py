@@ -155,7 +155,7 @@ def test_the_services_page_and_the_menu_link_to_the_updates(client, db):
 
 # --- thousands of services: bulk writes, a bounded number of queries ----------------------------------
 
-MANY = 5000
+MANY = 2000
 # Bulk writes, where a write per service would be thousands of queries. SQLite takes at most 999 parameters
 # a query, so Django cuts its bulk inserts and updates into batches of a few dozen rows: more queries there.
 FEW = 40 if connection.vendor == "postgresql" else 200
