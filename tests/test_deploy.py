@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import load_command_class
 
 from tests.production import manage
 from tests.running_panel import RunningPanel
@@ -42,15 +43,9 @@ def test_production_refuses_to_start_without_allowed_hosts():
 
 def test_runpanel_and_runsimulator_document_themselves():
     for command in ("runpanel", "runsimulator"):
-        result = subprocess.run(
-            [sys.executable, "manage.py", command, "--help"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0
-        assert "--port" in result.stdout
+        # What ``manage.py <command> --help`` prints, without a process of its own.
+        parser = load_command_class("panels", command).create_parser("manage.py", command)
+        assert "--port" in parser.format_help()
 
 
 def test_runpanel_refuses_a_port_that_is_taken():
