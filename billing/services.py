@@ -53,15 +53,18 @@ def balance_change(
     reason: str = "",
     actor: AbstractBaseUser | None = None,
     allow_overdraw: bool = False,
+    savepoint: bool = True,
 ) -> LedgerEntry:
     """Credit (amount > 0) or debit (amount < 0) ``account``; returns the ledger entry.
 
     Raises :class:`InsufficientFunds` when a debit would take the balance below zero; then nothing
     is written — unless ``allow_overdraw`` (a deposit the processor took back: the money is gone already).
-    Call it inside the caller's transaction to make the change part of a larger one.
+    Call it inside the caller's transaction to make the change part of a larger one. ``savepoint=False``
+    when that whole transaction is to be rolled back on any exception from here (``order_place``): the
+    change then runs without a savepoint of its own, two statements fewer.
     """
     amount = _amount_checked(amount)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         locked = Account.objects.select_for_update().get(pk=account.pk)
         if idempotency_key:
             earlier = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()

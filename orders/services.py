@@ -161,7 +161,8 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
     with transaction.atomic():
         # The charge comes last: it locks the account (funds checked under the lock, ``balance_change``),
         # and every order of this customer waits for that lock until the commit, so it is held for as few
-        # statements as possible. A refusal rolls the order and its event back: nothing is written.
+        # statements as possible. A refusal rolls the order and its event back: nothing is written (so the
+        # charge needs no savepoint of its own).
         order.next_attempt_at = timezone.now()
         order.save(force_insert=True)
         order_event(
@@ -176,6 +177,7 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
             idempotency_key=f"charge:order:{order.pk}",
             reference=f"order {order.pk}",
             actor=actor,
+            savepoint=False,
         )
         from orders.dispatch import dispatch_after_commit  # the dispatcher imports this module
 

@@ -13,7 +13,8 @@ urlpatterns = [
     # Both login pages ask users with two-factor on for a code after the password.
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
-    # API v2 as providers serve it: clients are configured with ".../api/v2", some add a slash.
+    # API v2 as providers serve it: clients are configured with ".../api/v2", some add a slash. Answered by
+    # api.middleware.ApiV2Middleware before the URLs are read; these name the address and stand behind it.
     path("api/v2", ApiV2View.as_view(), name="api-v2"),
     path("api/v2/", ApiV2View.as_view()),
     path("api/v1/", include("api.urls")),

@@ -424,8 +424,9 @@ def test_queries_per_call_do_not_grow_with_the_number_of_ids(shop, make_reseller
     # Exact, so that one statement more fails (bench/api_throughput.py counts them as served). Here the test's
     # transaction turns BEGIN/COMMIT into savepoints, the log row is one INSERT of it, and the key and the
     # customer's prices come from the cache. add: the service, its routes, the account; the order and its
-    # event; the charge (lock, idempotency key, balance, ledger entry, low-balance preferences); the log row.
-    assert queries("add", service=service.pk, **data_for(service)) == 15
+    # event; the charge (lock, idempotency key, balance, ledger entry, low-balance preferences: no savepoint
+    # of its own); the log row.
+    assert queries("add", service=service.pk, **data_for(service)) == 13
     assert queries("status", orders=",".join(map(str, ids))) == 2  # the orders; the log row
 
 
@@ -455,3 +456,25 @@ def test_a_call_outside_any_transaction_logs_in_one_statement_that_does_not_wait
     with connection.cursor() as cursor:  # the setting was the statement's own transaction's
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_api_v2_is_answered_before_the_websites_middlewares_in_english_whatever_ran_before(
+    client, shop, reseller
+):
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    # A page in Russian leaves Russian active in the thread; a signed-in browser carries a session cookie.
+    client.get("/", HTTP_ACCEPT_LANGUAGE="ru")
+    client.force_login(reseller.user)
+    for path in ("/api/v2", "/api/v2/"):
+        response = client.post(
+            path, {"key": reseller.key, "action": "status", "order": "x"}, HTTP_ACCEPT_LANGUAGE="ru"
+        )
+        assert response.json() == {"error": "Incorrect order ID"}
+        assert int(response["Content-Length"]) == len(response.content)  # CommonMiddleware still ran
+        # No session was read or saved, no page policy or language negotiated: none of those middlewares ran.
+        assert not response.cookies and "Content-Security-Policy" not in response and "Vary" not in response
+    client.get("/", HTTP_ACCEPT_LANGUAGE="ru")
+    fields = {"key": reseller.key, "action": "add", "service": service.pk, "link": "https://x.example/1"}
+    response = client.post("/api/v2", {**fields, "quantity": "x"}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.json() == {"error": "quantity: Enter a whole number."}
