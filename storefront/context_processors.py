@@ -10,7 +10,9 @@ def balance(request):
     """The signed-in customer's balance, shown in the header of every storefront page (one query).
     A callable, which templates call when they show it: the admin's pages render through this processor
     too, and never do."""
-    if not request.user.is_authenticated:
+    # An error page rendered before the authentication middleware ran (a Host the panel does not serve:
+    # Django answers 400 from the first middleware that reads it) has no user.
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
 
     @cache

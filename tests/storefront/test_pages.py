@@ -36,6 +36,15 @@ def test_public_pages(client, shop):
     assert client.get("/services/", {"q": "9" * 40}).status_code == 200  # not a crash on a huge id
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/api/v2", "/admin/"])
+def test_a_host_the_panel_does_not_serve_is_a_bad_request(path):
+    """Django refuses it in the first middleware that reads the Host, before anyone is signed in: the 400
+    page, not a server error from a header that wants the customer's balance."""
+    response = Client(raise_request_exception=False).get(path, HTTP_HOST="elsewhere.example")
+    assert response.status_code == 400
+
+
 def test_customer_pages_need_a_login(client):
     for name in ["dashboard", "new-order", "mass-order", "orders", "refills", "funds", "api-keys"]:
         response = client.get(reverse(f"storefront:{name}"))
