@@ -77,3 +77,13 @@ class EstimatedCountPaginator(Paginator):
         plan = json.loads(plan) if isinstance(plan, str) else plan
         estimate = int(plan[0]["Plan"]["Plan Rows"])
         return estimate if estimate >= COUNTED_BELOW else super().count
+
+
+class LongListAdmin:
+    """For the admin of a table that only grows (orders, their events, the ledger): no count of the whole
+    table for "N total", pages numbered from the planner's estimate (``EstimatedCountPaginator``). Its filters
+    must not read the table for their choices either: known values, searches, date ranges — no
+    ``date_hierarchy``, whose links list the distinct years, months and days of every row."""
+
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from orders.order_types import dripfeed_allowed
 from orders.services import order_place, order_submit
 from tests.console.support import forms_of
@@ -151,6 +151,44 @@ def test_the_order_list_reads_no_more_as_the_orders_grow(client, placed):
     assert {path: queries(path) for path in paths} == before
     page = client.get(paths[0]).content.decode()
     assert "Subscriptions" in page and "Custom Comments" in page  # the known types, none read
+
+
+def test_the_order_events_and_the_ledger_read_no_more_as_the_history_grows(client, placed):
+    """Issue 13: as the order list, the events' and the ledger's lists offer no filter that reads the table
+    for its choices (no date hierarchy, no distinct statuses or actors) and cost the same queries however
+    long the history."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = placed(S.COMPLETED)
+    staff(client, "olive", "Owner")
+    paths = [
+        "/admin/orders/orderevent/",
+        "/admin/orders/orderevent/?to_status=completed",
+        f"/admin/orders/orderevent/?actor__id__exact={first.user_id}",
+        "/admin/orders/orderevent/?created_at_from_0=2020-01-01&created_at_from_1=00:00",
+        "/admin/billing/ledgerentry/",
+        "/admin/billing/ledgerentry/?kind__exact=charge",
+        "/admin/billing/ledgerentry/?created_at_from_0=2020-01-01&created_at_from_1=00:00",
+    ]
+
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        assert response.status_code == 200, path
+        assert not response.context["cl"].show_full_result_count, path
+        assert not [query for query in captured if "DISTINCT" in query["sql"].upper()], path
+        return len(captured)
+
+    client.get(paths[0])  # the branding read once and cached
+    before = {path: queries(path) for path in paths}
+    for _ in range(5):
+        placed(S.COMPLETED)
+    assert {path: queries(path) for path in paths} == before
+    OrderEvent.objects.create(order=first, from_status=S.PENDING, to_status=S.COMPLETED, message="Done.")
+    OrderEvent.objects.create(order=first, to_status=S.PENDING, message="Placed.")
+    events = client.get("/admin/orders/orderevent/?to_status=completed").context["cl"].result_list
+    assert [event.to_status for event in events] == [S.COMPLETED]
 
 
 def test_order_events_are_searchable_and_read_only(client, placed):
