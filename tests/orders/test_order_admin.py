@@ -226,3 +226,22 @@ def test_the_order_list_works_out_its_column_headers_once_however_many_rows(clie
     assert len(response.context["cl"].result_list) == 3
     columns = len(response.context["cl"].list_display)
     assert len(labelled) == columns  # once per column, not once per column and row
+
+
+def test_the_row_checkboxes_are_unfolds_drawn_once_however_many_rows(client, placed, monkeypatch):
+    """django-unfold drew each row's checkbox through the form renderer (console/apps.py): the same markup
+    now, drawn once per language."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from unfold import admin as unfold_admin
+
+    unfold_checkbox = unfold_admin.checkbox.render
+    drawn = []
+    monkeypatch.setattr(
+        unfold_admin.checkbox, "render", lambda *args, **kwargs: drawn.append(args) or unfold_checkbox(*args)
+    )
+    staff(client, "olive", "Owner")
+    orders = [placed(S.COMPLETED) for _ in range(3)]
+    page = client.get("/admin/orders/order/").content.decode()
+    assert len(drawn) <= 1  # none when an earlier page of this process drew it
+    for order in orders:
+        assert unfold_checkbox(ACTION_CHECKBOX_NAME, str(order.pk)) in page
