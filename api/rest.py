@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from api.filters import OrderFilter, RefillFilter, ServiceFilter
 from api.models import ApiRequest
-from api.pagination import OrderCursorPagination
+from api.pagination import HistoryCursorPagination
 from api.request_log import LoggedRequestsMixin
 from api.serializers import (
     ApiRequestSerializer,
@@ -79,7 +79,7 @@ class OrderViewSet(RestView, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
     queryset = Order.objects.none()  # for the schema; get_queryset scopes to the caller
 
     filterset_class = OrderFilter
-    pagination_class = OrderCursorPagination
+    pagination_class = HistoryCursorPagination
 
     def get_queryset(self):
         orders = orders_of(self.request.user).select_related("service")
@@ -148,9 +148,12 @@ class OrderViewSet(RestView, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
 
 
 class RefillViewSet(RestView, viewsets.ReadOnlyModelViewSet):
+    """Your refill requests, newest first."""
+
     queryset = Refill.objects.none()  # for the schema; get_queryset scopes to the caller
     serializer_class = RefillSerializer
     filterset_class = RefillFilter
+    pagination_class = HistoryCursorPagination
 
     def get_queryset(self):
         return refills_of(self.request.user)
@@ -171,6 +174,7 @@ class LedgerView(RestView, ListAPIView):
 
     serializer_class = LedgerEntrySerializer
     filterset_fields = ["kind"]
+    pagination_class = HistoryCursorPagination
 
     def get_queryset(self):
         return account_for(self.request.user).ledger.all()

@@ -106,9 +106,11 @@ def pages(customer, owner) -> dict[str, tuple]:
     }
 
 
-def measure(customer, owner, *, runs: int) -> dict[str, tuple[int, float, float]]:
-    """Each page's SQL queries, min / median wall time and median time in SQL (as the client library saw
-    it: the part that grows with the orders; the rest is rendering)."""
+def measure(customer, owner, *, runs: int) -> dict[str, tuple[int, float, float, float, float]]:
+    """Each page's SQL queries, min / median wall time, median time in SQL (as the client library saw it:
+    the part that grows with the orders; the rest is rendering) and min / median CPU time of this process
+    (Python and templates, with the driver's share: unlike the wall time, not stretched by the machine's
+    other processes)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -121,16 +123,24 @@ def measure(customer, owner, *, runs: int) -> dict[str, tuple[int, float, float]
             client = clients[user.pk] = Client()
             client.force_login(user)
         client.get(path)  # warm: the first call of a process pays imports and template loading
-        walls, queries, sql = [], [], []
+        walls, queries, sql, cpu = [], [], [], []
         for _ in range(runs):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             with CaptureQueriesContext(connection) as executed:
                 response = client.get(path)
             walls.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
             queries.append(len(executed))
             sql.append(sum(float(query["time"]) for query in executed.captured_queries))
             assert response.status_code == 200, (path, response.status_code)
-        results[name] = (max(queries), min(walls), statistics.median(walls), statistics.median(sql))
+        results[name] = (
+            max(queries),
+            min(walls),
+            statistics.median(walls),
+            statistics.median(sql),
+            min(cpu),
+            statistics.median(cpu),
+        )
     return results
 
 
@@ -170,10 +180,11 @@ def main() -> None:
             )
             results = measure(customer, owner, runs=args.runs)
             queries_by_size.append({name: queries for name, (queries, *_) in results.items()})
-            for name, (queries, low, median, sql) in results.items():
+            for name, (queries, low, median, sql, cpu_low, cpu_median) in results.items():
                 print(
                     f"  {name:<30} {queries:>3} queries  "
-                    f"min {low * 1000:7.1f} ms  median {median * 1000:7.1f} ms  (SQL {sql * 1000:6.1f} ms)",
+                    f"min {low * 1000:7.1f} ms  median {median * 1000:7.1f} ms  (SQL {sql * 1000:6.1f} ms)  "
+                    f"CPU min {cpu_low * 1000:6.1f} median {cpu_median * 1000:6.1f} ms",
                     flush=True,
                 )
             print(f"  load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}", flush=True)

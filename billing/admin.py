@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from unfold.contrib.filters.admin import RangeDateTimeFilter
 
 from billing.models import Account, LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.money import MONEY_PLACES
@@ -22,6 +23,7 @@ from reseller.admin_tools import (
     asks,
 )
 from reseller.csv_export import CsvExportAdmin
+from reseller.paging import LongListAdmin
 
 
 class AdjustmentForm(forms.Form):
@@ -109,12 +111,12 @@ class AccountAdmin(CustomerPageLink, ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(CsvExportAdmin, ReadOnlyAdmin):
+class LedgerEntryAdmin(LongListAdmin, CsvExportAdmin, ReadOnlyAdmin):
     list_display = ["created_at", "account", "kind", "amount", "balance_after", "reference", "created_by"]
-    list_filter = ["kind"]
+    list_filter = ["kind", ("created_at", RangeDateTimeFilter)]  # a range: no date hierarchy (LongListAdmin)
+    list_filter_submit = True
     search_fields = ["account__user__username", "reference", "reason", "idempotency_key"]
     list_select_related = ["account__user", "created_by"]
-    date_hierarchy = "created_at"
 
     def csv_columns(self, request):
         # Not the idempotency key: an internal handle, of no use in a spreadsheet.

@@ -90,6 +90,11 @@ class LedgerEntry(AppendOnlyEntry):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "ledger entries"
+        indexes = [
+            # A customer's balance history, newest first, paged by cursor (REST) or offset (the website)
+            # without sorting or counting it, however long it grows.
+            models.Index(fields=["account", "-created_at", "-id"], name="ledger_account_newest"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             # No debit overdraws a balance, but a deposit the processor took back: the money is gone already.

@@ -3,6 +3,9 @@
 import math
 from decimal import Decimal
 
+from django.utils.formats import date_format, localize
+from django.utils.html import format_html, format_html_join
+
 from console.selectors import Day
 
 WIDTH, HEIGHT, PAD = 900, 240, 30
@@ -40,6 +43,7 @@ def money_chart(days: list[Day]) -> dict:
         )
         points.append(f"{round(x + bar, 1)},{y(day.profit)}")
     return {
+        "svg_bars": _svg_bars(bars, bar=round(bar, 1)),
         "width": WIDTH,
         "height": HEIGHT,
         "bar": round(bar, 1),
@@ -51,3 +55,40 @@ def money_chart(days: list[Day]) -> dict:
         "axis_y": zero,
         "pad": PAD,
     }
+
+
+# A day's two bars and its date: drawn here once per day, not by the template (its filters localised each of
+# the ~400 numbers of a 30-day chart: a fifth of the dashboard's time). Coordinates are written as SVG reads
+# them, whatever the language; the figures and dates as the template wrote them.
+_BAR = (
+    '<rect x="{}" y="{}" width="{}" height="{}" fill="#417690"><title>{}: revenue {}</title></rect>'
+    '<rect x="{}" y="{}" width="{}" height="{}" fill="#c5c5c5"><title>{}: cost {}, profit {}</title></rect>'
+)
+_LABEL = '<text x="{}" y="{}" font-size="10" fill="#666">{}</text>'
+
+
+def _svg_bars(bars: list[dict], *, bar: float) -> str:
+    def drawn(entry: dict) -> str:
+        day = entry["day"]
+        label = date_format(day.day, "M j")
+        shapes = format_html(
+            _BAR,
+            entry["revenue_x"],
+            entry["revenue_y"],
+            bar,
+            entry["revenue_h"],
+            label,
+            localize(day.revenue),
+            entry["cost_x"],
+            entry["cost_y"],
+            bar,
+            entry["cost_h"],
+            label,
+            localize(day.cost),
+            localize(day.profit),
+        )
+        if entry["labelled"]:
+            shapes += format_html(_LABEL, entry["revenue_x"], HEIGHT, label)
+        return shapes
+
+    return format_html_join("\n", "{}", ((drawn(entry),) for entry in bars))

@@ -18,7 +18,7 @@ from orders.tally import tally
 from panels.health import breaker_state
 from panels.models import Provider, ProviderCall, SyncRun
 from panels.ratelimit import ProviderBudget
-from panels.selectors import providers_with_health
+from panels.selectors import providers_with_vitals
 
 S = Order.Status
 ENDED_UPSTREAM = Order.states.group("ended_upstream")
@@ -277,7 +277,7 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
     now = now or timezone.now()
     # Order figures from the orders' tally, by provider and status.
     by_status = tally("provider_id", "status", since=period_start(days=days, now=now))
-    providers = list(providers_with_health().order_by("name"))
+    providers = list(providers_with_vitals().order_by("name"))
     for provider in providers:
         mine = {
             status: figures
@@ -305,7 +305,7 @@ def provider_health(*, days: int = 30, now=None) -> list[Provider]:
 
 
 def sync_states(provider: Provider, *, now) -> list[SyncState]:
-    """Each kind of sync of ``provider`` (annotated by ``providers_with_health``): its last success, and
+    """Each kind of sync of ``provider`` (annotated by ``providers_with_vitals``): its last success, and
     whether it is late — it has not worked for ``LATE_AFTER_INTERVALS`` of its intervals (or, never, since
     the provider was added). The dashboard and the operator alerts judge it alike."""
     states = []

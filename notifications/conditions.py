@@ -11,7 +11,7 @@ from console.heartbeat import heartbeats
 from console.selectors import review_counts, sync_states
 from notifications.kinds import OperatorKind as K
 from notifications.operators import _admin_link, operator_alert, operator_settings
-from panels.selectors import providers_with_health
+from panels.selectors import providers_with_vitals
 
 # A provider's error rate is judged over its calls of this window.
 ERRORS_WINDOW = timedelta(hours=1)
@@ -37,7 +37,7 @@ def operator_conditions_check(*, now=None) -> list[str]:
         operator_alert(kind=kind, subject=subject, text=text, now=now)
         raised.append(f"{kind}:{subject}")
 
-    for provider in providers_with_health(window=ERRORS_WINDOW).filter(enabled=True).order_by("name"):
+    for provider in providers_with_vitals(window=ERRORS_WINDOW).filter(enabled=True).order_by("name"):
         link = _admin_link("admin:panels_provider_change", provider.pk)
         subject = f"provider:{provider.pk}"
         if provider.is_low_balance:

@@ -284,6 +284,11 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [
+            # The admin's list of every order's events, newest first, a page at a time with no sort of them
+            # all (an order's own are read by the order's index).
+            models.Index(fields=["-created_at", "-id"], name="orderevent_newest_first"),
+        ]
 
     def __str__(self) -> str:  # never the message: titles and links show it to whoever sees the event
         return f"Event #{self.pk} of {self.order}"
@@ -355,6 +360,9 @@ class Refill(models.Model):
         indexes = [
             # The dashboard's count of auto-refills asked for lately.
             models.Index(fields=["created_at"], condition=Q(automatic=True), name="refill_automatic_created"),
+            # The customers' refill lists, newest first by cursor (REST) or offset (the website): read along
+            # this index, a customer's own picked by the order they belong to, with no sort of them all.
+            models.Index(fields=["-created_at", "-id"], name="refill_newest_first"),
         ]
 
     def __str__(self) -> str:

@@ -27,25 +27,31 @@ def _calls_since(since, *, failed: bool) -> Subquery:
 
 
 def _syncs() -> dict[str, Subquery]:
-    """Per kind of sync: when the last run finished, whether it worked and its error, and when one last
-    worked (``last_catalogue_sync_at``, ``last_catalogue_sync_ok``, ``last_catalogue_sync_error``,
-    ``last_ok_catalogue_sync``, and so on)."""
+    """Per kind of sync: when the last run finished, whether it worked and its error
+    (``last_catalogue_sync_at``, ``last_catalogue_sync_ok``, ``last_catalogue_sync_error``, and so on)."""
     annotations = {}
     for kind in SyncRun.Kind.values:
         annotations[f"last_{kind}_sync_at"] = _last_sync(kind, "finished_at")
         annotations[f"last_{kind}_sync_ok"] = _last_sync(kind, "ok")
         annotations[f"last_{kind}_sync_error"] = _last_sync(kind, "error")
-        annotations[f"last_ok_{kind}_sync"] = _last_ok_sync(kind)
     return annotations
 
 
-def providers_with_health(*, window: timedelta = timedelta(hours=24)) -> QuerySet[Provider]:
-    """Providers annotated with active services, their syncs (see ``_syncs``) and the calls of the recent
-    window."""
+def providers_with_vitals(*, window: timedelta = timedelta(hours=24)) -> QuerySet[Provider]:
+    """Providers annotated with what the dashboard and the operator alerts judge them by: the calls of the
+    recent window (``recent_calls``, ``recent_failed_calls``) and when each kind of sync last worked
+    (``last_ok_catalogue_sync``, and so on)."""
     since = timezone.now() - window
     return Provider.objects.annotate(
-        active_services=Count("services", filter=Q(services__active=True), distinct=True),
         recent_calls=_calls_since(since, failed=False),
         recent_failed_calls=_calls_since(since, failed=True),
-        **_syncs(),
+        **{f"last_ok_{kind}_sync": _last_ok_sync(kind) for kind in SyncRun.Kind.values},
+    )
+
+
+def providers_with_health(*, window: timedelta = timedelta(hours=24)) -> QuerySet[Provider]:
+    """``providers_with_vitals`` with, for the providers' list, their active services and each kind of sync's
+    last run (see ``_syncs``)."""
+    return providers_with_vitals(window=window).annotate(
+        active_services=Count("services", filter=Q(services__active=True), distinct=True), **_syncs()
     )

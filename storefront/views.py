@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -370,9 +369,8 @@ def order_cancel_view(request, pk: int):
 
 @login_required
 def refills(request):
-    page = Paginator(refills_of(request.user).select_related("order__service"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    refills = refills_of(request.user).select_related("order__service").order_by("-created_at", "-id")
+    page = page_without_count(refills, request.GET.get("page"), per_page=PAGE_SIZE)
     return render(request, "storefront/refills.html", {"page": page})
 
 
@@ -428,7 +426,9 @@ def funds(request):
                 return redirect("storefront:funds")
     if returned := whole_number(request.GET.get("paid", "")):  # back from the processor's page
         _returned_from_payment(request, returned)
-    ledger = Paginator(account_for(request.user).ledger.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+    ledger = page_without_count(
+        account_for(request.user).ledger.all(), request.GET.get("page"), per_page=PAGE_SIZE
+    )
     return render(
         request,
         "storefront/funds.html",

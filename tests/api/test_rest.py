@@ -78,7 +78,7 @@ def test_place_an_order_follow_it_and_see_only_public_history(shop, reseller):
     assert refill.status_code == 201 and refill.json()["status"] == "Pending"
     again = reseller.rest("post", f"orders/{order.pk}/refill/")
     assert again.status_code == 400 and "already under way" in str(again.json())
-    assert reseller.rest("get", f"refills/?order={order.pk}").json()["count"] == 1
+    assert len(reseller.rest("get", f"refills/?order={order.pk}").json()["results"]) == 1
 
 
 def test_order_errors_per_field_and_missing_funds(shop, make_reseller):
@@ -127,6 +127,45 @@ def test_orders_are_paged_by_cursor_without_a_count(shop, make_reseller):
     back = mine.rest("get", page["previous"].split("/api/v1/", 1)[1]).json()
     assert [entry["id"] for entry in back["results"]] == newest_first[3:6]
     refused = mine.rest("get", "orders/?page=2")
+    assert refused.status_code == 400 and "cursor" in refused.json()["page"]
+
+
+@pytest.mark.parametrize("listed", ["refills", "ledger"])
+def test_refills_and_the_ledger_are_paged_by_cursor_without_a_count(shop, make_reseller, listed):
+    """Issue 13: like the orders, a customer's refills and balance history only grow: ``next`` links, no
+    count, the same queries on every page, page numbers refused."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.models import Refill
+
+    _, provider = shop("smmcloud")
+    mine, theirs = make_reseller(), make_reseller("tom")
+    service = service_of(provider, "Default")
+    for who in (mine, theirs):
+        for n in range(3):
+            who.rest(
+                "post", "orders/", {"service": service.pk, **data_for(service, link=f"https://x.example/{n}")}
+            )
+    orders = Order.objects.all()
+    Refill.objects.bulk_create(Refill(order=order, status=Refill.Status.COMPLETED) for order in orders)
+    table, newest_first = {
+        "refills": ("orders_refill", Refill.objects.filter(order__user=mine.user)),
+        "ledger": ("billing_ledgerentry", account_for(mine.user).ledger.all()),
+    }[listed]
+    newest_first = list(newest_first.order_by("-created_at", "-pk").values_list("pk", flat=True))
+    assert len(newest_first) in (3, 4)  # three refills; a deposit and three charges
+    seen, path, queries = [], f"{listed}/?page_size=2", []
+    while path:
+        with CaptureQueriesContext(connection) as captured:
+            page = mine.rest("get", path).json()
+        queries.append(len(captured))
+        assert "count" not in page
+        assert not [query for query in captured if "COUNT(" in query["sql"].upper() and table in query["sql"]]
+        seen += [entry["id"] for entry in page["results"]]
+        path = page["next"] and page["next"].split("/api/v1/", 1)[1]
+    assert seen == newest_first and len(set(queries)) == 1
+    refused = mine.rest("get", f"{listed}/?page=2")
     assert refused.status_code == 400 and "cursor" in refused.json()["page"]
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from orders.order_types import dripfeed_allowed
 from orders.services import order_place, order_submit
 from tests.console.support import forms_of
@@ -119,12 +119,33 @@ def test_order_list_filters_the_review_queue(client, placed):
     assert "In the review queue" in response.content.decode()
 
 
-def test_the_order_list_reads_no_more_as_the_orders_grow(client, placed):
-    """Issue 13: the filters offered no longer read the orders for their choices (distinct services,
-    customers, types, dates), and each view of the list costs the same queries however many orders."""
+def assert_lists_read_no_more_as_orders_grow(client, placed, paths, *, listed=None) -> None:
+    """Each of ``paths`` (admin lists) costs the same queries with five more orders, none of them
+    ``DISTINCT`` (a filter's choices read from the table) and no count of the whole table; ``listed``, when
+    given, is in each list."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        assert response.status_code == 200, path
+        assert not response.context["cl"].show_full_result_count, path
+        if listed is not None:
+            assert listed.pk in {row.pk for row in response.context["cl"].result_list}, path
+        assert not [query for query in captured if "DISTINCT" in query["sql"].upper()], path
+        return len(captured)
+
+    client.get(paths[0])  # the branding read once and cached
+    before = {path: queries(path) for path in paths}
+    for _ in range(5):
+        placed(S.COMPLETED)
+    assert {path: queries(path) for path in paths} == before
+
+
+def test_the_order_list_reads_no_more_as_the_orders_grow(client, placed):
+    """Issue 13: the filters offered no longer read the orders for their choices (distinct services,
+    customers, types, dates), and each view of the list costs the same queries however many orders."""
     first = placed(S.COMPLETED)
     staff(client, "olive", "Owner")
     paths = [
@@ -135,22 +156,31 @@ def test_the_order_list_reads_no_more_as_the_orders_grow(client, placed):
         "/admin/orders/order/?type=Default",
         "/admin/orders/order/?created_at_from_0=2020-01-01&created_at_from_1=00:00",
     ]
-
-    def queries(path):
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path)
-        assert response.status_code == 200, path
-        assert first.pk in {order.pk for order in response.context["cl"].result_list}, path
-        assert not [query for query in captured if "DISTINCT" in query["sql"].upper()], path
-        return len(captured)
-
-    client.get(paths[0])  # the branding read once and cached
-    before = {path: queries(path) for path in paths}
-    for _ in range(5):
-        placed(S.COMPLETED)
-    assert {path: queries(path) for path in paths} == before
+    assert_lists_read_no_more_as_orders_grow(client, placed, paths, listed=first)
     page = client.get(paths[0]).content.decode()
     assert "Subscriptions" in page and "Custom Comments" in page  # the known types, none read
+
+
+def test_the_order_events_and_the_ledger_read_no_more_as_the_history_grows(client, placed):
+    """Issue 13: as the order list, the events' and the ledger's lists offer no filter that reads the table
+    for its choices (no date hierarchy, no distinct statuses or actors) and cost the same queries however
+    long the history."""
+    first = placed(S.COMPLETED)
+    staff(client, "olive", "Owner")
+    paths = [
+        "/admin/orders/orderevent/",
+        "/admin/orders/orderevent/?to_status=completed",
+        f"/admin/orders/orderevent/?actor__id__exact={first.user_id}",
+        "/admin/orders/orderevent/?created_at_from_0=2020-01-01&created_at_from_1=00:00",
+        "/admin/billing/ledgerentry/",
+        "/admin/billing/ledgerentry/?kind__exact=charge",
+        "/admin/billing/ledgerentry/?created_at_from_0=2020-01-01&created_at_from_1=00:00",
+    ]
+    assert_lists_read_no_more_as_orders_grow(client, placed, paths)
+    OrderEvent.objects.create(order=first, from_status=S.PENDING, to_status=S.COMPLETED, message="Done.")
+    OrderEvent.objects.create(order=first, to_status=S.PENDING, message="Placed.")
+    events = client.get("/admin/orders/orderevent/?to_status=completed").context["cl"].result_list
+    assert [event.to_status for event in events] == [S.COMPLETED]
 
 
 def test_order_events_are_searchable_and_read_only(client, placed):
@@ -196,3 +226,22 @@ def test_the_order_list_works_out_its_column_headers_once_however_many_rows(clie
     assert len(response.context["cl"].result_list) == 3
     columns = len(response.context["cl"].list_display)
     assert len(labelled) == columns  # once per column, not once per column and row
+
+
+def test_the_row_checkboxes_are_unfolds_drawn_once_however_many_rows(client, placed, monkeypatch):
+    """django-unfold drew each row's checkbox through the form renderer (console/apps.py): the same markup
+    now, drawn once per language."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from unfold import admin as unfold_admin
+
+    unfold_checkbox = unfold_admin.checkbox.render
+    drawn = []
+    monkeypatch.setattr(
+        unfold_admin.checkbox, "render", lambda *args, **kwargs: drawn.append(args) or unfold_checkbox(*args)
+    )
+    staff(client, "olive", "Owner")
+    orders = [placed(S.COMPLETED) for _ in range(3)]
+    page = client.get("/admin/orders/order/").content.decode()
+    assert len(drawn) <= 1  # none when an earlier page of this process drew it
+    for order in orders:
+        assert unfold_checkbox(ACTION_CHECKBOX_NAME, str(order.pk)) in page

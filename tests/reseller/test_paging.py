@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from orders.models import Order
+from billing.services import account_for
+from orders.models import Order, OrderEvent, Refill
 from orders.selectors import orders_needing_review, orders_of
 from reseller.paging import EstimatedCountPaginator, page_without_count
 
@@ -86,3 +87,18 @@ def test_a_big_list_is_numbered_from_the_planners_estimate_a_small_one_counted(h
     few = Order.objects.filter(user__username="other", pk__lt=0)
     assert EstimatedCountPaginator(few, 100).count == 0
     assert EstimatedCountPaginator(Order.objects.filter(pk__in=[]), 100).count == 0
+
+
+def test_the_other_histories_are_read_newest_first_from_their_indexes(history):
+    """The REST refills and ledger (by cursor), the website's (by offset) and the admin's events: an index
+    gives each list's order, so a page never sorts the whole history."""
+    for queryset, index in [
+        (
+            Refill.objects.filter(order__user=history).order_by("-created_at", "-id")[:51],
+            "refill_newest_first",
+        ),
+        (account_for(history).ledger.order_by("-created_at", "-id")[:51], "ledger_account_newest"),
+        (OrderEvent.objects.order_by("-created_at", "-pk")[:100], "orderevent_newest_first"),
+    ]:
+        shown = plan(queryset, sorting=False)
+        assert index in shown and "Sort Key" not in shown, shown

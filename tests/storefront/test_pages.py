@@ -374,6 +374,31 @@ def test_the_order_list_never_counts_the_history(signed_in, shop):
         assert not [sql for sql in counted if "orders_order" in sql]
 
 
+def test_the_refills_and_the_balance_history_never_count_the_history(signed_in, shop):
+    """Issue 13: as the order list, the refills and the balance history show Previous / Next, no count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.models import Refill
+    from orders.services import order_place
+
+    _, provider = shop("smmcloud")
+    service = service_of(provider, "Default")
+    for n in range(27):
+        order = order_place(
+            user=signed_in.user, service=service, data=data_for(service, link=f"https://x.example/{n}")
+        )
+        Refill.objects.create(order=order, status=Refill.Status.COMPLETED)
+    for path, table in [("/refills/", "orders_refill"), ("/funds/", "billing_ledgerentry")]:
+        for page in ["1", "2", "500"]:
+            with CaptureQueriesContext(connection) as captured:
+                response = signed_in.get(path, {"page": page})
+            assert response.status_code == 200
+            counted = [query["sql"] for query in captured if "COUNT(" in query["sql"].upper()]
+            assert not [sql for sql in counted if table in sql], path
+        assert not response.context["page" if path == "/refills/" else "ledger"].object_list  # past the end
+
+
 def test_order_detail_refill_and_cancel_buttons_and_outcomes(signed_in, shop):
     server, provider = shop("smmcloud")
     refillable = service_of(provider, "Default", refill=True)
