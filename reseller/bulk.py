@@ -13,8 +13,11 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import cache
+from operator import attrgetter
 
 from django.db import connection
+from django.db.models import DateField, Field
 
 
 def rows_update(model, rows: Sequence[tuple[object, Mapping, Mapping]]) -> int:
@@ -30,26 +33,33 @@ def rows_update(model, rows: Sequence[tuple[object, Mapping, Mapping]]) -> int:
         return sum(
             model._base_manager.filter(pk=pk, **expected).update(**values) for pk, values, expected in rows
         )
-    meta = model._meta
     _, first_values, first_expected = rows[0]
-    setting = [meta.get_field(name) for name in first_values]
-    matching = [meta.get_field(name) for name in first_expected]
-    aliases = [
-        "pk",
-        *(f"set_{field.column}" for field in setting),
-        *(f"was_{field.column}" for field in matching),
-    ]
+    sql = _update_sql(model, tuple(first_values), tuple(first_expected))
     document = _rows_document([pk, *values.values(), *expected.values()] for pk, values, expected in rows)
-    assignments = ", ".join(f"{field.column} = v.set_{field.column}" for field in setting)
-    conditions = "".join(f" AND t.{field.column} = v.was_{field.column}" for field in matching)
-    sql = (
-        f"UPDATE {meta.db_table} AS t SET {assignments} "  # noqa: S608 - names from the model, values as parameters
-        f"FROM ({_rows_select([meta.pk, *setting, *matching], aliases)}) AS v "
-        f"WHERE t.{meta.pk.column} = v.pk{conditions}"
-    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [document])
         return cursor.rowcount
+
+
+@cache
+def _update_sql(model, setting: tuple[str, ...], matching: tuple[str, ...]) -> str:
+    """``rows_update``'s statement for ``model``, setting the fields named ``setting`` where those named
+    ``matching`` are as expected: written once per shape, not per batch."""
+    meta = model._meta
+    setting_fields = [meta.get_field(name) for name in setting]
+    matching_fields = [meta.get_field(name) for name in matching]
+    aliases = [
+        "pk",
+        *(f"set_{field.column}" for field in setting_fields),
+        *(f"was_{field.column}" for field in matching_fields),
+    ]
+    assignments = ", ".join(f"{field.column} = v.set_{field.column}" for field in setting_fields)
+    conditions = "".join(f" AND t.{field.column} = v.was_{field.column}" for field in matching_fields)
+    return (
+        f"UPDATE {meta.db_table} AS t SET {assignments} "  # noqa: S608 - names from the model, values as parameters
+        f"FROM ({_rows_select([meta.pk, *setting_fields, *matching_fields], aliases)}) AS v "
+        f"WHERE t.{meta.pk.column} = v.pk{conditions}"
+    )
 
 
 def rows_insert(instances: Sequence) -> None:
@@ -87,25 +97,55 @@ def rows_insert_new(model, rows: Sequence[Mapping], *, unique: str) -> list:
         ]
         return [instance.pk for instance, created in made if created]
     instances = [model(**values) for values in rows]
-    return sorted(
-        _inserted(model, instances, on_conflict=f"({model._meta.get_field(unique).column}) DO NOTHING")
-    )
+    return sorted(_inserted(model, instances, unique=unique))
 
 
-def _inserted(model, instances: Sequence, *, on_conflict: str = "") -> list:
-    """Insert ``instances`` in one statement; the primary keys of the rows inserted."""
+def _inserted(model, instances: Sequence, *, unique: str | None = None) -> list:
+    """Insert ``instances`` in one statement (skipping those whose ``unique`` field holds a value a row
+    holds already); the primary keys of the rows inserted."""
+    sql, saved_values = _insert_plan(model, unique)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_rows_document(map(saved_values, instances))])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+@cache
+def _insert_plan(model, unique: str | None):
+    """``_inserted``'s statement for ``model``, and the function giving an instance's values for it: made
+    once per model, not per batch."""
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    # pre_save: the value the field saves (a default or auto_now filled in), as ``save`` takes it.
-    document = _rows_document([field.pre_save(instance, True) for field in fields] for instance in instances)
-    conflict = f" ON CONFLICT {on_conflict}" if on_conflict else ""
+    conflict = f" ON CONFLICT ({meta.get_field(unique).column}) DO NOTHING" if unique else ""
     sql = (
         f"INSERT INTO {meta.db_table} ({', '.join(field.column for field in fields)}) "
         f"{_rows_select(fields, [field.column for field in fields])}{conflict} RETURNING {meta.pk.column}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [document])
-        return [pk for (pk,) in cursor.fetchall()]
+    return sql, _saved_values(fields)
+
+
+def _saved_values(fields: Sequence):
+    """A function of an instance giving the values ``save`` writes of ``fields``: the attributes, read at
+    once, but for the fields that fill their value in when saved (``auto_now``, ``auto_now_add``)."""
+    names = [field.attname for field in fields]
+    read = attrgetter(*names) if len(names) > 1 else lambda instance: (getattr(instance, names[0]),)
+    filled = [n for n, field in enumerate(fields) if _fills(field)]
+    if not filled:
+        return read
+
+    def values(instance) -> list:
+        row = list(read(instance))
+        for n in filled:
+            row[n] = fields[n].pre_save(instance, True)
+        return row
+
+    return values
+
+
+def _fills(field) -> bool:
+    """Whether ``field.pre_save`` may write another value than the attribute's."""
+    if type(field).pre_save is Field.pre_save:
+        return False
+    return not isinstance(field, DateField) or field.auto_now or field.auto_now_add
 
 
 def _rows_select(fields: Sequence, aliases: Sequence[str]) -> str:
