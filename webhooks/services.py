@@ -178,15 +178,11 @@ def order_event_data(order: Order) -> dict:
     return {"order": order.pk, **status_answer(order)}
 
 
-def _customer_of(instance) -> int:
-    return instance.order.user_id if isinstance(instance, Refill) else instance.user_id
-
-
 def _status_event(change) -> WebhookEvent:
     instance = change.instance
     if isinstance(instance, Refill):
         return WebhookEvent(
-            user_id=_customer_of(instance),
+            user_id=instance.customer_id,
             event_type=EVENT_REFILL,
             data={"refill": instance.pk, "order": instance.order_id, "status": change.after},
             subject=f"order:{instance.order_id}",
@@ -203,11 +199,11 @@ def on_public_status_changed(sender, changes, **kwargs) -> None:
     """``reseller.states.public_status_changed``: orders' or refills' statuses as customers see them moved."""
     if sender is Refill:  # a refill's customer is its order's: one query for all of them
         prefetch_related_objects([change.instance for change in changes], "order")
-    endpoints = _endpoints_of({_customer_of(change.instance) for change in changes})
+    endpoints = _endpoints_of({change.instance.customer_id for change in changes})
     # Events only for customers with an endpoint: an order's status answer is work (a status sync's batch of
     # a hundred, most of them customers without one).
     _deliveries_queue(
-        [_status_event(change) for change in changes if _customer_of(change.instance) in endpoints], endpoints
+        [_status_event(change) for change in changes if change.instance.customer_id in endpoints], endpoints
     )
 
 
