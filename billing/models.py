@@ -302,6 +302,11 @@ class TopUp(OperatorDecided):
         """What the customer pays: the amount and the fee they pay (top-ups from before fees: the amount)."""
         return self.pay_amount if self.pay_amount is not None else self.amount
 
+    @property
+    def customer_id(self) -> int:
+        """Whose it is: who is told of it (mails)."""
+        return self.user_id
+
     def record_transition(self, *, source: str, message: str, public: str, actor, shown_before: str) -> None:
         TopUpEvent.objects.create(
             topup=self, from_status=source, to_status=self.status, message=message, actor=actor

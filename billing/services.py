@@ -18,7 +18,7 @@ from django.dispatch import Signal
 from audit.services import audit_record
 from billing.models import Account, LedgerEntry
 from billing.money import MONEY_LIMIT, to_money
-from reseller.bulk import rows_update
+from reseller.bulk import rows_insert, rows_update
 
 # Sent by ``balance_change`` and ``balance_changes`` inside their transaction, the accounts locked, once for
 # all the changes made: ``entries``, the new ledger entries in the order they were made (each with its
@@ -125,7 +125,8 @@ def balance_changes(changes: list[BalanceChange]) -> list[LedgerEntry]:
     """Make many changes, each as ``balance_change`` makes it (funds checked under the lock, a ledger entry
     with the balance after it, once per idempotency key, ``balance_changed`` for the new entries), in one
     transaction of a fixed number of statements: the accounts locked in primary-key order (so two such calls
-    never wait on each other in a circle), the keys looked up, the entries inserted, the balances updated.
+    never wait on each other in a circle), the keys looked up, the entries inserted (one statement,
+    ``reseller.bulk.rows_insert``), the balances updated.
     Returns the entries in the order of ``changes`` (an earlier one for a key already used). Any refusal
     refuses all.
     """
@@ -157,7 +158,7 @@ def balance_changes(changes: list[BalanceChange]) -> list[LedgerEntry]:
             new.append(entry)
             if change.idempotency_key:
                 by_key[change.idempotency_key] = entry
-        LedgerEntry.objects.bulk_create(new)
+        rows_insert(new)
         changed = {entry.account_id: entry.account for entry in new}.values()
         rows_update(Account, [(account.pk, {"balance": account.balance}, {}) for account in changed])
         if new:

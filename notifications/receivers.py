@@ -33,10 +33,6 @@ TOLD = {
 }
 
 
-def _customer_of(instance) -> int:
-    return instance.order.user_id if isinstance(instance, Refill) else instance.user_id
-
-
 @receiver(public_status_changed, dispatch_uid="notifications-status")
 def _status_changed(sender, changes, **kwargs):
     told = TOLD.get(sender, {})
@@ -44,7 +40,7 @@ def _status_changed(sender, changes, **kwargs):
         prefetch_related_objects([change.instance for change in changes], "order")
     customer_events(
         CustomerEvent(
-            user_id=_customer_of(change.instance),
+            user_id=change.instance.customer_id,
             kind=kind,
             key=f"{sender._meta.model_name}:{change.instance.pk}:{kind}",
             target_id=change.instance.pk,

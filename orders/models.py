@@ -215,6 +215,11 @@ class Order(models.Model):
         return self.type == ServiceType.SUBSCRIPTIONS
 
     @property
+    def customer_id(self) -> int:
+        """Whose it is: who is told of it (mails, webhooks)."""
+        return self.user_id
+
+    @property
     def public_status(self) -> str:
         """The status as customers and resellers see it, spelled as API v2 spells it (DOMAIN §3)."""
         if self.is_subscription:
@@ -371,6 +376,11 @@ class Refill(models.Model):
     @property
     def public_status(self) -> str:
         return self.states.public[self.status]
+
+    @property
+    def customer_id(self) -> int:
+        """Whose it is: its order's customer."""
+        return self.order.user_id
 
     def on_transition(self, source: str, to: str) -> dict:
         return {}

@@ -502,13 +502,14 @@ class _Settlements:
                     for order, amount, reason in self.refunds
                 ]
             )
-            OrderEvent.objects.bulk_create(
-                _refund_event(order, amount, reason) for order, amount, reason in self.refunds
-            )
         if self.moves:
             # A move to Completed reads the order's service (its auto-refill): one query for all of them.
             prefetch_related_objects([move.instance for move in self.moves], "service")
-            transitions_apply(self.moves)
+        # The refunds' events are written with the moves' (every refund comes with its order's move).
+        transitions_apply(
+            self.moves,
+            events=[_refund_event(order, amount, reason) for order, amount, reason in self.refunds],
+        )
         public_status_announce(Order, self.shown)
 
 

@@ -10,16 +10,17 @@ lock and refuses a row that moved since it was read), only to a state the table 
 model has, and an event written by the model in the same transaction.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 
 from django.db import models, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import slugify
 
-from reseller.bulk import rows_update
+from reseller.bulk import rows_insert, rows_update
 
 # Sent by ``transition()`` and ``transitions_apply()`` (``public_status_announce``) inside the moves'
 # transaction, once for all the rows of ``sender`` (the model) whose status as customers see it
@@ -168,13 +169,15 @@ class Move:
     changes: Mapping = field(default_factory=dict)
 
 
-def transitions_apply(moves: list[Move]) -> None:
+def transitions_apply(moves: list[Move], *, events: Sequence[models.Model] = ()) -> None:
     """Make many moves of one model's rows as ``transition`` makes each — the table, known fields only,
     compare-and-set on the status, an event per move, the signal for the rows whose public status changed — in
     a fixed number of statements: one ``UPDATE`` of every row, one ``INSERT`` of every event (the model's
-    ``transition_event``) and one signal. The caller holds the rows' locks; a row that moved anyway refuses
-    them all."""
+    ``transition_event``) and one signal. ``events``, the rows' other events of the same transaction (a
+    refund's), go in that ``INSERT`` too, before the moves'. The caller holds the rows' locks; a row that
+    moved anyway refuses them all."""
     if not moves:
+        rows_insert(events)
         return
     model = type(moves[0].instance)
     planned = [
@@ -201,14 +204,14 @@ def transitions_apply(moves: list[Move]) -> None:
             raise TransitionRefused(
                 f"Some of {len(rows)} rows of {model.__name__} moved since they were read."
             )
-        events = []
+        written = list(events)
         for move, source, shown_before, fields in planned:
             for name, value in fields.items():
                 setattr(move.instance, name, value)
-            events.append(
+            written.append(
                 move.instance.transition_event(source=source, message=move.message, shown_before=shown_before)
             )
-        type(events[0]).objects.bulk_create(events)
+        rows_insert(written)
         public_status_announce(model, [(move.instance, shown_before) for move, _, shown_before, _ in planned])
 
 
@@ -222,14 +225,25 @@ def _move_fields(instance, to: str, changes) -> dict:
             f"{instance} cannot go from {table.choices(source).label} to {table.choices(to).label}."
         )
     fields = dict(changes or {})
-    concrete = {f.name: f for f in model._meta.concrete_fields}
-    if unknown := sorted(set(fields) - set(concrete)):
+    concrete, auto_now = _field_names(model)
+    if unknown := sorted(fields.keys() - concrete):
         raise TypeError(f"{model.__name__} has no field {', '.join(unknown)}")
     fields |= instance.on_transition(source, to)
     fields["status"] = to
-    now = timezone.now()
-    fields |= {name: now for name, f in concrete.items() if getattr(f, "auto_now", False)}
+    if auto_now:
+        now = timezone.now()
+        fields |= dict.fromkeys(auto_now, now)
     return fields
+
+
+@cache
+def _field_names(model) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The names of ``model``'s concrete fields, and of those among them that are ``auto_now``: asked once per
+    model, not per move of a batch."""
+    concrete = model._meta.concrete_fields
+    return frozenset(f.name for f in concrete), tuple(
+        f.name for f in concrete if getattr(f, "auto_now", False)
+    )
 
 
 def transition_many(queryset: models.QuerySet, to: str, **changes) -> int:

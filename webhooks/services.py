@@ -33,6 +33,7 @@ from standardwebhooks.webhooks import Webhook
 from api.v2_actions import status_answer
 from audit.services import audit_record
 from orders.models import Order, Refill
+from reseller.bulk import rows_insert
 from webhooks import transport
 from webhooks.models import Delivery, Endpoint
 from webhooks.transport import TargetRefused, address_refusal, safe_post, url_refusal
@@ -140,9 +141,15 @@ def events_queue(events: list[WebhookEvent]) -> list[Delivery]:
     sending run once it commits: one query of the endpoints and one insert however many events."""
     if not events:
         return []
-    endpoints = dict(
-        Endpoint.objects.filter(user_id__in={event.user_id for event in events}).values_list("user_id", "pk")
-    )
+    return _deliveries_queue(events, _endpoints_of({event.user_id for event in events}))
+
+
+def _endpoints_of(user_ids: set[int]) -> dict[int, int]:
+    """The endpoint of each of ``user_ids`` that has one."""
+    return dict(Endpoint.objects.filter(user_id__in=user_ids).values_list("user_id", "pk"))
+
+
+def _deliveries_queue(events: list[WebhookEvent], endpoints: dict[int, int]) -> list[Delivery]:
     now = timezone.now()
     deliveries = [
         Delivery(
@@ -161,7 +168,7 @@ def events_queue(events: list[WebhookEvent]) -> list[Delivery]:
         if event.user_id in endpoints
     ]
     if deliveries:
-        Delivery.objects.bulk_create(deliveries)
+        rows_insert(deliveries)
         _kick_after_commit()
     return deliveries
 
@@ -175,7 +182,7 @@ def _status_event(change) -> WebhookEvent:
     instance = change.instance
     if isinstance(instance, Refill):
         return WebhookEvent(
-            user_id=instance.order.user_id,
+            user_id=instance.customer_id,
             event_type=EVENT_REFILL,
             data={"refill": instance.pk, "order": instance.order_id, "status": change.after},
             subject=f"order:{instance.order_id}",
@@ -192,7 +199,12 @@ def on_public_status_changed(sender, changes, **kwargs) -> None:
     """``reseller.states.public_status_changed``: orders' or refills' statuses as customers see them moved."""
     if sender is Refill:  # a refill's customer is its order's: one query for all of them
         prefetch_related_objects([change.instance for change in changes], "order")
-    events_queue([_status_event(change) for change in changes])
+    endpoints = _endpoints_of({change.instance.customer_id for change in changes})
+    # Events only for customers with an endpoint: an order's status answer is work (a status sync's batch of
+    # a hundred, most of them customers without one).
+    _deliveries_queue(
+        [_status_event(change) for change in changes if change.instance.customer_id in endpoints], endpoints
+    )
 
 
 def send_test_event(*, user) -> Delivery:
