@@ -171,7 +171,7 @@ def make_provider(db):
     """A Provider row pointing at a running simulator."""
 
     def make(server, name="Simulated provider", **options):
-        options.setdefault("read_timeout", Decimal("1"))
+        options.setdefault("read_timeout", Decimal("5"))
         options.setdefault("calls_per_minute", 10_000)
         provider, _ = provider_upsert(name=name, api_url=server.url, api_key=server.key, **options)
         return provider

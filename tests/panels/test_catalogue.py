@@ -119,6 +119,8 @@ def _catalogue_snapshot(provider):
     ],
 )
 def test_a_bad_answer_leaves_the_previous_catalogue_intact(provider, simulator, fault, error):
+    provider.read_timeout = Decimal(1)  # "slow" answers after 1.5 s
+    provider.save()
     catalogue_sync(provider=provider)
     before = _catalogue_snapshot(provider)
     simulator.sim.remove_service(next(iter(mirror(provider))))  # would pause one if it were applied

@@ -263,7 +263,7 @@ def test_the_admin_explains_a_trickling_provider_and_closes_the_run(
     settings,
 ):
     settings.PROVIDER_CALL_ATTEMPTS = 1
-    provider.connect_timeout = Decimal(1)
+    provider.connect_timeout = provider.read_timeout = Decimal(1)
     provider.save()
     simulator.sim.set_fault("drip", delay=0.2)
     [message] = run_action(operator_client, "test_connection", provider)
