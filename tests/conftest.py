@@ -350,13 +350,17 @@ def on_sale(db):
 
 # --- a real browser ------------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Debian's chromium-headless-shell: Chromium's headless-only build (the one Playwright itself runs headless),
+# which spends about 40 % less CPU on a page than the full browser in its headless mode.
+CHROMIUM = shutil.which("chromium-headless-shell")
 
 
 @pytest.fixture(scope="session")
 def chromium():
     if CHROMIUM is None:
-        pytest.fail("Debian's chromium is needed for the browser tests: apt-get install chromium")
+        pytest.fail(
+            "Debian's chromium-headless-shell is needed for the browser tests: apt-get install chromium-headless-shell"
+        )
     from playwright.sync_api import expect, sync_playwright
 
     # Assertions wait as long as actions do (Playwright's own default is 5 s): on a loaded machine a page

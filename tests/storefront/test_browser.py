@@ -1,4 +1,4 @@
-"""The storefront in a real browser (Playwright driving Debian's chromium) against a live server.
+"""The storefront in a real browser (Playwright driving Debian's chromium-headless-shell) against a live server.
 
 The journey of issue 5: sign up, funds approved by an operator in the admin, orders of several types with the
 live quote, statuses moving on the simulator's clock, a refill, a cancel, a partial, and the refunds in the

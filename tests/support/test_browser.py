@@ -1,4 +1,4 @@
-"""Support tickets in a real browser (Playwright on Debian's chromium) against a live server: a customer asks
+"""Support tickets in a real browser (Playwright on Debian's chromium-headless-shell) against a live server: a customer asks
 about an order from its page, Support answers in the console with a canned reply, the customer sees the unread
 answer in the header, reads it, and the mail is in the outbox."""
 
