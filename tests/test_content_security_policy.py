@@ -1,6 +1,8 @@
 """Content-Security-Policy (django-csp): every response carries it, and the storefront (htmx), the admin and
 console, Swagger UI and ReDoc all work under it in a real browser, loading nothing from any other host."""
 
+import re
+from html.parser import HTMLParser
 from urllib.parse import urlparse
 
 import pytest
@@ -89,6 +91,99 @@ def _signed_in(chromium, live_server, user):
     return context, page
 
 
+# Elements and attributes through which a page makes the browser load something.
+LOADS = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src", "embed": "src"}
+SCRIPT_TYPES = {"", "text/javascript", "module", "application/javascript"}
+
+
+class PageReading(HTMLParser):
+    """What the policy would block, read from a page's HTML (inline scripts, style attributes and elements,
+    event handler attributes, ``javascript:`` links, loads from another host), and the page's *behaviour
+    signature*: the scripts and style sheets it loads and the shapes of its Alpine and htmx attributes (their
+    quoted strings, numbers and booleans blanked) — two pages alike in these run the same code the same way."""
+
+    def __init__(self, path: str, host: str):
+        super().__init__()
+        self.path, self.host = path, host
+        self.blocked: list[str] = []
+        self.loads: set[str] = set()
+        self.directives: set[tuple[str, str]] = set()
+        self._inline_script = False
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag == "script" and not found.get("src"):
+            self._inline_script = (found.get("type") or "").lower() in SCRIPT_TYPES
+        if tag == "style" and not found.get("nonce"):
+            self.blocked.append(f"{self.path}: a <style> element without the nonce")
+        if url := found.get(LOADS.get(tag, "")):
+            self.loads.add(f"{tag}:{url}")
+            if urlparse(url).netloc not in ("", self.host):
+                self.blocked.append(f"{self.path}: loads {url} from another host")
+        for name, value in attrs:
+            if name == "style" or name.startswith("on"):
+                self.blocked.append(f"{self.path}: an inline {name}= attribute on <{tag}>")
+            elif (value or "").strip().lower().startswith("javascript:"):
+                self.blocked.append(f"{self.path}: a javascript: URL in {name}=")
+            elif name.startswith(("x-", "@", ":", "hx-")):
+                shape = re.sub(r"\b(true|false|\d+)\b", "L", re.sub(r"'[^']*'|\"[^\"]*\"", "S", value or ""))
+                self.directives.add((name, shape))
+
+    def handle_data(self, data):
+        if self._inline_script and data.strip():
+            self.blocked.append(f"{self.path}: an inline script")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._inline_script = False
+
+    @property
+    def signature(self) -> tuple:
+        return frozenset(self.loads), frozenset(self.directives)
+
+
+def test_the_page_reading_finds_what_the_policy_would_block():
+    reading = PageReading("/p/", "panel.test")
+    reading.feed(
+        '<script>alert(1)</script><script type="application/json">{"a": 1}</script><script src="/s.js"></script>'
+        '<style>p {}</style><style nonce="n">p {}</style><p style="color: red" onclick="go()">x</p>'
+        '<a href="javascript:go()">y</a><img src="https://cdn.example/i.png"><a href="https://elsewhere.example/">z</a>'
+    )
+    assert reading.blocked == [
+        "/p/: an inline script",
+        "/p/: a <style> element without the nonce",
+        "/p/: an inline style= attribute on <p>",
+        "/p/: an inline onclick= attribute on <p>",
+        "/p/: a javascript: URL in href=",
+        "/p/: loads https://cdn.example/i.png from another host",
+    ]
+
+    def signature(html):
+        reading = PageReading("/p/", "panel.test")
+        reading.feed(html)
+        return reading.signature
+
+    # Alike but for the values in their Alpine attributes; unlike in a script or in an expression's shape.
+    page = '<script src="/a.js"></script><div x-data="{open: %s}" x-on:click="tab = \'%s\'"></div>'
+    assert signature(page % ("false", "one")) == signature(page % ("true", "two"))
+    assert signature(page % ("false", "one")) != signature(page.replace("/a.js", "/b.js") % ("false", "one"))
+    assert signature(page % ("false", "one")) != signature(page % ("false || go()", "one"))
+
+
+def _pages_by_behaviour(client, urls: list[str], host: str) -> tuple[list[str], list[str]]:
+    """Read every page through ``client``: (what the policy would block on any of them, one page of each
+    behaviour signature for the browser to run)."""
+    blocked, first_of = [], {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
+        reading = PageReading(url, host)
+        reading.feed(response.content.decode())
+        blocked += reading.blocked
+        first_of.setdefault(reading.signature, url)
+    return blocked, list(first_of.values())
+
+
 def _admin_pages(user, objects: dict) -> list[str]:
     """The list of every model in the admin, its add page where there is one, and the change page of one
     object."""
@@ -171,7 +266,8 @@ def test_every_face_works_under_the_policy_and_loads_nothing_from_elsewhere(
     expect(page.get_by_text("Payment received: 30.0000 added to your balance.")).to_be_visible()
     context.close()
 
-    # The operator: the console's pages and every page of the admin.
+    # The operator: the console's pages and every page of the admin — each read for what the policy would
+    # block, and run in the browser once for each behaviour signature (86 pages, 36 signatures today).
     context, page = _signed_in(chromium, live_server, owner)
     watches.append(watch := Watch(context, live_server))
     watch.visit(page, "/admin/")
@@ -181,10 +277,15 @@ def test_every_face_works_under_the_policy_and_loads_nothing_from_elsewhere(
     watch.visit(page, "/admin/django_celery_beat/periodictask/add/")  # its script moved to a file, and works
     page.locator("#id_crontab").select_option(str(crontab.pk))
     expect(page.locator(".field-crontab .help")).to_contain_text("Translation: ")
-    for url in _admin_pages(owner, {User: customer}):
+    operator = Client()
+    operator.force_login(owner)
+    admin_pages = _admin_pages(owner, {User: customer})
+    blocked, to_run = _pages_by_behaviour(operator, admin_pages, watch.host)
+    assert len(to_run) < len(admin_pages)
+    for url in to_run:
         watch.visit(page, url)
     context.close()
 
-    violations = [violation for watch in watches for violation in watch.violations]
+    violations = [violation for watch in watches for violation in watch.violations] + blocked
     assert violations == [], "\n".join(violations)
     assert [url for watch in watches for url in watch.foreign] == []
