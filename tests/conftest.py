@@ -3,6 +3,7 @@ import os
 import shutil
 import signal
 import socket
+import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ import pytest
 from celery.signals import after_task_publish
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
+from django.test.signals import template_rendered
 from django.utils import translation
 
 from api.services import live_keys
@@ -128,16 +130,30 @@ def _rate_limits_of_its_own(settings, monkeypatch):
     settings.RATELIMIT_NAMESPACE = namespace + os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
-@pytest.fixture
-def templates_unrecorded(monkeypatch):
-    """Templates render as they do in production, without the test client's recording: for every template a
-    response renders (a page of the admin renders thousands, one per widget and option) it copies the
-    context for ``response.context``. The fuzzers look at status codes only; the admin form sweep spends up
-    to a quarter of its time on that copying."""
-    from django.template.base import Template
-    from django.test.utils import _TestState
+_rendering = threading.local()
 
-    monkeypatch.setattr(Template, "_render", _TestState.saved_data.template_render)
+
+def _render_recording_the_page(template, context):
+    """Django's test rendering, recording only the page's own template: the test client copies the context of
+    every template it is told about for ``response.context``, and a page of the admin renders thousands (one
+    per widget and option) — a quarter of an admin form's rendering time. The page's template holds every
+    variable the view gave it; the templates it includes or extends render inside it."""
+    if getattr(_rendering, "depth", 0) == 0:
+        template_rendered.send(sender=template, template=template, context=context)
+    _rendering.depth = getattr(_rendering, "depth", 0) + 1
+    try:
+        return template.nodelist.render(context)
+    finally:
+        _rendering.depth -= 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _templates_recorded_once_a_page(django_test_environment):
+    from django.template.base import Template
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Template, "_render", _render_recording_the_page)
+        yield
 
 
 # --- provider simulator ---------------------------------------------------------------------------

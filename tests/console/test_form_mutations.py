@@ -16,10 +16,7 @@ from tests.console.support import forms_of
 from tests.hostile import post
 from tests.profiles import thorough
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # a database error must not hide the next request's
-    pytest.mark.usefixtures("templates_unrecorded"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)  # a database error must not hide the next request's
 
 # One value per class that once reached the database or a parser unchecked.
 NUMBERS = ["sNaN", "-NaN", "1e999", "9" * 30, "999999999999.9999", "\u0661\u0660"]

@@ -23,7 +23,7 @@ from storefront.submissions import TOKEN_FIELD, submission_token_new
 from tests.hostile import FUZZ, classes, get, hostile, pairs_of, paths, post, routes
 from tests.storefront.support import rendered
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("templates_unrecorded")]
+pytestmark = pytest.mark.django_db
 
 ROUTES = routes(excluding=("admin/", "api/v1/", "api/v2"))
 GET_NAMES = ["q", "category", "service", "status", "page", "next", "days", "o", "p"]
