@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from unfold.contrib.filters.admin import RangeDateTimeFilter
 
 from billing.models import Account, LedgerEntry, PaymentMethod, PaymentNotification, TopUp
 from billing.money import MONEY_PLACES
@@ -18,6 +17,7 @@ from reseller.admin_tools import (
     ActionsOnlyAdmin,
     CustomerPageLink,
     ModelAdmin,
+    RangeDateTimeFilter,
     ReadOnlyAdmin,
     ReadOnlyInline,
     asks,

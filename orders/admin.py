@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from unfold.contrib.filters.admin import AutocompleteSelectFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import AutocompleteSelectFilter
 
 from audit.services import audit_record
 from console.roles import moves_money, sees_providers
@@ -31,6 +31,7 @@ from reseller.admin_tools import (
     ActionForm,
     ActionsOnlyAdmin,
     CustomerPageLink,
+    RangeDateTimeFilter,
     ReadOnlyAdmin,
     ReadOnlyInline,
     asks,

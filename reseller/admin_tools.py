@@ -1,7 +1,7 @@
 """Admin building blocks shared by the apps."""
 
 import functools
-from datetime import date
+from datetime import UTC, date
 
 from django import forms
 from django.contrib import messages
@@ -11,7 +11,10 @@ from django.db import models
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from unfold import admin as unfold
+from unfold.contrib.filters.admin import RangeDateTimeFilter as UnfoldRangeDateTimeFilter
+from unfold.utils import parse_datetime_str
 
 from reseller.states import TransitionRefused
 
@@ -19,6 +22,24 @@ from reseller.states import TransitionRefused
 class ModelAdmin(unfold.ModelAdmin):
     """The base of every console page (django-unfold's look: its widgets, list and form templates). The
     packages' own pages get the same base in ``console/admin.py``."""
+
+
+class RangeDateTimeFilter(UnfoldRangeDateTimeFilter):
+    """Unfold's from-to filter on a date and time, read in the operator's time zone, in which the console
+    shows every time: unfold compares the naive date and time typed in, which Django takes for UTC."""
+
+    def queryset(self, request, queryset):
+        bounds = {}
+        for end, lookup in (("from", "gte"), ("to", "lte")):
+            day, time = (self.used_parameters.get(f"{self.parameter_name}_{end}_{part}") for part in (0, 1))
+            if day and time:
+                try:
+                    # In UTC at once: the first and last days of the calendar overflow there in some zones.
+                    moment = timezone.make_aware(parse_datetime_str(f"{day} {time}")).astimezone(UTC)
+                except (TypeError, AttributeError, OverflowError):
+                    return None  # as unfold: a date it cannot read leaves the list unfiltered
+                bounds[f"{self.parameter_name}__{lookup}"] = moment
+        return queryset.filter(**bounds)
 
 
 class SingletonAdmin(ModelAdmin):

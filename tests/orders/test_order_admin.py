@@ -1,11 +1,12 @@
 """Orders in the admin: the operator resolves orders whose outcome is unknown, lists the review queue's orders,
 and reads every order's events (read-only)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 
+from accounts.models import Profile
 from orders.models import Order, OrderEvent
 from orders.order_types import dripfeed_allowed
 from orders.services import order_place, order_submit
@@ -181,6 +182,27 @@ def test_the_order_events_and_the_ledger_read_no_more_as_the_history_grows(clien
     OrderEvent.objects.create(order=first, to_status=S.PENDING, message="Placed.")
     events = client.get("/admin/orders/orderevent/?to_status=completed").context["cl"].result_list
     assert [event.to_status for event in events] == [S.COMPLETED]
+
+
+def test_the_date_range_filters_read_times_in_the_operators_time_zone(client, placed):
+    """Times on the console are the operator's own: a from-to range typed in Tokyo is Tokyo's, not UTC's."""
+    order = placed(S.COMPLETED)
+    # 23:30 UTC on 1 January is 08:30 in Tokyo on the 2nd.
+    Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, 1, 1, 23, 30, tzinfo=UTC))
+    olive = staff(client, "olive", "Owner")
+    Profile.objects.update_or_create(user=olive, defaults={"timezone": "Asia/Tokyo"})
+
+    def listed(start: str, end: str, path="/admin/orders/order/") -> bool:
+        day_from, time_from = start.split()
+        day_to, time_to = end.split()
+        query = {"created_at_from_0": day_from, "created_at_from_1": time_from}
+        query |= {"created_at_to_0": day_to, "created_at_to_1": time_to}
+        return order.pk in {row.pk for row in client.get(path, query).context["cl"].result_list}
+
+    assert listed("2026-01-02 08:00", "2026-01-02 09:00")
+    assert not listed("2026-01-01 23:00", "2026-01-02 00:00")  # the hour in UTC, not in Tokyo
+    # The first and last days of the calendar overflow in UTC from some zones: the list is left unfiltered.
+    assert listed("0001-01-01 00:00", "0001-01-01 00:01")
 
 
 def test_order_events_are_searchable_and_read_only(client, placed):
