@@ -85,11 +85,11 @@ def balance_change(
 def balance_charge_new(
     *, user: AbstractBaseUser, amount: Decimal, kind: str, idempotency_key: str, reference: str, actor=None
 ) -> LedgerEntry:
-    """``balance_change``'s debit of ``user``'s account, two statements shorter, for a caller whose
-    transaction rolls back whole on any exception from here and whose ``idempotency_key`` is made of a row
-    that transaction inserted (``order_place``: the new order's id), so no earlier entry can hold it. The
-    account is locked by its user, not read before; the key is not looked up: its unique constraint refuses
-    a second use. Funds are checked under the lock; a customer without an account has no funds."""
+    """``balance_change``'s debit of ``user``'s account for a caller whose transaction rolls back whole on any
+    exception from here and whose ``idempotency_key`` is made of a row that transaction inserted
+    (``order_place``: the new order's id), so no earlier entry can hold it. Three statements shorter — no
+    savepoint, no look-up of the key (its unique constraint refuses a second use) — and the account is locked
+    by its user, not read before. Funds are checked under the lock; a customer without an account has none."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("balance_charge_new runs inside its caller's transaction")
     amount = _amount_checked(-amount)
