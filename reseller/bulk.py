@@ -141,23 +141,18 @@ def _insert_plan(model, unique: str | None):
 
 def rows_of_pks(model, pks: Collection[int], fields: Sequence[str], **equal) -> list[tuple]:
     """``(pk, *fields)`` of each row whose (integer) primary key is one of ``pks`` and whose fields equal
-    ``equal`` (field name → value, never None), in no order.
+    ``equal`` (field name → value), in no order.
 
     On PostgreSQL one ``SELECT … WHERE pk = ANY(%s)`` with the keys as one array literal: the ORM's
     ``pk__in`` prepares a placeholder per key and makes a statement too long for psycopg's cache of parsed
     queries (for 100 ids, most of API v2 ``status``'s CPU), and psycopg's adaptation of a list costs as much
     as the text of its numbers. Elsewhere ``values_list`` of ``pk__in``.
     """
-    if None in equal.values():  # IS NOT DISTINCT FROM NULL, below, would match NULLs
-        raise ValueError("rows_of_pks compares fields with values, never None")
     if connection.vendor != "postgresql":
         return list(model._base_manager.filter(pk__in=pks, **equal).values_list("pk", *fields))
     meta = model._meta
     columns = ", ".join([meta.pk.column, *(meta.get_field(name).column for name in fields)])
-    # IS NOT DISTINCT FROM, which no index serves (the values are never NULL): the keys alone pick the rows.
-    # With ``=``, statistics older than a customer's orders made PostgreSQL read all of that customer's
-    # orders through its index (1,176 rows for 100 ids in bench/api_throughput.py) instead of 100 probes.
-    conditions = "".join(f" AND {meta.get_field(name).column} IS NOT DISTINCT FROM %s" for name in equal)
+    conditions = "".join(f" AND {meta.get_field(name).column} = %s" for name in equal)
     sql = (
         f"SELECT {columns} FROM {meta.db_table} "  # noqa: S608 - names from the model, values as parameters
         f"WHERE {meta.pk.column} = ANY(%s::{meta.pk.db_type(connection)}[]){conditions}"

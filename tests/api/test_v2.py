@@ -430,32 +430,6 @@ def test_queries_per_call_do_not_grow_with_the_number_of_ids(shop, make_reseller
     assert queries("status", orders=",".join(map(str, ids))) == 2  # the orders; the log row
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
-def test_status_probes_the_ids_asked_for_however_old_the_statistics(shop, reseller):
-    """Statistics taken when the customer had one order, then 3,000 more: comparing the customer with ``=``,
-    PostgreSQL read all of them through the customer's index for each call (reseller.bulk.rows_of_pks)."""
-    _, provider = shop("smmcloud")
-    service = service_of(provider, "Default")
-    first = reseller.call("add", service=service.pk, **data_for(service))["order"]
-    columns = ", ".join(field.column for field in Order._meta.concrete_fields if not field.primary_key)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE orders_order")
-        cursor.execute(
-            f"INSERT INTO orders_order ({columns}) SELECT {columns} FROM orders_order, "  # noqa: S608 - the model's names
-            "generate_series(1, 3000) WHERE id = %s",
-            [first],
-        )
-    ids = list(Order.objects.filter(user=reseller.user).order_by("-pk").values_list("pk", flat=True)[:100])
-    with CaptureQueriesContext(connection) as captured:
-        answer = reseller.call("status", orders=",".join(map(str, ids)))
-    assert len(answer) == 100 and all("status" in entry for entry in answer.values())
-    [statement] = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("SELECT")]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {statement}")
-        plan = "\n".join(line for (line,) in cursor.fetchall())
-    assert "user_id" not in plan.partition("Filter")[0], plan  # the customer is a filter, not an index's key
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the unflushed commit: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_call_outside_any_transaction_logs_in_one_statement_that_does_not_wait_for_the_disk(reseller):
