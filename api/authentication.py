@@ -6,11 +6,19 @@ from rest_framework.exceptions import AuthenticationFailed
 from api.services import KeyRefused, api_key_check
 
 
-class ApiKeyAuthentication(BaseAuthentication):
+def header_key(request) -> str | None:
     """``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.META.get("HTTP_X_API_KEY") or None
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """The REST API's: the key from a header (``header_key``)."""
 
     def authenticate(self, request):
-        raw = self.raw_key(request)
+        raw = header_key(request)
         if raw is None:
             return None
         try:
@@ -18,12 +26,6 @@ class ApiKeyAuthentication(BaseAuthentication):
         except KeyRefused as refused:
             raise AuthenticationFailed(str(refused)) from None
         return key.user, key
-
-    def raw_key(self, request) -> str | None:
-        scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-        return request.META.get("HTTP_X_API_KEY") or None
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.middleware.common import CommonMiddleware
 from django.utils import timezone, translation
 
-from api.v2 import ApiV2View
+from api.v2 import api_v2
 
 API_V2_PATHS = frozenset(
     {"/api/v2", "/api/v2/"}
@@ -21,9 +21,7 @@ API_V2_PATHS = frozenset(
 class ApiV2Middleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        view = ApiV2View.as_view()
-        # Rendered here, as Django's handler renders a DRF response after the middlewares.
-        self.answer = CommonMiddleware(lambda request: view(request).render())
+        self.answer = CommonMiddleware(api_v2)
 
     def __call__(self, request):
         if request.path_info not in API_V2_PATHS:

@@ -10,7 +10,6 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from reseller.json_input import JsonRefused, json_parse
 
@@ -47,4 +46,7 @@ def as_api_exception(exc: Exception) -> Exception:
 
 def exception_handler(exc, context):
     """DRF's handler (the REST API's error shape), for Django's refusals of the request's data too."""
+    # Imported here: DRF's views read the settings, which name this module's parser (an import cycle).
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     return drf_exception_handler(as_api_exception(exc), context)

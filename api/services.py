@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -90,36 +91,43 @@ def api_request_log(
     waiting for the disk: the log is not money, and a flushed commit (~2 ms) cost more than the rest of a
     ``status`` call. A crash of the database server can lose its last fraction of a second of rows; nothing
     else can."""
-    row = ApiRequest(
-        api_key=key,
-        user_id=key.user_id,
-        interface=interface,
+    values = {
+        "api_key_id": key.pk,
+        "user_id": key.user_id,
+        "interface": interface,
         # A path or a quoted field value may hold a key that was sent in the wrong place, or a NUL
         # (/api/v1/orders/%00/), which PostgreSQL refuses: the log must never fail the request.
-        action=storable(redact_secrets(action))[:64],
-        http_status=http_status,
-        error=storable(redact_secrets(error))[:255],
-        ip=ip,
-        duration_ms=duration_ms,
-    )
+        "action": storable(redact_secrets(action))[:64],
+        "http_status": http_status,
+        "error": storable(redact_secrets(error))[:255],
+        "ip": ip,
+        "duration_ms": duration_ms,
+        "created_at": timezone.now(),
+    }
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        _insert_unflushed(row)
+        _insert_unflushed(values)
     else:
-        row.save(force_insert=True)
+        ApiRequest(**values).save(force_insert=True)
 
 
-def _insert_unflushed(row: ApiRequest) -> None:
-    """``row`` inserted by one round trip, a transaction of its own whose commit does not wait for the disk
-    (several statements in one query string run as one transaction)."""
+def _insert_unflushed(values: dict) -> None:
+    """The row of ``values`` (attribute name → value) inserted by one round trip, a transaction of its own
+    whose commit does not wait for the disk (several statements in one query string run as one transaction).
+    No model instance: building one cost as much as the statement."""
+    sql, fields = _unflushed_insert()
+    db = transaction.get_connection()  # once: each use of ``connection`` looks it up again
+    with db.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(values[field.attname], db) for field in fields])
+
+
+@cache
+def _unflushed_insert() -> tuple[str, list]:
     fields = [field for field in ApiRequest._meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
     table, columns = quote(ApiRequest._meta.db_table), ", ".join(quote(field.column) for field in fields)
     marks = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SET LOCAL synchronous_commit TO OFF; INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - names from the model, values as parameters
-            [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields],
-        )
+    sql = f"SET LOCAL synchronous_commit TO OFF; INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - names from the model, values as parameters
+    return sql, fields
 
 
 def api_requests_prune(*, now=None) -> int:

@@ -141,14 +141,23 @@ STATUS_FIELDS = ("charge", "refunded", "start_count", "status", "remains", "unit
 
 
 def status_answer(order: Order) -> dict:
-    return {
-        # What the reseller paid us for it, after refunds: their cost, in our currency.
-        "charge": money_text(order.charge - order.refunded),
-        "start_count": str(order.start_count or 0),
-        "status": order.public_status,
-        "remains": str(order.remains_shown),
-        "currency": settings.PANEL_CURRENCY,
-    }
+    return status_answers([order])[0]
+
+
+def status_answers(orders) -> list[dict]:
+    """Each order's answer to ``status`` (and its webhooks' payload); the currency read once for all."""
+    currency = settings.PANEL_CURRENCY
+    return [
+        {
+            # What the reseller paid us for it, after refunds: their cost, in our currency.
+            "charge": money_text(order.charge - order.refunded),
+            "start_count": str(order.start_count or 0),
+            "status": order.public_status,
+            "remains": str(order.remains_shown),
+            "currency": currency,
+        }
+        for order in orders
+    ]
 
 
 class _StatusRow:
@@ -179,17 +188,16 @@ class _StatusRow:
 def status(user, params: dict) -> dict:
     ids, multi = _id_list(params, "order", "orders", missing="Incorrect order ID")
     wanted = _numbers(ids)
-    by_pk = {
-        pk: _StatusRow(values) for pk, *values in order_rows_of(user, set(wanted.values()), STATUS_FIELDS)
-    }
+    rows = order_rows_of(user, set(wanted.values()), STATUS_FIELDS)
+    answers = status_answers([_StatusRow(row[1:]) for row in rows])
+    by_pk = dict(zip([row[0] for row in rows], answers, strict=True))
     found = {raw: by_pk[pk] for raw, pk in wanted.items() if pk in by_pk}
     if not multi:
         if ids[0] not in found:
             raise Refusal("Incorrect order ID")
-        return status_answer(found[ids[0]])
-    return {
-        raw: status_answer(found[raw]) if raw in found else {"error": "Incorrect order ID"} for raw in ids
-    }
+        return found[ids[0]]
+    unknown = {"error": "Incorrect order ID"}
+    return {raw: found.get(raw, unknown) for raw in ids}
 
 
 def _each_order(user, ids: list[str], do: Callable[[Order], object]) -> list[tuple[str, object]]:

@@ -266,6 +266,15 @@ def main() -> None:
             f"{pair(ratios, 3):>16}"
         )
     print("SQL statements per call:", {name: sorted(counts) for name, counts in counted.items()})
+    print("load average at each round's start, then at the end:", " ".join(f"{load:.1f}" for load in loads))
+    for name, measured in runs.items():
+        print(
+            f"{name}, each round: req/s (ratio to the bare view)",
+            ", ".join(
+                f"{run['rps']:.0f} ({run['rps'] / floor['rps']:.3f})"
+                for run, floor in zip(measured, bare, strict=True)
+            ),
+        )
 
 
 if __name__ == "__main__":

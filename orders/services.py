@@ -32,7 +32,7 @@ from django.utils.translation import gettext_noop
 from audit.services import audit_changes, audit_record
 from billing.models import LedgerEntry
 from billing.money import to_money
-from billing.services import BalanceChange, account_for, balance_change, balance_changes
+from billing.services import BalanceChange, account_for, balance_change, balance_changes, balance_charge_new
 from catalogue.models import Service
 from catalogue.orderable import service_orderable
 from catalogue.pricing import customer_price
@@ -157,12 +157,11 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
     # Queued at the first route that can take it now (else the first: its claim makes it wait).
     route = route_first(order) or routes_for(order)[0]
     order.provider_service, order.provider = route.provider_service, route.provider_service.provider
-    account = account_for(user)
     with transaction.atomic():
-        # The charge comes last: it locks the account (funds checked under the lock, ``balance_change``),
-        # and every order of this customer waits for that lock until the commit, so it is held for as few
-        # statements as possible. A refusal rolls the order and its event back: nothing is written (so the
-        # charge needs no savepoint of its own).
+        # The charge comes last: it locks the account (funds checked under the lock), and every order of this
+        # customer waits for that lock until the commit, so it is held for as few statements as possible. A
+        # refusal rolls the order and its event back: nothing is written. The charge's key is the new
+        # order's: no earlier entry can hold it (``balance_charge_new``).
         order.next_attempt_at = timezone.now()
         order.save(force_insert=True)
         order_event(
@@ -170,14 +169,13 @@ def order_place(*, user, service: Service, data: dict, actor=None) -> Order:
             message=f"Placed: {spec.units} units, charged {spec.charge}.",
             public=f"Placed: charged {spec.charge}.",
         )
-        balance_change(
-            account=account,
-            amount=-spec.charge,
+        balance_charge_new(
+            user=user,
+            amount=spec.charge,
             kind=LedgerEntry.Kind.CHARGE,
             idempotency_key=f"charge:order:{order.pk}",
             reference=f"order {order.pk}",
             actor=actor,
-            savepoint=False,
         )
         from orders.dispatch import dispatch_after_commit  # the dispatcher imports this module
 

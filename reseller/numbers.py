@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy
 
-_ASCII_WHOLE = re.compile(r"[0-9]+")
 _ASCII_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _AROUND = " \t"  # what may surround the digits: what a keyboard types, not U+00A0 or U+3000
 MAX_DIGITS = 18  # always within a 64-bit integer column
@@ -23,7 +22,8 @@ def whole_number(text: str, *, max_digits: int = MAX_DIGITS) -> int | None:
     if not isinstance(text, str):
         return None
     text = text.strip(_AROUND)
-    if not _ASCII_WHOLE.fullmatch(text) or len(text.lstrip("0")) > max_digits:
+    # isdigit() alone takes superscripts and other scripts' digits: with isascii(), exactly [0-9]+.
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > max_digits:
         return None
     return int(text)
 

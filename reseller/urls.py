@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import LoginView, admin_login, password_reset
-from api.v2 import ApiV2View
+from api.v2 import api_v2
 from referrals.views import referral_link, referrals
 
 admin.site.index_template = "admin/console_index.html"
@@ -15,8 +15,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # API v2 as providers serve it: clients are configured with ".../api/v2", some add a slash. Answered by
     # api.middleware.ApiV2Middleware before the URLs are read; these name the address and stand behind it.
-    path("api/v2", ApiV2View.as_view(), name="api-v2"),
-    path("api/v2/", ApiV2View.as_view()),
+    path("api/v2", api_v2, name="api-v2"),
+    path("api/v2/", api_v2),
     path("api/v1/", include("api.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/password_reset/", password_reset, name="password_reset"),

@@ -423,10 +423,10 @@ def test_queries_per_call_do_not_grow_with_the_number_of_ids(shop, make_reseller
     )
     # Exact, so that one statement more fails (bench/api_throughput.py counts them as served). Here the test's
     # transaction turns BEGIN/COMMIT into savepoints, the log row is one INSERT of it, and the key and the
-    # customer's prices come from the cache. add: the service, its routes, the account; the order and its
-    # event; the charge (lock, idempotency key, balance, ledger entry, low-balance preferences: no savepoint
-    # of its own); the log row.
-    assert queries("add", service=service.pk, **data_for(service)) == 13
+    # customer's prices come from the cache. add: the service, its routes; the order and its event; the
+    # charge (the account locked by its user, balance, ledger entry, low-balance preferences: no savepoint of
+    # its own, no read of the account before it nor of the new order's idempotency key); the log row.
+    assert queries("add", service=service.pk, **data_for(service)) == 11
     assert queries("status", orders=",".join(map(str, ids))) == 2  # the orders; the log row
 
 

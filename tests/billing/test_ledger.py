@@ -15,6 +15,7 @@ from billing.services import (
     account_for,
     balance_adjust,
     balance_change,
+    balance_charge_new,
     balance_deposit,
     ledger_audit,
 )
@@ -87,6 +88,39 @@ def test_a_keyed_change_happens_once(account):
     assert again.pk == first.pk
     account.refresh_from_db()
     assert account.balance == D("7")
+
+
+def charge_new(user, amount, key):
+    return balance_charge_new(
+        user=user, amount=D(amount), kind=LedgerEntry.Kind.CHARGE, idempotency_key=key, reference="order"
+    )
+
+
+def test_a_charge_under_a_new_key_is_checked_under_the_lock_and_never_paid_twice(account):
+    balance_deposit(account=account, amount=D("10"))
+    with transaction.atomic():
+        entry = charge_new(account.user, "3", "charge:order:7")
+    assert (entry.amount, entry.balance_after) == (D("-3"), D("7"))
+    # The key is not looked up: a second use is refused by its unique constraint, and rolled back whole.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        charge_new(account.user, "3", "charge:order:7")
+    with pytest.raises(InsufficientFunds), transaction.atomic():
+        charge_new(account.user, "7.0001", "charge:order:8")
+    account.refresh_from_db()
+    assert account.balance == D("7")
+    assert list(account.ledger.values_list("idempotency_key", flat=True).order_by("pk")) == [
+        None,
+        "charge:order:7",
+    ]
+
+
+def test_a_charge_under_a_new_key_runs_in_its_callers_transaction_and_needs_an_account(transactional_db):
+    user = User.objects.create_user("bob")
+    with pytest.raises(RuntimeError):
+        charge_new(user, "1", "charge:order:1")
+    with pytest.raises(InsufficientFunds), transaction.atomic():
+        charge_new(user, "1", "charge:order:1")
+    assert not LedgerEntry.objects.exists()
 
 
 def test_the_database_refuses_a_debit_that_overdraws_but_a_deposit_taken_back(account):
