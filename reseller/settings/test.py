@@ -30,7 +30,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # pytest-xdist workers (bin/test runs several) share the Redis database: each keeps to its own keys.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if REDIS_URL:
-    CACHES["default"]["KEY_PREFIX"] = f"test{XDIST_WORKER}"
+    # Cache keys of this run's own (and each worker's), shared with the processes a test starts through the
+    # environment: every run's test databases number their rows from 1, and a key a run left for provider 1
+    # (a dispatcher's pending kick lives two minutes) would hold up the next run's provider 1.
+    CACHES["default"]["KEY_PREFIX"] = (
+        os.environ.setdefault("TEST_CACHE_KEY_PREFIX", f"test-{uuid.uuid4().hex}") + XDIST_WORKER
+    )
     # Queues of this run's own (and each worker's), shared with the processes a test starts through the
     # environment: a Celery worker a test starts must never take another run's tasks, for orders with the
     # same ids in another database, nor a demo worker this run's.
