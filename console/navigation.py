@@ -4,10 +4,11 @@ both draw this. Each role sees the pages it may open: a model page when its admi
 console page when the user holds the permission its view asks for."""
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.apps import apps
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 
 @dataclass(frozen=True)
@@ -19,15 +20,22 @@ class Page:
     permission: str = ""  # … and the permission its view asks for
 
     def url(self) -> str:
-        if self.model:
-            return reverse("admin:{}_{}_changelist".format(*self.model.split(".")))
-        return reverse(self.url_name)
+        return _link(self.model, self.url_name, get_script_prefix(), get_urlconf())
 
     def allowed(self, request) -> bool:
         if not self.model:
             return request.user.has_perm(self.permission)
         model_admin = admin.site._registry.get(apps.get_model(self.model))
         return model_admin is not None and model_admin.has_view_or_change_permission(request)
+
+
+@cache
+def _link(model: str, url_name: str, script_prefix: str, urlconf) -> str:
+    """A page's URL, reversed once per prefix and URLconf (``reverse`` reads both): ~60 pages drawn in the
+    sidebar of every admin page made reversing them a third of the sidebar's time."""
+    if model:
+        return reverse("admin:{}_{}_changelist".format(*model.split(".")), urlconf=urlconf)
+    return reverse(url_name, urlconf=urlconf)
 
 
 @dataclass(frozen=True)

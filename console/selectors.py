@@ -181,9 +181,10 @@ def money_by_day(*, days: int = 30, now=None) -> tuple[list[Day], list[str]]:
     by_day = {
         first + timedelta(days=n): Day(first + timedelta(days=n), Decimal(0), Decimal(0)) for n in range(days)
     }
-    for (day, status, currency), figures in tally("day", "status", "cost_currency", since=first).items():
+    by_currency = tally("day", "cost_currency", since=first, leaving_out=(S.FAILED,))
+    for (day, currency), figures in by_currency.items():
         entry = by_day.get(day)
-        if entry is None or status == S.FAILED:
+        if entry is None:
             continue
         entry.revenue += to_money(figures.revenue)
         if figures.costed:
@@ -202,15 +203,13 @@ def orders_by_status() -> list[tuple[str, int]]:
 def top_services(*, days: int = 30, limit: int = 10, now=None) -> list[dict]:
     """The services that made the most revenue on the last ``days`` days, with their orders (failed ones
     left out)."""
-    by_service: dict[int, list] = {}
-    for (service_id, status), figures in tally(
-        "service_id", "status", since=period_start(days=days, now=now)
-    ).items():
-        if status != S.FAILED:
-            revenue, orders = by_service.get(service_id, (Decimal(0), 0))
-            by_service[service_id] = (revenue + figures.revenue, orders + figures.orders)
+    by_service = tally("service_id", since=period_start(days=days, now=now), leaving_out=(S.FAILED,))
     top = sorted(
-        ((service_id, revenue, orders) for service_id, (revenue, orders) in by_service.items() if orders),
+        (
+            (service_id, figures.revenue, figures.orders)
+            for (service_id,), figures in by_service.items()
+            if figures.orders
+        ),
         key=lambda row: (-row[1], row[0]),
     )[:limit]
     names = dict(Service.objects.filter(pk__in=[row[0] for row in top]).values_list("pk", "name"))
